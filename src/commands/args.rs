@@ -1,0 +1,76 @@
+//! Shared argument parsing: every handler reads numbers and options through these, so error
+//! texts are uniform and match Redis.
+
+use bytes::Bytes;
+
+use crate::error::{CmdError, CmdResult};
+use crate::util::num;
+
+pub fn int(arg: &[u8]) -> CmdResult<i64> {
+    num::parse_i64(arg).ok_or(CmdError::NotInteger)
+}
+
+/// A non-negative integer; negative values give `msg` (Redis has per-command texts).
+pub fn uint(arg: &[u8], msg: &str) -> CmdResult<u64> {
+    let v = int(arg)?;
+    if v < 0 {
+        return Err(CmdError::err(msg));
+    }
+    Ok(v as u64)
+}
+
+pub fn float(arg: &[u8]) -> CmdResult<f64> {
+    num::parse_f64(arg).ok_or(CmdError::NotFloat)
+}
+
+/// Case-insensitive keyword comparison.
+pub fn is(arg: &[u8], word: &str) -> bool {
+    arg.eq_ignore_ascii_case(word.as_bytes())
+}
+
+pub fn text(arg: &[u8]) -> String {
+    String::from_utf8_lossy(arg).into_owned()
+}
+
+/// Walks optional arguments: `while let Some(opt) = it.next_upper()`.
+pub struct Opts<'a> {
+    args: &'a [Bytes],
+    pos: usize,
+}
+
+impl<'a> Opts<'a> {
+    pub fn new(args: &'a [Bytes]) -> Self {
+        Opts { args, pos: 0 }
+    }
+
+    /// The next option, uppercased (keywords are ASCII).
+    pub fn next_upper(&mut self) -> Option<String> {
+        let a = self.args.get(self.pos)?;
+        self.pos += 1;
+        Some(String::from_utf8_lossy(a).to_ascii_uppercase())
+    }
+
+    /// The value after an option; a missing value is a syntax error.
+    pub fn value(&mut self) -> CmdResult<&'a Bytes> {
+        let a = self.args.get(self.pos).ok_or(CmdError::Syntax)?;
+        self.pos += 1;
+        Ok(a)
+    }
+
+    pub fn remaining(&self) -> usize {
+        self.args.len() - self.pos
+    }
+}
+
+/// Converts a relative or absolute expiry argument into unix milliseconds, with Redis's checks.
+/// `unit_ms` is 1000 for seconds, 1 for milliseconds. `command` names the command in the error.
+pub fn expire_at(arg: &[u8], unit_ms: i64, absolute: bool, command: &str) -> CmdResult<u64> {
+    let v = int(arg)?;
+    let invalid = || CmdError::err(format!("invalid expire time in '{command}' command"));
+    if v <= 0 {
+        return Err(invalid());
+    }
+    let ms = v.checked_mul(unit_ms).ok_or_else(invalid)?;
+    let at = if absolute { ms } else { ms.checked_add(crate::storage::now_ms() as i64).ok_or_else(invalid)? };
+    Ok(at as u64)
+}

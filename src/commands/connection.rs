@@ -1,0 +1,136 @@
+//! Connection commands: PING, ECHO, HELLO, AUTH, SELECT, QUIT, RESET.
+
+use bytes::Bytes;
+
+use super::args::{int, Opts};
+use super::{cmd, Command, Ctx};
+use crate::error::{CmdError, CmdResult};
+use crate::protocol::reply::Reply;
+use crate::server::session::After;
+
+pub static COMMANDS: &[Command] = &[
+    cmd("ping", -1, "fast", (0, 0, 0), "@fast @connection", "connection", "1.0.0", "Returns the server's liveliness response.", ping),
+    cmd("echo", 2, "fast", (0, 0, 0), "@fast @connection", "connection", "1.0.0", "Returns the given string.", echo),
+    cmd("hello", -1, "noscript loading stale fast no_auth", (0, 0, 0), "@fast @connection", "connection", "6.0.0", "Handshakes with the Redis server.", hello),
+    cmd("auth", -2, "noscript loading stale fast no_auth", (0, 0, 0), "@fast @connection", "connection", "1.0.0", "Authenticates the connection.", auth),
+    cmd("select", 2, "loading stale fast", (0, 0, 0), "@fast @connection", "connection", "1.0.0", "Changes the selected database.", select),
+    cmd("quit", -1, "noscript loading stale fast no_auth", (0, 0, 0), "@fast @connection", "connection", "1.0.0", "Closes the connection.", quit),
+    cmd("reset", 1, "noscript loading stale fast no_auth", (0, 0, 0), "@fast @connection", "connection", "6.2.0", "Resets the connection.", reset),
+];
+
+fn ping(_: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    match args.len() {
+        1 => Ok(Reply::status("PONG")),
+        2 => Ok(Reply::Bulk(args[1].clone())),
+        _ => Err(CmdError::Arity("ping".into())),
+    }
+}
+
+fn echo(_: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::Bulk(args[1].clone()))
+}
+
+/// Checks a username/password pair against the configuration (only `default` exists for now).
+fn check_password(ctx: &Ctx, user: &[u8], pass: &[u8]) -> bool {
+    let required = ctx.shared.requirepass();
+    user == b"default" && (required.is_empty() || required.as_bytes() == pass)
+}
+
+const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+
+fn auth(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (user, pass) = match args.len() {
+        2 => {
+            if ctx.shared.requirepass().is_empty() {
+                return Err(CmdError::err("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
+            }
+            (&b"default"[..], &args[1][..])
+        }
+        3 => (&args[1][..], &args[2][..]),
+        _ => return Err(CmdError::Syntax),
+    };
+    if check_password(ctx, user, pass) {
+        ctx.session.authenticated = true;
+        Ok(Reply::Ok)
+    } else {
+        Err(CmdError::msg(WRONGPASS))
+    }
+}
+
+fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let mut resp3 = ctx.session.resp3;
+    let mut opts = Opts::new(&args[1..]);
+    if args.len() >= 2 {
+        let ver = int(&args[1]).map_err(|_| CmdError::err("Protocol version is not an integer or out of range"))?;
+        opts.next_upper();
+        if !(2..=3).contains(&ver) {
+            return Err(CmdError::msg("NOPROTO unsupported protocol version"));
+        }
+        resp3 = ver == 3;
+    }
+    let mut name = None;
+    let mut authed = false;
+    while let Some(opt) = opts.next_upper() {
+        match opt.as_str() {
+            "AUTH" if opts.remaining() >= 2 => {
+                let user = opts.value()?.clone();
+                let pass = opts.value()?.clone();
+                if !check_password(ctx, &user, &pass) {
+                    return Err(CmdError::msg(WRONGPASS));
+                }
+                authed = true;
+            }
+            "SETNAME" if opts.remaining() >= 1 => {
+                let n = opts.value()?.clone();
+                super::client::validate_name(&n)?;
+                name = Some(n);
+            }
+            _ => return Err(CmdError::err(format!("Syntax error in HELLO option '{}'", opt.to_lowercase()))),
+        }
+    }
+    if !ctx.session.authenticated && !authed {
+        return Err(CmdError::msg("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+    }
+    if authed {
+        ctx.session.authenticated = true;
+    }
+    if let Some(n) = name {
+        ctx.session.name = n;
+    }
+    ctx.session.resp3 = resp3;
+    Ok(Reply::Map(vec![
+        (Reply::bulk_str("server"), Reply::bulk_str("redis")),
+        (Reply::bulk_str("version"), Reply::bulk_str(super::info::REDIS_VERSION)),
+        (Reply::bulk_str("proto"), Reply::Integer(if resp3 { 3 } else { 2 })),
+        (Reply::bulk_str("id"), Reply::Integer(ctx.session.id as i64)),
+        (Reply::bulk_str("mode"), Reply::bulk_str("standalone")),
+        (Reply::bulk_str("role"), Reply::bulk_str("master")),
+        (Reply::bulk_str("modules"), Reply::Array(vec![])),
+    ]))
+}
+
+fn select(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let db = int(&args[1])?;
+    if db < 0 || db as usize >= ctx.store().databases() {
+        return Err(CmdError::DbIndex);
+    }
+    ctx.session.db = db as usize;
+    Ok(Reply::Ok)
+}
+
+fn quit(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
+    ctx.session.after = After::Close;
+    Ok(Reply::Ok)
+}
+
+fn reset(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
+    let s = &mut *ctx.session;
+    s.db = 0;
+    s.resp3 = false;
+    s.name = Bytes::new();
+    s.no_evict = false;
+    s.no_touch = false;
+    s.authenticated = ctx.shared.requirepass().is_empty();
+    Ok(Reply::status("RESET"))
+}
+

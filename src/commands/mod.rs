@@ -1,0 +1,286 @@
+//! The command table and dispatch.
+//!
+//! Each family module (`strings`, `keys`, …) exports `COMMANDS`, a static table in the shape of
+//! Redis's command JSON files: name, arity, flags, key positions, ACL categories, docs, handler.
+//! That data drives dispatch, arity and auth errors, COMMAND/COMMAND INFO/COMMAND DOCS, and (later)
+//! cluster routing from key positions. Handlers parse their arguments and build a reply; the
+//! storage encoding lives in `types/` and `storage/`.
+
+pub mod args;
+pub mod bitmap;
+pub mod client;
+pub mod command;
+pub mod config;
+pub mod connection;
+pub mod info;
+pub mod keys;
+pub mod server;
+pub mod strings;
+
+use std::collections::HashMap;
+use std::sync::{MutexGuard, OnceLock};
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use crate::error::{CmdError, CmdResult};
+use crate::protocol::reply::Reply;
+use crate::server::session::Session;
+use crate::server::Shared;
+use crate::storage::Store;
+
+pub type Handler = fn(&mut Ctx, &[Bytes]) -> CmdResult<Reply>;
+
+/// One command (or subcommand, named `parent|sub`), as data.
+pub struct Command {
+    pub name: &'static str,
+    /// Redis arity: exact count when positive, minimum count when negative (name included).
+    pub arity: i32,
+    /// Space-separated Redis command flags (`write denyoom`, `readonly fast`, …).
+    pub flags: &'static str,
+    /// First key, last key (negative counts from the end), step; (0, 0, 0) without keys.
+    pub keys: (i32, i32, i32),
+    /// Space-separated ACL categories (`@read @string @fast`).
+    pub acl: &'static str,
+    pub group: &'static str,
+    pub since: &'static str,
+    pub summary: &'static str,
+    pub handler: Handler,
+    pub subcommands: &'static [Command],
+}
+
+/// Builds a table entry without subcommands.
+#[allow(clippy::too_many_arguments)]
+pub const fn cmd(
+    name: &'static str,
+    arity: i32,
+    flags: &'static str,
+    keys: (i32, i32, i32),
+    acl: &'static str,
+    group: &'static str,
+    since: &'static str,
+    summary: &'static str,
+    handler: Handler,
+) -> Command {
+    Command { name, arity, flags, keys, acl, group, since, summary, handler, subcommands: &[] }
+}
+
+/// Handler of container commands: only reached when the subcommand is missing.
+pub fn container(_: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
+    Err(CmdError::Syntax)
+}
+
+pub const WRITE: u32 = 1;
+pub const READONLY: u32 = 1 << 1;
+pub const NO_AUTH: u32 = 1 << 2;
+pub const ADMIN: u32 = 1 << 3;
+pub const FAST: u32 = 1 << 4;
+pub const NOSCRIPT: u32 = 1 << 5;
+pub const SKIP_MONITOR: u32 = 1 << 6;
+pub const MOVABLE_KEYS: u32 = 1 << 7;
+pub const LOADING: u32 = 1 << 8;
+pub const STALE: u32 = 1 << 9;
+pub const DENYOOM: u32 = 1 << 10;
+pub const NO_MULTI: u32 = 1 << 11;
+
+fn flag_bits(flags: &str) -> u32 {
+    flags
+        .split_whitespace()
+        .map(|f| match f {
+            "write" => WRITE,
+            "readonly" => READONLY,
+            "no_auth" => NO_AUTH,
+            "admin" => ADMIN,
+            "fast" => FAST,
+            "noscript" => NOSCRIPT,
+            "skip_monitor" => SKIP_MONITOR,
+            "movablekeys" => MOVABLE_KEYS,
+            "loading" => LOADING,
+            "stale" => STALE,
+            "denyoom" => DENYOOM,
+            "no_multi" => NO_MULTI,
+            _ => 0,
+        })
+        .fold(0, |a, b| a | b)
+}
+
+/// A command resolved for dispatch, with its statistics slot.
+pub struct Entry {
+    pub cmd: &'static Command,
+    pub flags: u32,
+    pub index: usize,
+    pub subs: HashMap<String, Entry>,
+}
+
+pub struct Table {
+    pub top: HashMap<String, Entry>,
+    /// Every command and subcommand, by statistics index.
+    pub all: Vec<&'static Command>,
+}
+
+/// All families, in the order COMMAND lists them.
+pub fn families() -> [&'static [Command]; 9] {
+    [
+        connection::COMMANDS,
+        server::COMMANDS,
+        config::COMMANDS,
+        client::COMMANDS,
+        command::COMMANDS,
+        info::COMMANDS,
+        keys::COMMANDS,
+        strings::COMMANDS,
+        bitmap::COMMANDS,
+    ]
+}
+
+pub fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut all = Vec::new();
+        let mut top = HashMap::new();
+        for family in families() {
+            for c in family {
+                let entry = make_entry(c, &mut all);
+                top.insert(c.name.to_string(), entry);
+            }
+        }
+        Table { top, all }
+    })
+}
+
+fn make_entry(c: &'static Command, all: &mut Vec<&'static Command>) -> Entry {
+    let index = all.len();
+    all.push(c);
+    let subs = c
+        .subcommands
+        .iter()
+        .map(|s| {
+            let short = s.name.split('|').nth(1).unwrap_or(s.name).to_string();
+            (short, make_entry(s, all))
+        })
+        .collect();
+    Entry { cmd: c, flags: flag_bits(c.flags), index, subs }
+}
+
+/// Looks up a command by its (case-insensitive) name.
+pub fn lookup(name: &[u8]) -> Option<&'static Entry> {
+    if name.len() > 32 {
+        return None;
+    }
+    let mut buf = [0u8; 32];
+    let lower = &mut buf[..name.len()];
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    table().top.get(std::str::from_utf8(lower).ok()?)
+}
+
+/// Resolves the entry that will run: the subcommand entry for container commands.
+pub enum Resolved {
+    Run(&'static Entry),
+    Error(Reply),
+}
+
+pub fn resolve(args: &[Bytes]) -> Resolved {
+    let Some(entry) = lookup(&args[0]) else {
+        return Resolved::Error(unknown_command(args));
+    };
+    let entry = if entry.subs.is_empty() {
+        entry
+    } else {
+        if args.len() < 2 {
+            return Resolved::Error(arity_error(entry.cmd.name));
+        }
+        let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+        match entry.subs.get(&sub) {
+            Some(s) => s,
+            None => {
+                return Resolved::Error(Reply::error(format!(
+                    "ERR unknown subcommand '{}'. Try {} HELP.",
+                    truncate(&args[1], 128),
+                    entry.cmd.name.to_ascii_uppercase()
+                )))
+            }
+        }
+    };
+    let arity = entry.cmd.arity;
+    let n = args.len() as i32;
+    if (arity > 0 && n != arity) || (arity < 0 && n < -arity) {
+        return Resolved::Error(arity_error(entry.cmd.name));
+    }
+    Resolved::Run(entry)
+}
+
+fn truncate(b: &[u8], max: usize) -> String {
+    String::from_utf8_lossy(&b[..b.len().min(max)]).into_owned()
+}
+
+pub fn arity_error(name: &str) -> Reply {
+    Reply::from(CmdError::Arity(name.to_string()))
+}
+
+fn unknown_command(args: &[Bytes]) -> Reply {
+    let mut list = String::new();
+    for a in &args[1..] {
+        if list.len() >= 128 {
+            break;
+        }
+        let room = 128 - list.len();
+        list.push_str(&format!("'{}' ", truncate(a, room)));
+    }
+    Reply::error(format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        truncate(&args[0], 128),
+        list
+    ))
+}
+
+/// What a handler sees: the server, this client's session, and (on first use) the locked keyspace.
+pub struct Ctx<'a, 'g> {
+    pub shared: &'a Shared,
+    pub session: &'a mut Session,
+    guard: &'a mut Option<MutexGuard<'g, Store>>,
+    lock: &'g std::sync::Mutex<Store>,
+}
+
+impl<'a, 'g> Ctx<'a, 'g> {
+    pub fn new(
+        shared: &'a Shared,
+        session: &'a mut Session,
+        guard: &'a mut Option<MutexGuard<'g, Store>>,
+        lock: &'g std::sync::Mutex<Store>,
+    ) -> Self {
+        Ctx { shared, session, guard, lock }
+    }
+
+    /// The keyspace, locked for the rest of the batch so each command is atomic.
+    pub fn store(&mut self) -> &mut Store {
+        let lock = self.lock;
+        self.guard.get_or_insert_with(|| lock.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The client's selected database.
+    pub fn db(&self) -> usize {
+        self.session.db
+    }
+
+    /// Releases the keyspace lock (before blocking work such as a flush).
+    pub fn unlock(&mut self) {
+        *self.guard = None;
+    }
+}
+
+/// Runs one resolved command: auth check, handler, statistics.
+pub fn run(ctx: &mut Ctx, entry: &'static Entry, args: &[Bytes]) -> Reply {
+    let stats = &ctx.shared.stats;
+    if !ctx.session.authenticated && entry.flags & NO_AUTH == 0 {
+        stats.reject(entry.index);
+        return Reply::error("NOAUTH Authentication required.");
+    }
+    let start = Instant::now();
+    let reply = match (entry.cmd.handler)(ctx, args) {
+        Ok(r) => r,
+        Err(e) => Reply::from(e),
+    };
+    stats.record(entry.index, start.elapsed(), reply.is_error());
+    reply
+}

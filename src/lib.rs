@@ -1,0 +1,15 @@
+//! berth: a Redis-compatible, disk-persistent key-value server built for Kubernetes StatefulSets.
+//!
+//! Layers, outside in: `server` (connections, sessions, durability, background tasks) →
+//! `protocol` (RESP in and out) → `commands` (the command table; handlers parse and reply) →
+//! `types` (each Redis type's storage operations) → `storage` (the only module touching sled).
+
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod logging;
+pub mod protocol;
+pub mod server;
+pub mod storage;
+pub mod types;
+pub mod util;

@@ -1,0 +1,31 @@
+//! `berth-server [config-file] [--directive value ...]`, like redis-server.
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--version" || a == "-v") {
+        println!("berth-server v={}", env!("CARGO_PKG_VERSION"));
+        return;
+    }
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("Usage: berth-server [/path/to/berth.conf] [--directive value ...]");
+        println!("Directives: {}", berth::config::DIRECTIVES.iter().map(|d| d.name).collect::<Vec<_>>().join(", "));
+        return;
+    }
+    let config = match berth::config::Config::from_args(&args) {
+        Ok(c) => c,
+        Err(e) => fail(&e),
+    };
+    berth::logging::init(&config.get("loglevel"), config.get("log-format") == "json");
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => fail(&format!("cannot start runtime: {e}")),
+    };
+    if let Err(e) = runtime.block_on(berth::server::run(config)) {
+        fail(&e);
+    }
+}
+
+fn fail(msg: &str) -> ! {
+    eprintln!("berth-server: {msg}");
+    std::process::exit(1);
+}

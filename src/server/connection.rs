@@ -1,0 +1,217 @@
+//! One client connection: read, parse every complete request, run the batch under one keyspace
+//! lock, wait for durability if the policy asks, write all replies at once.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::session::{After, ClientHandle, Session};
+use super::Shared;
+use crate::commands::{self, Ctx, Resolved};
+use crate::config::Fsync;
+use crate::protocol::reply::Reply;
+use crate::protocol::request::{Limits, ProtocolError, RequestParser};
+
+const READ_CHUNK: usize = 16 * 1024;
+
+pub async fn serve(stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
+    let _ = stream.set_nodelay(true);
+    let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let id = shared.next_client_id();
+    let handle = ClientHandle::new(id, addr.to_string(), laddr);
+    shared.stats.connections_received.fetch_add(1, Relaxed);
+    let admitted = {
+        let mut clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());
+        let ok = (clients.len() as i64) < shared.config.maxclients();
+        if ok {
+            clients.insert(id, handle.clone());
+        }
+        ok
+    };
+    if !admitted {
+        shared.stats.rejected_connections.fetch_add(1, Relaxed);
+        let mut s = stream;
+        let _ = s.write_all(b"-ERR max number of clients reached\r\n").await;
+        return;
+    }
+    let authenticated = shared.requirepass().is_empty();
+    let mut session = Session::new(handle.clone(), authenticated);
+    let res = Connection { stream, shared: &shared, inbuf: BytesMut::with_capacity(READ_CHUNK), out: BytesMut::new() }
+        .run(&mut session)
+        .await;
+    if let Err(e) = res {
+        tracing::debug!(client = id, error = %e, "connection closed");
+    }
+    if session.after == After::Monitor {
+        shared.monitors.fetch_sub(1, Relaxed);
+    }
+    shared.clients.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+}
+
+struct Connection<'a> {
+    stream: TcpStream,
+    shared: &'a Shared,
+    inbuf: BytesMut,
+    out: BytesMut,
+}
+
+impl Connection<'_> {
+    async fn run(&mut self, session: &mut Session) -> std::io::Result<()> {
+        let mut parser = RequestParser::new();
+        let mut shutdown = self.shared.shutdown.subscribe();
+        let handle = session.handle.clone();
+        loop {
+            let timeout = self.shared.config.timeout_secs();
+            let idle = if timeout > 0 { Duration::from_secs(timeout as u64) } else { Duration::from_secs(86400 * 365) };
+            if self.inbuf.capacity() - self.inbuf.len() < READ_CHUNK {
+                self.inbuf.reserve(READ_CHUNK);
+            }
+            let n = tokio::select! {
+                r = self.stream.read_buf(&mut self.inbuf) => r?,
+                _ = handle.kill_signal.notified() => return Ok(()),
+                _ = super::until_shutdown(&mut shutdown) => return Ok(()),
+                _ = tokio::time::sleep(idle) => return Ok(()),
+            };
+            if n == 0 {
+                return Ok(());
+            }
+            self.shared.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
+            let (wrote, protocol_error) = self.execute(session, &mut parser);
+            if let Some(e) = protocol_error {
+                Reply::error(format!("ERR Protocol error: {}", e.0)).encode(&mut self.out, session.resp3);
+                session.after = After::Close;
+            }
+            if wrote && self.shared.config.fsync() == Fsync::Always {
+                self.shared.durability.wait_durable().await;
+            }
+            self.flush_out().await?;
+            session.publish();
+            match session.after {
+                After::Continue => {}
+                After::Close => return Ok(()),
+                After::Shutdown => {
+                    self.shared.shutdown.send_replace(true);
+                    return Ok(());
+                }
+                After::Monitor => return self.monitor(session).await,
+            }
+            if handle.is_killed() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Parses and runs every complete request in the input buffer, holding the keyspace lock
+    /// (taken on first use) for the whole batch. Returns whether anything may have been written,
+    /// and the protocol error that ended the batch, if any.
+    fn execute(&mut self, session: &mut Session, parser: &mut RequestParser) -> (bool, Option<ProtocolError>) {
+        let shared = self.shared;
+        let mut guard = None;
+        let mut wrote = false;
+        while session.after == After::Continue {
+            // Limits follow the auth state at the time each request is parsed, as in Redis.
+            let limits = Limits { max_bulk_len: shared.config.proto_max_bulk_len(), authenticated: session.authenticated };
+            let args = match parser.parse(&mut self.inbuf, limits) {
+                Ok(Some(args)) if args.is_empty() => continue,
+                Ok(Some(args)) => args,
+                Ok(None) => break,
+                Err(e) => return (wrote, Some(e)),
+            };
+            let reply = match commands::resolve(&args) {
+                Resolved::Error(r) => {
+                    shared.stats.error_replies.fetch_add(1, Relaxed);
+                    r
+                }
+                Resolved::Run(entry) => {
+                    if shared.monitors.load(Relaxed) > 0 && entry.flags & commands::SKIP_MONITOR == 0 {
+                        feed_monitors(shared, session, &args);
+                    }
+                    session.last_cmd = entry.cmd.name;
+                    let mut ctx = Ctx::new(shared, session, &mut guard, &shared.store);
+                    let reply = commands::run(&mut ctx, entry, &args);
+                    if entry.flags & commands::WRITE != 0 && !reply.is_error() {
+                        wrote = true;
+                    }
+                    reply
+                }
+            };
+            reply.encode(&mut self.out, session.resp3);
+        }
+        (wrote, None)
+    }
+
+    async fn flush_out(&mut self) -> std::io::Result<()> {
+        if !self.out.is_empty() {
+            self.shared.stats.net_output_bytes.fetch_add(self.out.len() as u64, Relaxed);
+            self.stream.write_all(&self.out).await?;
+            self.out.clear();
+            if self.out.capacity() > 1 << 20 {
+                self.out = BytesMut::new();
+            }
+        }
+        Ok(())
+    }
+
+    /// MONITOR mode: stream every command until the client goes away.
+    async fn monitor(&mut self, session: &mut Session) -> std::io::Result<()> {
+        let mut rx = self.shared.monitor_tx.subscribe();
+        let mut shutdown = self.shared.shutdown.subscribe();
+        let handle = session.handle.clone();
+        loop {
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Ok(line) => self.stream.write_all(&line).await?,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => return Ok(()),
+                },
+                r = self.stream.read_buf(&mut self.inbuf) => {
+                    if r? == 0 { return Ok(()); }
+                    // Redis ignores commands from a monitor except QUIT/RESET; we close on QUIT.
+                    if self.inbuf.windows(4).any(|w| w.eq_ignore_ascii_case(b"quit")) {
+                        return Ok(());
+                    }
+                    self.inbuf.clear();
+                }
+                _ = handle.kill_signal.notified() => return Ok(()),
+                _ = super::until_shutdown(&mut shutdown) => return Ok(()),
+            }
+        }
+    }
+}
+
+/// Formats a command as MONITOR shows it: `+<time> [<db> <addr>] "arg" ...`.
+fn feed_monitors(shared: &Shared, session: &Session, args: &[Bytes]) {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let mut line = format!("+{}.{:06} [{} {}]", now.as_secs(), now.subsec_micros(), session.db, session.handle.addr);
+    for a in args {
+        line.push(' ');
+        line.push_str(&repr(a));
+    }
+    line.push_str("\r\n");
+    let _ = shared.monitor_tx.send(Bytes::from(line));
+}
+
+/// Quotes bytes as Redis's `sdscatrepr`.
+pub fn repr(b: &[u8]) -> String {
+    let mut s = String::from("\"");
+    for &c in b {
+        match c {
+            b'\\' => s.push_str("\\\\"),
+            b'"' => s.push_str("\\\""),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            7 => s.push_str("\\a"),
+            8 => s.push_str("\\b"),
+            c if c.is_ascii_graphic() || c == b' ' => s.push(c as char),
+            c => s.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    s.push('"');
+    s
+}

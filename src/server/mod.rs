@@ -1,0 +1,237 @@
+//! The server: shared state, listeners, background tasks and graceful shutdown.
+
+pub mod connection;
+pub mod durability;
+pub mod session;
+pub mod stats;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, watch};
+
+use crate::config::Config;
+use crate::storage::Store;
+use session::ClientHandle;
+
+/// Everything connections share.
+pub struct Shared {
+    pub store: Mutex<Store>,
+    /// A handle on the engine for flushing without the keyspace lock.
+    pub flusher: sled::Db,
+    pub config: Config,
+    pub stats: stats::Stats,
+    pub durability: durability::Durability,
+    pub clients: Mutex<BTreeMap<u64, Arc<ClientHandle>>>,
+    next_client_id: AtomicU64,
+    /// MONITOR feed; `monitors` counts subscribers so the hot path skips formatting.
+    pub monitor_tx: broadcast::Sender<Bytes>,
+    pub monitors: AtomicUsize,
+    pub shutdown: watch::Sender<bool>,
+    pub started: Instant,
+    pub run_id: String,
+    pub last_save: AtomicU64,
+    pub port: u16,
+}
+
+impl Shared {
+    pub fn next_client_id(&self) -> u64 {
+        self.next_client_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    pub fn client_count(&self) -> usize {
+        self.clients.lock().map(|c| c.len()).unwrap_or(0)
+    }
+
+    pub fn requirepass(&self) -> String {
+        self.config.get("requirepass")
+    }
+}
+
+fn run_id() -> String {
+    // 40 hex chars, unique per process start (not security sensitive).
+    let seed = format!("{:?}{}{}", Instant::now(), std::process::id(), crate::storage::now_ms());
+    let mut out = String::new();
+    let mut h: u64 = 0xcbf29ce484222325;
+    for i in 0..5u8 {
+        for b in seed.bytes().chain([i]) {
+            h = (h ^ b as u64).wrapping_mul(0x100000001b3);
+        }
+        out.push_str(&format!("{h:016x}"));
+    }
+    out.truncate(40);
+    out
+}
+
+/// Opens the store, binds, and serves until SIGTERM/SIGINT or SHUTDOWN. Errors are one line.
+pub async fn run(config: Config) -> Result<(), String> {
+    let port: u16 = config.get_i64("port") as u16;
+    let databases = config.get_i64("databases") as usize;
+    let cache = config.get_i64("cache-size") as u64;
+    let dir = config.dir();
+    let store = Store::open(&dir, cache, databases).map_err(|e| e.to_string())?;
+    let listeners = bind_all(&config.get("bind"), port).await?;
+    let shared = Arc::new(Shared {
+        flusher: store.flusher(),
+        store: Mutex::new(store),
+        stats: stats::Stats::new(crate::commands::table().all.len()),
+        durability: Default::default(),
+        clients: Mutex::new(BTreeMap::new()),
+        next_client_id: AtomicU64::new(1),
+        monitor_tx: broadcast::channel(4096).0,
+        monitors: AtomicUsize::new(0),
+        shutdown: watch::channel(false).0,
+        started: Instant::now(),
+        run_id: run_id(),
+        last_save: AtomicU64::new(crate::storage::now_ms() / 1000),
+        port,
+        config,
+    });
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        mode = "standalone",
+        port,
+        dir = %dir.display(),
+        appendfsync = %shared.config.get("appendfsync"),
+        pid = std::process::id(),
+        "berth-server ready to accept connections"
+    );
+    tokio::spawn(durability::run(shared.clone()));
+    tokio::spawn(expire_task(shared.clone()));
+    tokio::spawn(gc_task(shared.clone()));
+    for listener in listeners {
+        tokio::spawn(accept_loop(listener, shared.clone()));
+    }
+    wait_for_shutdown(&shared).await;
+    tracing::info!("shutting down: finishing in-flight commands");
+    drain_clients(&shared).await;
+    durability::flush_now(&shared).await.map_err(|e| format!("final flush failed: {e}"))?;
+    tracing::info!("berth-server is now ready to exit, bye bye");
+    Ok(())
+}
+
+async fn bind_all(bind: &str, port: u16) -> Result<Vec<TcpListener>, String> {
+    let mut out = Vec::new();
+    for addr in bind.split_whitespace() {
+        let (optional, addr) = match addr.strip_prefix('-') {
+            Some(a) => (true, a),
+            None => (false, addr),
+        };
+        let host = match addr {
+            "*" => "0.0.0.0".to_string(),
+            "::*" => "::".to_string(),
+            a => a.to_string(),
+        };
+        let sock = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+        match TcpListener::bind(&sock).await {
+            Ok(l) => out.push(l),
+            Err(_) if optional => {}
+            Err(e) => return Err(format!("cannot listen on {sock}: {e}")),
+        }
+    }
+    if out.is_empty() {
+        return Err(format!("no address to listen on (bind '{bind}')"));
+    }
+    Ok(out)
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    let mut shutdown = shared.shutdown.subscribe();
+    loop {
+        tokio::select! {
+            res = listener.accept() => match res {
+                Ok((stream, addr)) => {
+                    let shared = shared.clone();
+                    tokio::spawn(connection::serve(stream, addr, shared));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            _ = until_shutdown(&mut shutdown) => return,
+        }
+    }
+}
+
+async fn wait_for_shutdown(shared: &Shared) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut shutdown = shared.shutdown.subscribe();
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
+        until_shutdown(&mut shutdown).await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("received SIGTERM"),
+        _ = int.recv() => tracing::info!("received SIGINT"),
+        _ = until_shutdown(&mut shutdown) => tracing::info!("SHUTDOWN requested by a client"),
+    }
+    shared.shutdown.send_replace(true);
+}
+
+/// Resolves once shutdown has begun (the watch guard is not held across awaits).
+pub async fn until_shutdown(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await.map(|_| ());
+}
+
+/// Connections finish their current batch and close; give them a few seconds.
+async fn drain_clients(shared: &Shared) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while shared.client_count() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Active expiry: removes due keys nobody reads, a bounded chunk per lock hold.
+async fn expire_task(shared: Arc<Shared>) {
+    loop {
+        let hz = shared.config.get_i64("hz").clamp(1, 500) as u64;
+        tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
+        loop {
+            let res = {
+                let mut store = shared.store.lock().unwrap_or_else(|e| e.into_inner());
+                store.expire_cycle(200)
+            };
+            match res {
+                Ok((removed, more)) => {
+                    shared.stats.expired_keys.fetch_add(removed.len() as u64, Ordering::Relaxed);
+                    if !more {
+                        break;
+                    }
+                    tokio::task::yield_now().await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "active expiry failed");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Removes members of deleted or overwritten collections in the background.
+async fn gc_task(shared: Arc<Shared>) {
+    loop {
+        let res = {
+            let mut store = shared.store.lock().unwrap_or_else(|e| e.into_inner());
+            store.gc_cycle(1000)
+        };
+        match res {
+            Ok(0) => tokio::time::sleep(Duration::from_millis(100)).await,
+            Ok(_) => tokio::task::yield_now().await,
+            Err(e) => {
+                tracing::error!(error = %e, "background cleanup failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}

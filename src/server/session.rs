@@ -1,0 +1,156 @@
+//! Per-connection state, and the registry entry CLIENT LIST/KILL see.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+/// What other connections may see of a client (CLIENT LIST) and do to it (CLIENT KILL).
+pub struct ClientHandle {
+    pub id: u64,
+    pub addr: String,
+    pub laddr: String,
+    pub created: Instant,
+    pub info: Mutex<ClientInfo>,
+    killed: AtomicBool,
+    pub kill_signal: Notify,
+}
+
+/// A snapshot of the session, refreshed after every batch of commands.
+#[derive(Clone)]
+pub struct ClientInfo {
+    pub name: Bytes,
+    pub lib_name: Bytes,
+    pub lib_ver: Bytes,
+    pub db: usize,
+    pub resp: u8,
+    pub last_cmd: &'static str,
+    pub last_active: Instant,
+    pub monitor: bool,
+    pub no_evict: bool,
+    pub no_touch: bool,
+    pub user: &'static str,
+}
+
+impl ClientHandle {
+    pub fn new(id: u64, addr: String, laddr: String) -> Arc<Self> {
+        Arc::new(ClientHandle {
+            id,
+            addr,
+            laddr,
+            created: Instant::now(),
+            info: Mutex::new(ClientInfo {
+                name: Bytes::new(),
+                lib_name: Bytes::new(),
+                lib_ver: Bytes::new(),
+                db: 0,
+                resp: 2,
+                last_cmd: "NULL",
+                last_active: Instant::now(),
+                monitor: false,
+                no_evict: false,
+                no_touch: false,
+                user: "default",
+            }),
+            killed: AtomicBool::new(false),
+            kill_signal: Notify::new(),
+        })
+    }
+
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::SeqCst);
+        self.kill_signal.notify_one();
+    }
+
+    pub fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::SeqCst)
+    }
+
+    pub fn snapshot(&self) -> ClientInfo {
+        self.info.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The CLIENT LIST / CLIENT INFO line, fields as Redis 7.
+    pub fn describe(&self) -> String {
+        let i = self.snapshot();
+        let now = Instant::now();
+        let flags = if i.monitor { "O" } else { "N" };
+        format!(
+            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            String::from_utf8_lossy(&i.name),
+            now.duration_since(self.created).as_secs(),
+            now.duration_since(i.last_active).as_secs(),
+            flags,
+            i.db,
+            i.last_cmd,
+            i.user,
+            i.resp,
+            String::from_utf8_lossy(&i.lib_name),
+            String::from_utf8_lossy(&i.lib_ver),
+        )
+    }
+}
+
+/// What a command asked the connection to do after its reply is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    Continue,
+    Close,
+    Monitor,
+    Shutdown,
+}
+
+/// State owned by one connection's task.
+pub struct Session {
+    pub id: u64,
+    pub db: usize,
+    pub resp3: bool,
+    pub authenticated: bool,
+    pub name: Bytes,
+    pub lib_name: Bytes,
+    pub lib_ver: Bytes,
+    pub no_evict: bool,
+    pub no_touch: bool,
+    pub last_cmd: &'static str,
+    pub after: After,
+    pub handle: Arc<ClientHandle>,
+}
+
+impl Session {
+    pub fn new(handle: Arc<ClientHandle>, authenticated: bool) -> Self {
+        Session {
+            id: handle.id,
+            db: 0,
+            resp3: false,
+            authenticated,
+            name: Bytes::new(),
+            lib_name: Bytes::new(),
+            lib_ver: Bytes::new(),
+            no_evict: false,
+            no_touch: false,
+            last_cmd: "NULL",
+            after: After::Continue,
+            handle,
+        }
+    }
+
+    /// Copies what CLIENT LIST shows into the shared handle.
+    pub fn publish(&self) {
+        let mut i = self.handle.info.lock().unwrap_or_else(|e| e.into_inner());
+        i.name = self.name.clone();
+        i.lib_name = self.lib_name.clone();
+        i.lib_ver = self.lib_ver.clone();
+        i.db = self.db;
+        i.resp = if self.resp3 { 3 } else { 2 };
+        i.last_cmd = self.last_cmd;
+        i.last_active = Instant::now();
+        i.monitor = self.after == After::Monitor;
+        i.no_evict = self.no_evict;
+        i.no_touch = self.no_touch;
+    }
+}

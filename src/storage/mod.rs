@@ -1,0 +1,470 @@
+//! The keyspace on sled: the only module that touches the storage engine.
+//!
+//! # Encoding
+//!
+//! Everything lives in one sled tree, so that any group of writes can be applied as one atomic
+//! `Batch`. The first byte of a stored key says what it is:
+//!
+//! | stored key                                         | value                      |
+//! |----------------------------------------------------|----------------------------|
+//! | `m` db:u8 slot:u16 key                             | metadata record            |
+//! | `d` db:u8 slot:u16 keylen:u32 key version:u64 sub  | one collection member      |
+//! | `e` when_ms:u64 db:u8 slot:u16 key                 | empty (expiry index)       |
+//! | `g` db:u8 slot:u16 keylen:u32 key version:u64      | empty (members to delete)  |
+//! | `c` name                                           | server catalog (db map)    |
+//!
+//! Integers are big-endian so byte order is numeric order. `db` is the *physical* database
+//! (SWAPDB swaps a persisted logical→physical map instead of moving keys). `slot` is the Redis
+//! Cluster hash slot (CRC16 of the key or its `{tag}`, mod 16384): the keys of one slot are one
+//! contiguous range, which makes COUNTKEYSINSLOT, GETKEYSINSLOT and slot migration range scans.
+//!
+//! A metadata record is `kind|flags:u8 expire_at_ms:u64` followed, for strings, by the value
+//! itself (one read serves GET), and for collections by `version:u64 size:u64 extra`. Each member
+//! of a collection is its own `d` entry under the record's version. Deleting or overwriting a
+//! collection only rewrites its record and adds a `g` entry; a background task removes the stale
+//! members, so DEL of a huge key is O(1).
+//!
+//! Expiry is checked on every read (an expired key is deleted and reported absent) and, in the
+//! background, by scanning the `e` index up to now. Index entries are written before the record
+//! they describe and validated against it when due, so a crash between two writes leaves at most
+//! a stale index entry, never a key that cannot expire.
+
+pub mod keys;
+pub mod record;
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sled::{Batch, IVec, Tree};
+
+use crate::error::{CmdError, CmdResult};
+use keys::*;
+pub use record::{encode_collection, encode_string, Kind, Record};
+
+/// Current unix time in milliseconds.
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// Why the data directory could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("data directory '{0}' is in use by another berth-server process")]
+    Locked(String),
+    #[error("data directory '{0}' is not usable: {1}")]
+    Unusable(String, String),
+}
+
+/// Counters kept in memory so DBSIZE and INFO keyspace are O(1); rebuilt by one scan at open.
+#[derive(Debug, Default, Clone)]
+struct DbCounts {
+    keys: u64,
+    expires: u64,
+}
+
+pub struct Store {
+    db: sled::Db,
+    tree: Tree,
+    /// Logical database index → physical database byte.
+    dbmap: Vec<u8>,
+    /// Indexed by physical database.
+    counts: Vec<DbCounts>,
+    /// Writes since the last explicit save (INFO's rdb_changes_since_last_save).
+    pub dirty: u64,
+}
+
+impl Store {
+    /// Opens (or creates) the store under `dir`.
+    pub fn open(dir: &Path, cache_bytes: u64, databases: usize) -> Result<Store, OpenError> {
+        let shown = dir.display().to_string();
+        std::fs::create_dir_all(dir).map_err(|e| OpenError::Unusable(shown.clone(), e.to_string()))?;
+        // sled reports a read-only directory late and obscurely: probe it first.
+        let probe = dir.join(".berth-write-test");
+        std::fs::write(&probe, b"ok")
+            .and_then(|_| std::fs::remove_file(&probe))
+            .map_err(|e| OpenError::Unusable(shown.clone(), e.to_string()))?;
+        let db = sled::Config::new()
+            .path(dir.join("sled"))
+            .cache_capacity(cache_bytes)
+            .flush_every_ms(None)
+            .open()
+            .map_err(|e| {
+                let text = e.to_string();
+                if text.contains("could not acquire lock") || text.contains("WouldBlock") {
+                    OpenError::Locked(shown.clone())
+                } else {
+                    OpenError::Unusable(shown.clone(), text)
+                }
+            })?;
+        let tree = db
+            .open_tree("keyspace")
+            .map_err(|e| OpenError::Unusable(shown.clone(), e.to_string()))?;
+        let mut store = Store { db, tree, dbmap: Vec::new(), counts: vec![DbCounts::default(); 256], dirty: 0 };
+        store.load_dbmap(databases).map_err(|e| OpenError::Unusable(shown.clone(), e.to_string()))?;
+        store.recount().map_err(|e| OpenError::Unusable(shown, e.to_string()))?;
+        Ok(store)
+    }
+
+    fn load_dbmap(&mut self, databases: usize) -> CmdResult<()> {
+        let mut map: Vec<u8> = match self.tree.get(catalog_key("dbmap"))? {
+            Some(v) => v.to_vec(),
+            None => Vec::new(),
+        };
+        // Databases added since the map was written map to themselves.
+        for i in map.len()..databases {
+            map.push(i as u8);
+        }
+        self.dbmap = map;
+        Ok(())
+    }
+
+    fn recount(&mut self) -> CmdResult<()> {
+        for item in self.tree.scan_prefix([META]) {
+            let (k, v) = item?;
+            if let (Some((db, _)), Some(rec)) = (parse_meta_key(&k), Record::from_raw(v)) {
+                let c = &mut self.counts[db as usize];
+                c.keys += 1;
+                if rec.expire_at() != 0 {
+                    c.expires += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn databases(&self) -> usize {
+        self.dbmap.len()
+    }
+
+    fn phys(&self, db: usize) -> u8 {
+        self.dbmap.get(db).copied().unwrap_or(db as u8)
+    }
+
+    /// Keys in a logical database, including expired keys not yet reclaimed (as Redis).
+    pub fn dbsize(&self, db: usize) -> u64 {
+        self.counts[self.phys(db) as usize].keys
+    }
+
+    pub fn expires_count(&self, db: usize) -> u64 {
+        self.counts[self.phys(db) as usize].expires
+    }
+
+    /// Reads a live key's record. An expired key is deleted on the spot and reported absent.
+    pub fn get(&mut self, db: usize, key: &[u8]) -> CmdResult<Option<Record>> {
+        let pdb = self.phys(db);
+        let mk = meta_key(pdb, key);
+        let Some(rec) = self.tree.get(&mk)?.and_then(Record::from_raw) else {
+            return Ok(None);
+        };
+        if rec.is_expired(now_ms()) {
+            self.remove_meta(pdb, key, &mk)?;
+            return Ok(None);
+        }
+        Ok(Some(rec))
+    }
+
+    /// Reads a record without deleting it when expired (for inspection by background tasks).
+    fn get_raw(&self, pdb: u8, key: &[u8]) -> CmdResult<Option<Record>> {
+        Ok(self.tree.get(meta_key(pdb, key))?.and_then(Record::from_raw))
+    }
+
+    /// Stores a record under `key`, replacing whatever was there.
+    pub fn put(&mut self, db: usize, key: &[u8], record: Vec<u8>) -> CmdResult<()> {
+        let pdb = self.phys(db);
+        let new_expire = expire_of(&record);
+        if new_expire != 0 {
+            self.tree.insert(expire_key(new_expire, pdb, key), IVec::default())?;
+        }
+        let old = self.tree.insert(meta_key(pdb, key), record)?.and_then(Record::from_raw);
+        self.after_replace(pdb, key, old.as_ref(), Some(new_expire))?;
+        self.dirty += 1;
+        Ok(())
+    }
+
+    /// Deletes `key`; true when a live key was removed.
+    pub fn delete(&mut self, db: usize, key: &[u8]) -> CmdResult<bool> {
+        let pdb = self.phys(db);
+        let mk = meta_key(pdb, key);
+        match self.remove_meta(pdb, key, &mk)? {
+            Some(old) => {
+                self.dirty += 1;
+                Ok(!old.is_expired(now_ms()))
+            }
+            None => Ok(false),
+        }
+    }
+
+    fn remove_meta(&mut self, pdb: u8, key: &[u8], mk: &[u8]) -> CmdResult<Option<Record>> {
+        let old = self.tree.remove(mk)?.and_then(Record::from_raw);
+        self.after_replace(pdb, key, old.as_ref(), None)?;
+        Ok(old)
+    }
+
+    /// Bookkeeping after the record of `key` went from `old` to a record with expiry `new`
+    /// (`None` = deleted): counters, stale expiry entry, stale collection members.
+    fn after_replace(&mut self, pdb: u8, key: &[u8], old: Option<&Record>, new: Option<u64>) -> CmdResult<()> {
+        let c = &mut self.counts[pdb as usize];
+        let old_expire = old.map_or(0, |o| o.expire_at());
+        match (old.is_some(), new) {
+            (false, Some(_)) => c.keys += 1,
+            (true, None) => c.keys = c.keys.saturating_sub(1),
+            _ => {}
+        }
+        let new_expire = new.unwrap_or(0);
+        if old_expire != 0 {
+            c.expires = c.expires.saturating_sub(1);
+        }
+        if new_expire != 0 {
+            c.expires += 1;
+        }
+        if old_expire != 0 && old_expire != new_expire {
+            self.tree.remove(expire_key(old_expire, pdb, key))?;
+        }
+        if let Some(old) = old {
+            if old.kind() != Kind::String {
+                self.tree.insert(gc_key(&member_prefix(pdb, key, old.version())), IVec::default())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies several key replacements atomically (one sled batch): MSET, RENAME, MOVE, COPY.
+    /// `None` deletes the key.
+    pub fn put_many(&mut self, ops: Vec<(usize, Vec<u8>, Option<Vec<u8>>)>) -> CmdResult<()> {
+        let mut batch = Batch::default();
+        let mut olds = Vec::with_capacity(ops.len());
+        // A key written twice in one batch (MSET k 1 k 2): the last write wins, bookkeeping once.
+        let mut seen = std::collections::HashSet::new();
+        let mut last: Vec<usize> = Vec::new();
+        for (i, (db, key, _)) in ops.iter().enumerate().rev() {
+            if seen.insert((self.phys(*db), key.clone())) {
+                last.push(i);
+            }
+        }
+        last.reverse();
+        for &i in &last {
+            let (db, key, rec) = &ops[i];
+            let pdb = self.phys(*db);
+            let old = self.get_raw(pdb, key)?;
+            let old_expire = old.as_ref().map_or(0, |o| o.expire_at());
+            let new_expire = rec.as_ref().map_or(0, |r| expire_of(r));
+            if new_expire != 0 {
+                batch.insert(expire_key(new_expire, pdb, key), IVec::default());
+            }
+            if old_expire != 0 && old_expire != new_expire {
+                batch.remove(expire_key(old_expire, pdb, key));
+            }
+            if let Some(o) = &old {
+                if o.kind() != Kind::String {
+                    batch.insert(gc_key(&member_prefix(pdb, key, o.version())), IVec::default());
+                }
+            }
+            match rec {
+                Some(r) => batch.insert(meta_key(pdb, key), r.as_slice()),
+                None => batch.remove(meta_key(pdb, key)),
+            }
+            olds.push((pdb, old, rec.as_ref().map(|r| expire_of(r))));
+        }
+        self.tree.apply_batch(batch)?;
+        for (pdb, old, new) in olds {
+            let c = &mut self.counts[pdb as usize];
+            let old_expire = old.as_ref().map_or(0, |o| o.expire_at());
+            match (old.is_some(), new) {
+                (false, Some(_)) => c.keys += 1,
+                (true, None) => c.keys = c.keys.saturating_sub(1),
+                _ => {}
+            }
+            if old_expire != 0 {
+                c.expires = c.expires.saturating_sub(1);
+            }
+            if new.unwrap_or(0) != 0 {
+                c.expires += 1;
+            }
+            self.dirty += 1;
+        }
+        Ok(())
+    }
+
+    /// Live keys of a database in stored order (slot, then key), starting after `cursor`
+    /// (a stored meta key suffix). Calls `f` with each key and record until it returns false.
+    /// Returns the position to resume from, or None at the end.
+    pub fn scan_db(
+        &mut self,
+        db: usize,
+        after: Option<&[u8]>,
+        mut f: impl FnMut(&[u8], &Record) -> bool,
+    ) -> CmdResult<Option<Vec<u8>>> {
+        let pdb = self.phys(db);
+        let prefix = meta_db_prefix(pdb);
+        let start: Vec<u8> = match after {
+            Some(pos) => {
+                let mut s = prefix.to_vec();
+                s.extend_from_slice(pos);
+                s.push(0);
+                s
+            }
+            None => prefix.to_vec(),
+        };
+        let end = prefix_end(&prefix).unwrap_or_default();
+        let now = now_ms();
+        let mut expired = Vec::new();
+        let mut resume = None;
+        for item in self.tree.range(start..end) {
+            let (k, v) = item?;
+            let Some(rec) = Record::from_raw(v) else { continue };
+            if rec.is_expired(now) {
+                expired.push(k[4..].to_vec());
+                continue;
+            }
+            if !f(&k[4..], &rec) {
+                resume = Some(k[2..].to_vec());
+                break;
+            }
+        }
+        for key in expired {
+            self.remove_meta(pdb, &key, &meta_key(pdb, &key))?;
+        }
+        Ok(resume)
+    }
+
+    /// Keys stored in one hash slot of a database (cluster mode), in order.
+    pub fn slot_keys(&self, db: usize, slot: u16, limit: usize) -> CmdResult<Vec<Vec<u8>>> {
+        let prefix = meta_slot_prefix(self.phys(db), slot);
+        let now = now_ms();
+        let mut out = Vec::new();
+        for item in self.tree.scan_prefix(prefix) {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = item?;
+            if Record::from_raw(v).is_some_and(|r| !r.is_expired(now)) {
+                out.push(k[4..].to_vec());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes every key of a logical database.
+    pub fn flush_db(&mut self, db: usize) -> CmdResult<()> {
+        let pdb = self.phys(db);
+        let keys: Vec<IVec> = self
+            .tree
+            .scan_prefix(meta_db_prefix(pdb))
+            .keys()
+            .collect::<Result<_, _>>()?;
+        for k in keys {
+            let key = k[4..].to_vec();
+            self.remove_meta(pdb, &key, &k)?;
+        }
+        self.dirty += 1;
+        Ok(())
+    }
+
+    /// Swaps two logical databases by rewriting the persisted map (O(1)).
+    pub fn swap_db(&mut self, a: usize, b: usize) -> CmdResult<()> {
+        self.dbmap.swap(a, b);
+        self.tree.insert(catalog_key("dbmap"), self.dbmap.clone())?;
+        self.dirty += 1;
+        Ok(())
+    }
+
+    /// A new, never reused version number for a collection.
+    pub fn new_version(&self) -> CmdResult<u64> {
+        Ok(self.db.generate_id()?)
+    }
+
+    /// Deletes up to `limit` keys whose expiry is due. Returns the (logical db, key) pairs removed,
+    /// and whether more may be due.
+    pub fn expire_cycle(&mut self, limit: usize) -> CmdResult<(Vec<(usize, Vec<u8>)>, bool)> {
+        let now = now_ms();
+        let mut end = vec![EXPIRE];
+        end.extend_from_slice(&(now + 1).to_be_bytes());
+        let due: Vec<IVec> = self
+            .tree
+            .range(vec![EXPIRE]..end)
+            .keys()
+            .take(limit)
+            .collect::<Result<_, _>>()?;
+        let more = due.len() == limit;
+        let mut removed = Vec::new();
+        for ek in due {
+            let Some((when, pdb, key)) = parse_expire_key(&ek) else {
+                self.tree.remove(&ek)?;
+                continue;
+            };
+            let key = key.to_vec();
+            if let Some(rec) = self.get_raw(pdb, &key)? {
+                if rec.expire_at() == when {
+                    self.remove_meta(pdb, &key, &meta_key(pdb, &key))?;
+                    self.dirty += 1;
+                    if let Some(db) = self.dbmap.iter().position(|&p| p == pdb) {
+                        removed.push((db, key));
+                    }
+                    continue;
+                }
+            }
+            // Stale entry: the key was deleted or its expiry changed.
+            self.tree.remove(&ek)?;
+        }
+        Ok((removed, more))
+    }
+
+    /// Removes up to `limit` stale collection members. Returns how many entries were removed.
+    pub fn gc_cycle(&mut self, limit: usize) -> CmdResult<usize> {
+        let Some(item) = self.tree.scan_prefix([GC]).next() else {
+            return Ok(0);
+        };
+        let (gk, _) = item?;
+        let mut prefix = gk.to_vec();
+        prefix[0] = DATA;
+        let members: Vec<IVec> =
+            self.tree.scan_prefix(&prefix).keys().take(limit).collect::<Result<_, _>>()?;
+        let mut batch = Batch::default();
+        for m in &members {
+            batch.remove(m.clone());
+        }
+        if members.len() < limit {
+            batch.remove(gk);
+        }
+        self.tree.apply_batch(batch)?;
+        Ok(members.len().max(1))
+    }
+
+    /// Makes every write so far durable (blocking).
+    pub fn flush(&self) -> CmdResult<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// A cloneable handle for flushing without holding the keyspace lock.
+    pub fn flusher(&self) -> sled::Db {
+        self.db.clone()
+    }
+
+    /// Bytes on disk (INFO persistence / memory).
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+
+    /// Raw access for type modules: one member entry.
+    pub fn member_get(&self, k: &[u8]) -> CmdResult<Option<IVec>> {
+        Ok(self.tree.get(k)?)
+    }
+
+    pub fn member_put(&self, k: Vec<u8>, v: &[u8]) -> CmdResult<()> {
+        self.tree.insert(k, v)?;
+        Ok(())
+    }
+
+    pub fn member_remove(&self, k: &[u8]) -> CmdResult<bool> {
+        Ok(self.tree.remove(k)?.is_some())
+    }
+
+    pub fn member_scan(&self, prefix: &[u8]) -> impl Iterator<Item = CmdResult<(IVec, IVec)>> + '_ {
+        self.tree.scan_prefix(prefix).map(|r| r.map_err(CmdError::from))
+    }
+}
+
+fn expire_of(record: &[u8]) -> u64 {
+    record.get(1..9).map_or(0, |b| u64::from_be_bytes(b.try_into().unwrap_or_default()))
+}

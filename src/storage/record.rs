@@ -1,0 +1,140 @@
+//! The metadata record stored under every user key (layout in `storage/mod.rs`).
+
+use bytes::Bytes;
+
+/// Redis data types. The discriminant is what is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    String = 0,
+    List = 1,
+    Set = 2,
+    ZSet = 3,
+    Hash = 4,
+}
+
+impl Kind {
+    fn from_u8(v: u8) -> Kind {
+        match v & 0x0F {
+            1 => Kind::List,
+            2 => Kind::Set,
+            3 => Kind::ZSet,
+            4 => Kind::Hash,
+            _ => Kind::String,
+        }
+    }
+
+    /// The name TYPE reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::String => "string",
+            Kind::List => "list",
+            Kind::Set => "set",
+            Kind::ZSet => "zset",
+            Kind::Hash => "hash",
+        }
+    }
+}
+
+/// Flag bit: the string was modified in place (APPEND, SETRANGE, SETBIT), so Redis would report
+/// encoding `raw` even when short.
+pub const FLAG_RAW: u8 = 0x10;
+
+const HEADER: usize = 9;
+const COLL_HEADER: usize = HEADER + 16;
+
+/// A stored metadata record: a cheap handle on the bytes sled returned.
+#[derive(Debug, Clone)]
+pub struct Record {
+    raw: sled::IVec,
+}
+
+impl Record {
+    pub fn from_raw(raw: sled::IVec) -> Option<Record> {
+        (raw.len() >= HEADER).then_some(Record { raw })
+    }
+
+    pub fn kind(&self) -> Kind {
+        Kind::from_u8(self.raw[0])
+    }
+
+    pub fn flags(&self) -> u8 {
+        self.raw[0] & 0xF0
+    }
+
+    /// Absolute expiry in unix milliseconds, 0 when the key has none.
+    pub fn expire_at(&self) -> u64 {
+        u64::from_be_bytes(self.raw[1..9].try_into().unwrap_or_default())
+    }
+
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        let at = self.expire_at();
+        at != 0 && at <= now_ms
+    }
+
+    /// The value of a string.
+    pub fn str_value(&self) -> &[u8] {
+        &self.raw[HEADER..]
+    }
+
+    pub fn str_bytes(&self) -> Bytes {
+        Bytes::copy_from_slice(self.str_value())
+    }
+
+    /// Version of a collection's member entries (0 for strings).
+    pub fn version(&self) -> u64 {
+        if self.kind() == Kind::String || self.raw.len() < COLL_HEADER {
+            return 0;
+        }
+        u64::from_be_bytes(self.raw[HEADER..HEADER + 8].try_into().unwrap_or_default())
+    }
+
+    /// Member count of a collection; byte length of a string.
+    pub fn size(&self) -> u64 {
+        if self.kind() == Kind::String {
+            return self.str_value().len() as u64;
+        }
+        if self.raw.len() < COLL_HEADER {
+            return 0;
+        }
+        u64::from_be_bytes(self.raw[HEADER + 8..COLL_HEADER].try_into().unwrap_or_default())
+    }
+
+    /// Type-specific bytes after a collection's header (list head/tail, …).
+    pub fn extra(&self) -> &[u8] {
+        if self.raw.len() < COLL_HEADER {
+            return &[];
+        }
+        &self.raw[COLL_HEADER..]
+    }
+
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// The same record with another expiry.
+    pub fn with_expire(&self, expire_at: u64) -> Vec<u8> {
+        let mut v = self.raw.to_vec();
+        v[1..9].copy_from_slice(&expire_at.to_be_bytes());
+        v
+    }
+}
+
+/// Encodes a string record.
+pub fn encode_string(value: &[u8], expire_at: u64, flags: u8) -> Vec<u8> {
+    let mut v = Vec::with_capacity(HEADER + value.len());
+    v.push(Kind::String as u8 | flags);
+    v.extend_from_slice(&expire_at.to_be_bytes());
+    v.extend_from_slice(value);
+    v
+}
+
+/// Encodes a collection record.
+pub fn encode_collection(kind: Kind, expire_at: u64, version: u64, size: u64, extra: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(COLL_HEADER + extra.len());
+    v.push(kind as u8);
+    v.extend_from_slice(&expire_at.to_be_bytes());
+    v.extend_from_slice(&version.to_be_bytes());
+    v.extend_from_slice(&size.to_be_bytes());
+    v.extend_from_slice(extra);
+    v
+}

@@ -1,0 +1,3 @@
+//! Redis types on top of the keyspace: each module owns its type's operations and encoding.
+
+pub mod string;

@@ -1,0 +1,50 @@
+/* The long double arithmetic Redis uses for INCRBYFLOAT, kept in C so the digits match Redis
+ * exactly (Rust has no 80-bit float). Mirrors string2ld() and ld2string(LD_STR_HUMAN). */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LONG_DOUBLE_CHARS 5 * 1024
+
+static int string2ld(const char *s, size_t slen, long double *dp) {
+    char buf[MAX_LONG_DOUBLE_CHARS];
+    long double value;
+    char *eptr;
+    if (slen == 0 || slen >= sizeof(buf)) return 0;
+    memcpy(buf, s, slen);
+    buf[slen] = '\0';
+    errno = 0;
+    value = strtold(buf, &eptr);
+    if (isspace((unsigned char)buf[0]) || eptr[0] != '\0' ||
+        (errno == ERANGE && (value == HUGE_VAL || value == -HUGE_VAL || fpclassify(value) == FP_ZERO)) ||
+        isnan(value))
+        return 0;
+    *dp = value;
+    return 1;
+}
+
+/* Returns the length written, -1 if an operand is not a float, -2 if the result is NaN/inf. */
+int berth_ld_add(const char *a, size_t alen, const char *b, size_t blen, char *out, size_t outlen) {
+    long double x, y, v;
+    if (!string2ld(a, alen, &x) || !string2ld(b, blen, &y)) return -1;
+    v = x + y;
+    if (isnan(v) || isinf(v)) return -2;
+    int l = snprintf(out, outlen, "%.17Lf", v);
+    if (l < 0 || (size_t)l + 1 > outlen) return -2;
+    if (strchr(out, '.') != NULL) {
+        char *p = out + l - 1;
+        while (*p == '0') { p--; l--; }
+        if (*p == '.') l--;
+    }
+    if (l == 2 && out[0] == '-' && out[1] == '0') { out[0] = '0'; l = 1; }
+    out[l] = '\0';
+    return l;
+}
+
+int berth_fmt_g17(double d, char *out, size_t outlen) {
+    int l = snprintf(out, outlen, "%.17g", d);
+    return l < 0 ? 0 : l;
+}
