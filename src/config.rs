@@ -11,7 +11,10 @@ use crate::protocol::request::split_args;
 /// How a directive's value is checked.
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
-    Int { min: i64, max: i64 },
+    Int {
+        min: i64,
+        max: i64,
+    },
     /// A byte size with Redis's units (`1gb`, `512mb`, `100k`).
     Memory,
     Bool,
@@ -30,10 +33,19 @@ pub struct Directive {
 }
 
 const fn d(name: &'static str, default: &'static str, kind: Kind, mutable: bool) -> Directive {
-    Directive { name, default, kind, mutable, secret: false }
+    Directive {
+        name,
+        default,
+        kind,
+        mutable,
+        secret: false,
+    }
 }
 
-const INT: Kind = Kind::Int { min: 0, max: i64::MAX };
+const INT: Kind = Kind::Int {
+    min: 0,
+    max: i64::MAX,
+};
 
 /// Every directive berth knows. Redis directives without effect here are accepted (with their
 /// Redis defaults) so that tools which read or set them keep working.
@@ -41,18 +53,47 @@ pub static DIRECTIVES: &[Directive] = &[
     d("port", "6379", Kind::Int { min: 0, max: 65535 }, false),
     d("bind", "* -::*", Kind::String, false),
     d("dir", "./data", Kind::String, false),
-    Directive { name: "requirepass", default: "", kind: Kind::String, mutable: true, secret: true },
+    Directive {
+        name: "requirepass",
+        default: "",
+        kind: Kind::String,
+        mutable: true,
+        secret: true,
+    },
     d("requirepass-file", "", Kind::String, false),
-    d("appendfsync", "everysec", Kind::Enum(&["always", "everysec", "no"]), true),
+    d(
+        "appendfsync",
+        "everysec",
+        Kind::Enum(&["always", "everysec", "no"]),
+        true,
+    ),
     d("appendonly", "yes", Kind::Bool, false),
     d("databases", "16", Kind::Int { min: 1, max: 256 }, false),
-    d("maxclients", "10000", Kind::Int { min: 1, max: i64::MAX }, true),
+    d(
+        "maxclients",
+        "10000",
+        Kind::Int {
+            min: 1,
+            max: i64::MAX,
+        },
+        true,
+    ),
     d("timeout", "0", INT, true),
     d("tcp-keepalive", "300", INT, true),
     d("proto-max-bulk-len", "536870912", Kind::Memory, true),
-    d("client-query-buffer-limit", "1073741824", Kind::Memory, true),
+    d(
+        "client-query-buffer-limit",
+        "1073741824",
+        Kind::Memory,
+        true,
+    ),
     d("cache-size", "268435456", Kind::Memory, false),
-    d("loglevel", "notice", Kind::Enum(&["debug", "verbose", "notice", "warning", "nothing"]), true),
+    d(
+        "loglevel",
+        "notice",
+        Kind::Enum(&["debug", "verbose", "notice", "warning", "nothing"]),
+        true,
+    ),
     d("log-format", "text", Kind::Enum(&["text", "json"]), false),
     d("hz", "10", Kind::Int { min: 1, max: 500 }, true),
     d("save", "", Kind::String, true),
@@ -77,20 +118,32 @@ pub static DIRECTIVES: &[Directive] = &[
     d("daemonize", "no", Kind::Bool, false),
     d("pidfile", "", Kind::String, false),
     d("logfile", "", Kind::String, false),
-    d("slowlog-log-slower-than", "10000", Kind::Int { min: -1, max: i64::MAX }, true),
+    d(
+        "slowlog-log-slower-than",
+        "10000",
+        Kind::Int {
+            min: -1,
+            max: i64::MAX,
+        },
+        true,
+    ),
     d("slowlog-max-len", "128", INT, true),
     d("notify-keyspace-events", "", Kind::String, true),
     d("busy-reply-threshold", "5000", INT, true),
 ];
 
 pub fn directive(name: &str) -> Option<&'static Directive> {
-    DIRECTIVES.iter().find(|d| d.name.eq_ignore_ascii_case(name))
+    DIRECTIVES
+        .iter()
+        .find(|d| d.name.eq_ignore_ascii_case(name))
 }
 
 /// Parses `1gb`, `100mb`, `10k`, `4096` as Redis's memtoll (k=1000, kb=1024, …).
 pub fn parse_memory(s: &str) -> Option<i64> {
     let lower = s.to_ascii_lowercase();
-    let split = lower.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(lower.len());
+    let split = lower
+        .find(|c: char| c.is_ascii_alphabetic())
+        .unwrap_or(lower.len());
     let (num, unit) = lower.split_at(split);
     let mul: i64 = match unit {
         "" | "b" => 1,
@@ -109,14 +162,19 @@ pub fn parse_memory(s: &str) -> Option<i64> {
 pub fn validate(d: &Directive, value: &str) -> Result<String, String> {
     match d.kind {
         Kind::Int { min, max } => {
-            let v: i64 = value.parse().map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+            let v: i64 = value
+                .parse()
+                .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
             if v < min || v > max {
-                return Err(format!("argument must be between {min} and {max} inclusive"));
+                return Err(format!(
+                    "argument must be between {min} and {max} inclusive"
+                ));
             }
             Ok(v.to_string())
         }
         Kind::Memory => {
-            let v = parse_memory(value).ok_or_else(|| "argument must be a memory value".to_string())?;
+            let v =
+                parse_memory(value).ok_or_else(|| "argument must be a memory value".to_string())?;
             if v < 0 {
                 return Err("argument must be a memory value".into());
             }
@@ -131,7 +189,9 @@ pub fn validate(d: &Directive, value: &str) -> Result<String, String> {
             .iter()
             .find(|o| o.eq_ignore_ascii_case(value))
             .map(|o| o.to_string())
-            .ok_or_else(|| "argument(s) must be one of the following: ".to_string() + &options.join(", ")),
+            .ok_or_else(|| {
+                "argument(s) must be one of the following: ".to_string() + &options.join(", ")
+            }),
         Kind::String => Ok(value.to_string()),
     }
 }
@@ -163,8 +223,10 @@ pub struct Config {
 impl Config {
     /// Defaults, then the config file (if any), then `--directive value` flags.
     pub fn from_args(args: &[String]) -> Result<Config, String> {
-        let mut values: BTreeMap<&'static str, String> =
-            DIRECTIVES.iter().map(|d| (d.name, d.default.to_string())).collect();
+        let mut values: BTreeMap<&'static str, String> = DIRECTIVES
+            .iter()
+            .map(|d| (d.name, d.default.to_string()))
+            .collect();
         let mut rest = args;
         let mut file = None;
         if let Some(first) = rest.first() {
@@ -177,10 +239,17 @@ impl Config {
                     if line.is_empty() || line.starts_with('#') {
                         continue;
                     }
-                    let words = split_args(line.as_bytes())
-                        .ok_or_else(|| format!("{}:{}: unbalanced quotes in '{line}'", path.display(), n + 1))?;
-                    let words: Vec<String> =
-                        words.into_iter().map(|w| String::from_utf8_lossy(&w).into_owned()).collect();
+                    let words = split_args(line.as_bytes()).ok_or_else(|| {
+                        format!(
+                            "{}:{}: unbalanced quotes in '{line}'",
+                            path.display(),
+                            n + 1
+                        )
+                    })?;
+                    let words: Vec<String> = words
+                        .into_iter()
+                        .map(|w| String::from_utf8_lossy(&w).into_owned())
+                        .collect();
                     apply(&mut values, &words)
                         .map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))?;
                 }
@@ -192,7 +261,10 @@ impl Config {
         let mut i = 0;
         while i < rest.len() {
             let Some(name) = rest[i].strip_prefix("--") else {
-                return Err(format!("unexpected argument '{}' (directives are given as --name value)", rest[i]));
+                return Err(format!(
+                    "unexpected argument '{}' (directives are given as --name value)",
+                    rest[i]
+                ));
             };
             let mut words = vec![name.to_string()];
             i += 1;
@@ -206,7 +278,10 @@ impl Config {
             let path = values["requirepass-file"].clone();
             let pass = std::fs::read_to_string(&path)
                 .map_err(|e| format!("cannot read requirepass-file '{path}': {e}"))?;
-            values.insert("requirepass", pass.trim_end_matches(['\r', '\n']).to_string());
+            values.insert(
+                "requirepass",
+                pass.trim_end_matches(['\r', '\n']).to_string(),
+            );
         }
         let cfg = Config {
             values: RwLock::new(values),
@@ -227,9 +302,12 @@ impl Config {
             _ => Fsync::Everysec,
         };
         self.fsync.store(fsync as u8, Ordering::Relaxed);
-        self.proto_max_bulk_len.store(self.get_i64("proto-max-bulk-len"), Ordering::Relaxed);
-        self.timeout.store(self.get_i64("timeout"), Ordering::Relaxed);
-        self.maxclients.store(self.get_i64("maxclients"), Ordering::Relaxed);
+        self.proto_max_bulk_len
+            .store(self.get_i64("proto-max-bulk-len"), Ordering::Relaxed);
+        self.timeout
+            .store(self.get_i64("timeout"), Ordering::Relaxed);
+        self.maxclients
+            .store(self.get_i64("maxclients"), Ordering::Relaxed);
     }
 
     pub fn get(&self, name: &str) -> String {
@@ -276,7 +354,9 @@ impl Config {
         DIRECTIVES
             .iter()
             .filter(|d| {
-                patterns.iter().any(|p| crate::util::glob::glob_match(p, d.name.as_bytes(), true))
+                patterns
+                    .iter()
+                    .any(|p| crate::util::glob::glob_match(p, d.name.as_bytes(), true))
             })
             .map(|d| (d.name, values.get(d.name).cloned().unwrap_or_default()))
             .collect()
@@ -286,12 +366,17 @@ impl Config {
     pub fn set_many(&self, pairs: &[(String, String)]) -> Result<(), String> {
         let mut checked = Vec::new();
         for (name, value) in pairs {
-            let d = directive(name).ok_or_else(|| format!("Unknown option or number of arguments for CONFIG SET - '{name}'"))?;
+            let d = directive(name).ok_or_else(|| {
+                format!("Unknown option or number of arguments for CONFIG SET - '{name}'")
+            })?;
             if !d.mutable {
                 return Err(format!("CONFIG SET failed (possibly related to argument '{}') - can't set immutable config", d.name));
             }
             let v = validate(d, value).map_err(|e| {
-                format!("CONFIG SET failed (possibly related to argument '{}') - {e}", d.name)
+                format!(
+                    "CONFIG SET failed (possibly related to argument '{}') - {e}",
+                    d.name
+                )
             })?;
             checked.push((d.name, v));
         }
@@ -311,7 +396,10 @@ impl Config {
             return Err("The server is running without a config file".into());
         };
         let old = std::fs::read_to_string(path).unwrap_or_default();
-        let values = self.values.read().map_err(|_| "config lock poisoned".to_string())?;
+        let values = self
+            .values
+            .read()
+            .map_err(|_| "config lock poisoned".to_string())?;
         let mut written = std::collections::HashSet::new();
         let mut out = String::new();
         for line in old.lines() {
@@ -355,7 +443,8 @@ fn apply(values: &mut BTreeMap<&'static str, String>, words: &[String]) -> Resul
     if words.len() < 2 && !matches!(d.kind, Kind::String) {
         return Err(format!("directive '{}' needs a value", d.name));
     }
-    let v = validate(d, &value).map_err(|e| format!("bad value '{value}' for '{}': {e}", d.name))?;
+    let v =
+        validate(d, &value).map_err(|e| format!("bad value '{value}' for '{}': {e}", d.name))?;
     values.insert(d.name, v);
     Ok(())
 }
@@ -378,7 +467,10 @@ mod tests {
     #[test]
     fn bad_directive_gives_one_line() {
         let e = Config::from_args(&args(&["--port", "abc"])).err().unwrap();
-        assert_eq!(e, "bad value 'abc' for 'port': argument couldn't be parsed into an integer");
+        assert_eq!(
+            e,
+            "bad value 'abc' for 'port': argument couldn't be parsed into an integer"
+        );
         let e = Config::from_args(&args(&["--nope", "1"])).err().unwrap();
         assert_eq!(e, "unknown directive 'nope'");
     }

@@ -15,7 +15,9 @@ pub fn filter_for(loglevel: &str) -> &'static str {
 
 pub fn init(loglevel: &str, json: bool) {
     let filter = EnvFilter::new(format!("berth={0},berth_server={0}", filter_for(loglevel)));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     if json {
         builder.json().flatten_event(true).init();
     } else {

@@ -8,7 +8,14 @@ fn main() {
     }
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!("Usage: berth-server [/path/to/berth.conf] [--directive value ...]");
-        println!("Directives: {}", berth::config::DIRECTIVES.iter().map(|d| d.name).collect::<Vec<_>>().join(", "));
+        println!(
+            "Directives: {}",
+            berth::config::DIRECTIVES
+                .iter()
+                .map(|d| d.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         return;
     }
     let config = match berth::config::Config::from_args(&args) {
@@ -16,7 +23,10 @@ fn main() {
         Err(e) => fail(&e),
     };
     berth::logging::init(&config.get("loglevel"), config.get("log-format") == "json");
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => fail(&format!("cannot start runtime: {e}")),
     };

@@ -71,6 +71,11 @@ pub fn expire_at(arg: &[u8], unit_ms: i64, absolute: bool, command: &str) -> Cmd
         return Err(invalid());
     }
     let ms = v.checked_mul(unit_ms).ok_or_else(invalid)?;
-    let at = if absolute { ms } else { ms.checked_add(crate::storage::now_ms() as i64).ok_or_else(invalid)? };
+    let at = if absolute {
+        ms
+    } else {
+        ms.checked_add(crate::storage::now_ms() as i64)
+            .ok_or_else(invalid)?
+    };
     Ok(at as u64)
 }

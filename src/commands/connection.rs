@@ -9,13 +9,83 @@ use crate::protocol::reply::Reply;
 use crate::server::session::After;
 
 pub static COMMANDS: &[Command] = &[
-    cmd("ping", -1, "fast", (0, 0, 0), "@fast @connection", "connection", "1.0.0", "Returns the server's liveliness response.", ping),
-    cmd("echo", 2, "fast", (0, 0, 0), "@fast @connection", "connection", "1.0.0", "Returns the given string.", echo),
-    cmd("hello", -1, "noscript loading stale fast no_auth", (0, 0, 0), "@fast @connection", "connection", "6.0.0", "Handshakes with the Redis server.", hello),
-    cmd("auth", -2, "noscript loading stale fast no_auth", (0, 0, 0), "@fast @connection", "connection", "1.0.0", "Authenticates the connection.", auth),
-    cmd("select", 2, "loading stale fast", (0, 0, 0), "@fast @connection", "connection", "1.0.0", "Changes the selected database.", select),
-    cmd("quit", -1, "noscript loading stale fast no_auth", (0, 0, 0), "@fast @connection", "connection", "1.0.0", "Closes the connection.", quit),
-    cmd("reset", 1, "noscript loading stale fast no_auth", (0, 0, 0), "@fast @connection", "connection", "6.2.0", "Resets the connection.", reset),
+    cmd(
+        "ping",
+        -1,
+        "fast",
+        (0, 0, 0),
+        "@fast @connection",
+        "connection",
+        "1.0.0",
+        "Returns the server's liveliness response.",
+        ping,
+    ),
+    cmd(
+        "echo",
+        2,
+        "fast",
+        (0, 0, 0),
+        "@fast @connection",
+        "connection",
+        "1.0.0",
+        "Returns the given string.",
+        echo,
+    ),
+    cmd(
+        "hello",
+        -1,
+        "noscript loading stale fast no_auth",
+        (0, 0, 0),
+        "@fast @connection",
+        "connection",
+        "6.0.0",
+        "Handshakes with the Redis server.",
+        hello,
+    ),
+    cmd(
+        "auth",
+        -2,
+        "noscript loading stale fast no_auth",
+        (0, 0, 0),
+        "@fast @connection",
+        "connection",
+        "1.0.0",
+        "Authenticates the connection.",
+        auth,
+    ),
+    cmd(
+        "select",
+        2,
+        "loading stale fast",
+        (0, 0, 0),
+        "@fast @connection",
+        "connection",
+        "1.0.0",
+        "Changes the selected database.",
+        select,
+    ),
+    cmd(
+        "quit",
+        -1,
+        "noscript loading stale fast no_auth",
+        (0, 0, 0),
+        "@fast @connection",
+        "connection",
+        "1.0.0",
+        "Closes the connection.",
+        quit,
+    ),
+    cmd(
+        "reset",
+        1,
+        "noscript loading stale fast no_auth",
+        (0, 0, 0),
+        "@fast @connection",
+        "connection",
+        "6.2.0",
+        "Resets the connection.",
+        reset,
+    ),
 ];
 
 fn ping(_: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
@@ -61,7 +131,8 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let mut resp3 = ctx.session.resp3;
     let mut opts = Opts::new(&args[1..]);
     if args.len() >= 2 {
-        let ver = int(&args[1]).map_err(|_| CmdError::err("Protocol version is not an integer or out of range"))?;
+        let ver = int(&args[1])
+            .map_err(|_| CmdError::err("Protocol version is not an integer or out of range"))?;
         opts.next_upper();
         if !(2..=3).contains(&ver) {
             return Err(CmdError::msg("NOPROTO unsupported protocol version"));
@@ -85,7 +156,12 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
                 super::client::validate_name(&n)?;
                 name = Some(n);
             }
-            _ => return Err(CmdError::err(format!("Syntax error in HELLO option '{}'", opt.to_lowercase()))),
+            _ => {
+                return Err(CmdError::err(format!(
+                    "Syntax error in HELLO option '{}'",
+                    opt.to_lowercase()
+                )))
+            }
         }
     }
     if !ctx.session.authenticated && !authed {
@@ -100,8 +176,14 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     ctx.session.resp3 = resp3;
     Ok(Reply::Map(vec![
         (Reply::bulk_str("server"), Reply::bulk_str("redis")),
-        (Reply::bulk_str("version"), Reply::bulk_str(super::info::REDIS_VERSION)),
-        (Reply::bulk_str("proto"), Reply::Integer(if resp3 { 3 } else { 2 })),
+        (
+            Reply::bulk_str("version"),
+            Reply::bulk_str(super::info::REDIS_VERSION),
+        ),
+        (
+            Reply::bulk_str("proto"),
+            Reply::Integer(if resp3 { 3 } else { 2 }),
+        ),
         (Reply::bulk_str("id"), Reply::Integer(ctx.session.id as i64)),
         (Reply::bulk_str("mode"), Reply::bulk_str("standalone")),
         (Reply::bulk_str("role"), Reply::bulk_str("master")),
@@ -133,4 +215,3 @@ fn reset(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
     s.authenticated = ctx.shared.requirepass().is_empty();
     Ok(Reply::status("RESET"))
 }
-

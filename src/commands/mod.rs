@@ -62,7 +62,18 @@ pub const fn cmd(
     summary: &'static str,
     handler: Handler,
 ) -> Command {
-    Command { name, arity, flags, keys, acl, group, since, summary, handler, subcommands: &[] }
+    Command {
+        name,
+        arity,
+        flags,
+        keys,
+        acl,
+        group,
+        since,
+        summary,
+        handler,
+        subcommands: &[],
+    }
 }
 
 /// Handler of container commands: only reached when the subcommand is missing.
@@ -159,7 +170,12 @@ fn make_entry(c: &'static Command, all: &mut Vec<&'static Command>) -> Entry {
             (short, make_entry(s, all))
         })
         .collect();
-    Entry { cmd: c, flags: flag_bits(c.flags), index, subs }
+    Entry {
+        cmd: c,
+        flags: flag_bits(c.flags),
+        index,
+        subs,
+    }
 }
 
 /// Looks up a command by its (case-insensitive) name.
@@ -249,13 +265,19 @@ impl<'a, 'g> Ctx<'a, 'g> {
         guard: &'a mut Option<MutexGuard<'g, Store>>,
         lock: &'g std::sync::Mutex<Store>,
     ) -> Self {
-        Ctx { shared, session, guard, lock }
+        Ctx {
+            shared,
+            session,
+            guard,
+            lock,
+        }
     }
 
     /// The keyspace, locked for the rest of the batch so each command is atomic.
     pub fn store(&mut self) -> &mut Store {
         let lock = self.lock;
-        self.guard.get_or_insert_with(|| lock.lock().unwrap_or_else(|e| e.into_inner()))
+        self.guard
+            .get_or_insert_with(|| lock.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// The client's selected database.

@@ -75,7 +75,12 @@ fn parse_set_opts(args: &[Bytes]) -> CmdResult<SetOpts> {
 
 /// The shared core of SET, SETNX, SETEX, PSETEX, GETSET: returns whether the write happened and
 /// the old value (when `want_old`).
-fn set_with(ctx: &mut Ctx, key: &[u8], value: &[u8], o: &SetOpts) -> CmdResult<(bool, Option<Bytes>)> {
+fn set_with(
+    ctx: &mut Ctx,
+    key: &[u8],
+    value: &[u8],
+    o: &SetOpts,
+) -> CmdResult<(bool, Option<Bytes>)> {
     let db = ctx.db();
     let store = ctx.store();
     let old = if o.get {
@@ -111,14 +116,20 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn setnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
-    let o = SetOpts { nx: true, ..Default::default() };
+    let o = SetOpts {
+        nx: true,
+        ..Default::default()
+    };
     let (done, _) = set_with(ctx, &args[1], &args[2], &o)?;
     Ok(Reply::Integer(done as i64))
 }
 
 fn setex_with(ctx: &mut Ctx, args: &[Bytes], unit: i64, name: &str) -> CmdResult<Reply> {
     let at = expire_at(&args[2], unit, false, name)?;
-    let o = SetOpts { expire_at: Some(at), ..Default::default() };
+    let o = SetOpts {
+        expire_at: Some(at),
+        ..Default::default()
+    };
     set_with(ctx, &args[1], &args[3], &o)?;
     Ok(Reply::Ok)
 }
@@ -132,7 +143,10 @@ fn psetex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn getset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
-    let o = SetOpts { get: true, ..Default::default() };
+    let o = SetOpts {
+        get: true,
+        ..Default::default()
+    };
     let (_, old) = set_with(ctx, &args[1], &args[2], &o)?;
     Ok(Reply::opt_bulk(old))
 }
@@ -203,7 +217,10 @@ fn mset_pairs(args: &[Bytes], name: &str) -> CmdResult<()> {
 fn mset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     mset_pairs(args, "mset")?;
     let db = ctx.db();
-    let ops = args[1..].chunks(2).map(|kv| (db, kv[0].to_vec(), Some(encode_string(&kv[1], 0, 0)))).collect();
+    let ops = args[1..]
+        .chunks(2)
+        .map(|kv| (db, kv[0].to_vec(), Some(encode_string(&kv[1], 0, 0))))
+        .collect();
     ctx.store().put_many(ops)?;
     Ok(Reply::Ok)
 }
@@ -217,7 +234,10 @@ fn msetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
             return Ok(Reply::Integer(0));
         }
     }
-    let ops = args[1..].chunks(2).map(|kv| (db, kv[0].to_vec(), Some(encode_string(&kv[1], 0, 0)))).collect();
+    let ops = args[1..]
+        .chunks(2)
+        .map(|kv| (db, kv[0].to_vec(), Some(encode_string(&kv[1], 0, 0))))
+        .collect();
     store.put_many(ops)?;
     Ok(Reply::Integer(1))
 }

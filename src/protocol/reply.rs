@@ -121,7 +121,10 @@ fn line(out: &mut BytesMut, prefix: u8, s: &[u8]) {
     out.put_u8(prefix);
     // A status or error line must not contain CR or LF; Redis replaces them with spaces.
     if s.iter().any(|&c| c == b'\r' || c == b'\n') {
-        out.extend(s.iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
+        out.extend(
+            s.iter()
+                .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }),
+        );
     } else {
         out.put_slice(s);
     }
@@ -185,7 +188,10 @@ mod tests {
 
     #[test]
     fn integers_format_at_extremes() {
-        assert_eq!(enc(Reply::Integer(i64::MIN), false), ":-9223372036854775808\r\n");
+        assert_eq!(
+            enc(Reply::Integer(i64::MIN), false),
+            ":-9223372036854775808\r\n"
+        );
         assert_eq!(enc(Reply::Nil, true), "_\r\n");
     }
 }

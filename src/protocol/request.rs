@@ -131,7 +131,10 @@ fn expected_dollar(got: u8) -> ProtocolError {
 }
 
 /// Splits a `\r\n`-terminated line off the buffer (without the terminator).
-fn take_line(buf: &mut BytesMut, too_big: ProtocolError) -> Result<Option<BytesMut>, ProtocolError> {
+fn take_line(
+    buf: &mut BytesMut,
+    too_big: ProtocolError,
+) -> Result<Option<BytesMut>, ProtocolError> {
     match memchr(b'\r', buf) {
         Some(pos) if pos + 1 < buf.len() => {
             if pos > INLINE_MAX {
@@ -273,7 +276,10 @@ fn hex(c: u8) -> Option<u8> {
 mod tests {
     use super::*;
 
-    const LIMITS: Limits = Limits { max_bulk_len: 512 * 1024 * 1024, authenticated: true };
+    const LIMITS: Limits = Limits {
+        max_bulk_len: 512 * 1024 * 1024,
+        authenticated: true,
+    };
 
     fn parse_all(input: &[u8]) -> Result<Vec<Vec<Bytes>>, ProtocolError> {
         let mut p = RequestParser::new();
@@ -290,7 +296,10 @@ mod tests {
         let reqs = parse_all(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\nset a \"b c\"\r\n").unwrap();
         assert_eq!(reqs[0], vec![Bytes::from("GET"), Bytes::from("k")]);
         assert_eq!(reqs[1], vec![Bytes::from("PING")]);
-        assert_eq!(reqs[2], vec![Bytes::from("set"), Bytes::from("a"), Bytes::from("b c")]);
+        assert_eq!(
+            reqs[2],
+            vec![Bytes::from("set"), Bytes::from("a"), Bytes::from("b c")]
+        );
     }
 
     #[test]
@@ -311,13 +320,31 @@ mod tests {
 
     #[test]
     fn limits_give_redis_error_texts() {
-        assert_eq!(parse_all(b"*2\r\n$3\r\nGET\r\n:1\r\n"), Err(ProtocolError("expected '$', got ':'")));
-        assert_eq!(parse_all(b"*1\r\n$-5\r\n"), Err(ProtocolError("invalid bulk length")));
-        assert_eq!(parse_all(b"*2000000000\r\n"), Err(ProtocolError("invalid multibulk length")));
-        assert_eq!(parse_all(b"*x\r\n"), Err(ProtocolError("invalid multibulk length")));
-        assert_eq!(parse_all(b"SET \"a\r\n"), Err(ProtocolError("unbalanced quotes in request")));
+        assert_eq!(
+            parse_all(b"*2\r\n$3\r\nGET\r\n:1\r\n"),
+            Err(ProtocolError("expected '$', got ':'"))
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n$-5\r\n"),
+            Err(ProtocolError("invalid bulk length"))
+        );
+        assert_eq!(
+            parse_all(b"*2000000000\r\n"),
+            Err(ProtocolError("invalid multibulk length"))
+        );
+        assert_eq!(
+            parse_all(b"*x\r\n"),
+            Err(ProtocolError("invalid multibulk length"))
+        );
+        assert_eq!(
+            parse_all(b"SET \"a\r\n"),
+            Err(ProtocolError("unbalanced quotes in request"))
+        );
         let long = vec![b'a'; INLINE_MAX + 10];
-        assert_eq!(parse_all(&long), Err(ProtocolError("too big inline request")));
+        assert_eq!(
+            parse_all(&long),
+            Err(ProtocolError("too big inline request"))
+        );
     }
 
     #[test]

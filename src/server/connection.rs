@@ -21,7 +21,10 @@ const READ_CHUNK: usize = 16 * 1024;
 
 pub async fn serve(stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
     let _ = stream.set_nodelay(true);
-    let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let laddr = stream
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     let id = shared.next_client_id();
     let handle = ClientHandle::new(id, addr.to_string(), laddr);
     shared.stats.connections_received.fetch_add(1, Relaxed);
@@ -41,16 +44,25 @@ pub async fn serve(stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
     }
     let authenticated = shared.requirepass().is_empty();
     let mut session = Session::new(handle.clone(), authenticated);
-    let res = Connection { stream, shared: &shared, inbuf: BytesMut::with_capacity(READ_CHUNK), out: BytesMut::new() }
-        .run(&mut session)
-        .await;
+    let res = Connection {
+        stream,
+        shared: &shared,
+        inbuf: BytesMut::with_capacity(READ_CHUNK),
+        out: BytesMut::new(),
+    }
+    .run(&mut session)
+    .await;
     if let Err(e) = res {
         tracing::debug!(client = id, error = %e, "connection closed");
     }
     if session.after == After::Monitor {
         shared.monitors.fetch_sub(1, Relaxed);
     }
-    shared.clients.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+    shared
+        .clients
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&id);
 }
 
 struct Connection<'a> {
@@ -67,7 +79,11 @@ impl Connection<'_> {
         let handle = session.handle.clone();
         loop {
             let timeout = self.shared.config.timeout_secs();
-            let idle = if timeout > 0 { Duration::from_secs(timeout as u64) } else { Duration::from_secs(86400 * 365) };
+            let idle = if timeout > 0 {
+                Duration::from_secs(timeout as u64)
+            } else {
+                Duration::from_secs(86400 * 365)
+            };
             if self.inbuf.capacity() - self.inbuf.len() < READ_CHUNK {
                 self.inbuf.reserve(READ_CHUNK);
             }
@@ -80,10 +96,14 @@ impl Connection<'_> {
             if n == 0 {
                 return Ok(());
             }
-            self.shared.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
+            self.shared
+                .stats
+                .net_input_bytes
+                .fetch_add(n as u64, Relaxed);
             let (wrote, protocol_error) = self.execute(session, &mut parser);
             if let Some(e) = protocol_error {
-                Reply::error(format!("ERR Protocol error: {}", e.0)).encode(&mut self.out, session.resp3);
+                Reply::error(format!("ERR Protocol error: {}", e.0))
+                    .encode(&mut self.out, session.resp3);
                 session.after = After::Close;
             }
             if wrote && self.shared.config.fsync() == Fsync::Always {
@@ -109,13 +129,20 @@ impl Connection<'_> {
     /// Parses and runs every complete request in the input buffer, holding the keyspace lock
     /// (taken on first use) for the whole batch. Returns whether anything may have been written,
     /// and the protocol error that ended the batch, if any.
-    fn execute(&mut self, session: &mut Session, parser: &mut RequestParser) -> (bool, Option<ProtocolError>) {
+    fn execute(
+        &mut self,
+        session: &mut Session,
+        parser: &mut RequestParser,
+    ) -> (bool, Option<ProtocolError>) {
         let shared = self.shared;
         let mut guard = None;
         let mut wrote = false;
         while session.after == After::Continue {
             // Limits follow the auth state at the time each request is parsed, as in Redis.
-            let limits = Limits { max_bulk_len: shared.config.proto_max_bulk_len(), authenticated: session.authenticated };
+            let limits = Limits {
+                max_bulk_len: shared.config.proto_max_bulk_len(),
+                authenticated: session.authenticated,
+            };
             let args = match parser.parse(&mut self.inbuf, limits) {
                 Ok(Some(args)) if args.is_empty() => continue,
                 Ok(Some(args)) => args,
@@ -128,7 +155,9 @@ impl Connection<'_> {
                     r
                 }
                 Resolved::Run(entry) => {
-                    if shared.monitors.load(Relaxed) > 0 && entry.flags & commands::SKIP_MONITOR == 0 {
+                    if shared.monitors.load(Relaxed) > 0
+                        && entry.flags & commands::SKIP_MONITOR == 0
+                    {
                         feed_monitors(shared, session, &args);
                     }
                     session.last_cmd = entry.cmd.name;
@@ -147,7 +176,10 @@ impl Connection<'_> {
 
     async fn flush_out(&mut self) -> std::io::Result<()> {
         if !self.out.is_empty() {
-            self.shared.stats.net_output_bytes.fetch_add(self.out.len() as u64, Relaxed);
+            self.shared
+                .stats
+                .net_output_bytes
+                .fetch_add(self.out.len() as u64, Relaxed);
             self.stream.write_all(&self.out).await?;
             self.out.clear();
             if self.out.capacity() > 1 << 20 {
@@ -186,8 +218,16 @@ impl Connection<'_> {
 
 /// Formats a command as MONITOR shows it: `+<time> [<db> <addr>] "arg" ...`.
 fn feed_monitors(shared: &Shared, session: &Session, args: &[Bytes]) {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let mut line = format!("+{}.{:06} [{} {}]", now.as_secs(), now.subsec_micros(), session.db, session.handle.addr);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut line = format!(
+        "+{}.{:06} [{} {}]",
+        now.as_secs(),
+        now.subsec_micros(),
+        session.db,
+        session.handle.addr
+    );
     for a in args {
         line.push(' ');
         line.push_str(&repr(a));

@@ -23,7 +23,11 @@ pub struct Durability {
 
 impl Default for Durability {
     fn default() -> Self {
-        Durability { requested: AtomicU64::new(0), durable: watch::channel(0).0, wake: Notify::new() }
+        Durability {
+            requested: AtomicU64::new(0),
+            durable: watch::channel(0).0,
+            wake: Notify::new(),
+        }
     }
 }
 
@@ -77,6 +81,8 @@ pub async fn flush_now(shared: &Shared) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
-    shared.last_save.store(crate::storage::now_ms() / 1000, Ordering::Relaxed);
+    shared
+        .last_save
+        .store(crate::storage::now_ms() / 1000, Ordering::Relaxed);
     Ok(())
 }

@@ -58,7 +58,12 @@ impl Shared {
 
 fn run_id() -> String {
     // 40 hex chars, unique per process start (not security sensitive).
-    let seed = format!("{:?}{}{}", Instant::now(), std::process::id(), crate::storage::now_ms());
+    let seed = format!(
+        "{:?}{}{}",
+        Instant::now(),
+        std::process::id(),
+        crate::storage::now_ms()
+    );
     let mut out = String::new();
     let mut h: u64 = 0xcbf29ce484222325;
     for i in 0..5u8 {
@@ -113,7 +118,9 @@ pub async fn run(config: Config) -> Result<(), String> {
     wait_for_shutdown(&shared).await;
     tracing::info!("shutting down: finishing in-flight commands");
     drain_clients(&shared).await;
-    durability::flush_now(&shared).await.map_err(|e| format!("final flush failed: {e}"))?;
+    durability::flush_now(&shared)
+        .await
+        .map_err(|e| format!("final flush failed: {e}"))?;
     tracing::info!("berth-server is now ready to exit, bye bye");
     Ok(())
 }
@@ -130,7 +137,11 @@ async fn bind_all(bind: &str, port: u16) -> Result<Vec<TcpListener>, String> {
             "::*" => "::".to_string(),
             a => a.to_string(),
         };
-        let sock = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+        let sock = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
         match TcpListener::bind(&sock).await {
             Ok(l) => out.push(l),
             Err(_) if optional => {}
@@ -165,8 +176,10 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
 async fn wait_for_shutdown(shared: &Shared) {
     use tokio::signal::unix::{signal, SignalKind};
     let mut shutdown = shared.shutdown.subscribe();
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
-    else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         until_shutdown(&mut shutdown).await;
         return;
     };
@@ -203,7 +216,10 @@ async fn expire_task(shared: Arc<Shared>) {
             };
             match res {
                 Ok((removed, more)) => {
-                    shared.stats.expired_keys.fetch_add(removed.len() as u64, Ordering::Relaxed);
+                    shared
+                        .stats
+                        .expired_keys
+                        .fetch_add(removed.len() as u64, Ordering::Relaxed);
                     if !more {
                         break;
                     }

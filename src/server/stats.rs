@@ -27,7 +27,10 @@ pub struct Stats {
 
 impl Stats {
     pub fn new(commands: usize) -> Self {
-        Stats { commands: (0..commands).map(|_| CmdStat::default()).collect(), ..Default::default() }
+        Stats {
+            commands: (0..commands).map(|_| CmdStat::default()).collect(),
+            ..Default::default()
+        }
     }
 
     pub fn record(&self, index: usize, took: Duration, failed: bool) {

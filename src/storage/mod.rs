@@ -43,7 +43,10 @@ pub use record::{encode_collection, encode_string, Kind, Record};
 
 /// Current unix time in milliseconds.
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// Why the data directory could not be opened.
@@ -77,7 +80,8 @@ impl Store {
     /// Opens (or creates) the store under `dir`.
     pub fn open(dir: &Path, cache_bytes: u64, databases: usize) -> Result<Store, OpenError> {
         let shown = dir.display().to_string();
-        std::fs::create_dir_all(dir).map_err(|e| OpenError::Unusable(shown.clone(), e.to_string()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| OpenError::Unusable(shown.clone(), e.to_string()))?;
         // sled reports a read-only directory late and obscurely: probe it first.
         let probe = dir.join(".berth-write-test");
         std::fs::write(&probe, b"ok")
@@ -99,9 +103,19 @@ impl Store {
         let tree = db
             .open_tree("keyspace")
             .map_err(|e| OpenError::Unusable(shown.clone(), e.to_string()))?;
-        let mut store = Store { db, tree, dbmap: Vec::new(), counts: vec![DbCounts::default(); 256], dirty: 0 };
-        store.load_dbmap(databases).map_err(|e| OpenError::Unusable(shown.clone(), e.to_string()))?;
-        store.recount().map_err(|e| OpenError::Unusable(shown, e.to_string()))?;
+        let mut store = Store {
+            db,
+            tree,
+            dbmap: Vec::new(),
+            counts: vec![DbCounts::default(); 256],
+            dirty: 0,
+        };
+        store
+            .load_dbmap(databases)
+            .map_err(|e| OpenError::Unusable(shown.clone(), e.to_string()))?;
+        store
+            .recount()
+            .map_err(|e| OpenError::Unusable(shown, e.to_string()))?;
         Ok(store)
     }
 
@@ -165,7 +179,10 @@ impl Store {
 
     /// Reads a record without deleting it when expired (for inspection by background tasks).
     fn get_raw(&self, pdb: u8, key: &[u8]) -> CmdResult<Option<Record>> {
-        Ok(self.tree.get(meta_key(pdb, key))?.and_then(Record::from_raw))
+        Ok(self
+            .tree
+            .get(meta_key(pdb, key))?
+            .and_then(Record::from_raw))
     }
 
     /// Stores a record under `key`, replacing whatever was there.
@@ -173,9 +190,13 @@ impl Store {
         let pdb = self.phys(db);
         let new_expire = expire_of(&record);
         if new_expire != 0 {
-            self.tree.insert(expire_key(new_expire, pdb, key), IVec::default())?;
+            self.tree
+                .insert(expire_key(new_expire, pdb, key), IVec::default())?;
         }
-        let old = self.tree.insert(meta_key(pdb, key), record)?.and_then(Record::from_raw);
+        let old = self
+            .tree
+            .insert(meta_key(pdb, key), record)?
+            .and_then(Record::from_raw);
         self.after_replace(pdb, key, old.as_ref(), Some(new_expire))?;
         self.dirty += 1;
         Ok(())
@@ -202,7 +223,13 @@ impl Store {
 
     /// Bookkeeping after the record of `key` went from `old` to a record with expiry `new`
     /// (`None` = deleted): counters, stale expiry entry, stale collection members.
-    fn after_replace(&mut self, pdb: u8, key: &[u8], old: Option<&Record>, new: Option<u64>) -> CmdResult<()> {
+    fn after_replace(
+        &mut self,
+        pdb: u8,
+        key: &[u8],
+        old: Option<&Record>,
+        new: Option<u64>,
+    ) -> CmdResult<()> {
         let c = &mut self.counts[pdb as usize];
         let old_expire = old.map_or(0, |o| o.expire_at());
         match (old.is_some(), new) {
@@ -222,7 +249,10 @@ impl Store {
         }
         if let Some(old) = old {
             if old.kind() != Kind::String {
-                self.tree.insert(gc_key(&member_prefix(pdb, key, old.version())), IVec::default())?;
+                self.tree.insert(
+                    gc_key(&member_prefix(pdb, key, old.version())),
+                    IVec::default(),
+                )?;
             }
         }
         Ok(())
@@ -256,7 +286,10 @@ impl Store {
             }
             if let Some(o) = &old {
                 if o.kind() != Kind::String {
-                    batch.insert(gc_key(&member_prefix(pdb, key, o.version())), IVec::default());
+                    batch.insert(
+                        gc_key(&member_prefix(pdb, key, o.version())),
+                        IVec::default(),
+                    );
                 }
             }
             match rec {
@@ -311,7 +344,9 @@ impl Store {
         let mut resume = None;
         for item in self.tree.range(start..end) {
             let (k, v) = item?;
-            let Some(rec) = Record::from_raw(v) else { continue };
+            let Some(rec) = Record::from_raw(v) else {
+                continue;
+            };
             if rec.is_expired(now) {
                 expired.push(k[4..].to_vec());
                 continue;
@@ -417,8 +452,12 @@ impl Store {
         let (gk, _) = item?;
         let mut prefix = gk.to_vec();
         prefix[0] = DATA;
-        let members: Vec<IVec> =
-            self.tree.scan_prefix(&prefix).keys().take(limit).collect::<Result<_, _>>()?;
+        let members: Vec<IVec> = self
+            .tree
+            .scan_prefix(&prefix)
+            .keys()
+            .take(limit)
+            .collect::<Result<_, _>>()?;
         let mut batch = Batch::default();
         for m in &members {
             batch.remove(m.clone());
@@ -461,10 +500,14 @@ impl Store {
     }
 
     pub fn member_scan(&self, prefix: &[u8]) -> impl Iterator<Item = CmdResult<(IVec, IVec)>> + '_ {
-        self.tree.scan_prefix(prefix).map(|r| r.map_err(CmdError::from))
+        self.tree
+            .scan_prefix(prefix)
+            .map(|r| r.map_err(CmdError::from))
     }
 }
 
 fn expire_of(record: &[u8]) -> u64 {
-    record.get(1..9).map_or(0, |b| u64::from_be_bytes(b.try_into().unwrap_or_default()))
+    record
+        .get(1..9)
+        .map_or(0, |b| u64::from_be_bytes(b.try_into().unwrap_or_default()))
 }

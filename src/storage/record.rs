@@ -96,7 +96,11 @@ impl Record {
         if self.raw.len() < COLL_HEADER {
             return 0;
         }
-        u64::from_be_bytes(self.raw[HEADER + 8..COLL_HEADER].try_into().unwrap_or_default())
+        u64::from_be_bytes(
+            self.raw[HEADER + 8..COLL_HEADER]
+                .try_into()
+                .unwrap_or_default(),
+        )
     }
 
     /// Type-specific bytes after a collection's header (list head/tail, …).
@@ -129,7 +133,13 @@ pub fn encode_string(value: &[u8], expire_at: u64, flags: u8) -> Vec<u8> {
 }
 
 /// Encodes a collection record.
-pub fn encode_collection(kind: Kind, expire_at: u64, version: u64, size: u64, extra: &[u8]) -> Vec<u8> {
+pub fn encode_collection(
+    kind: Kind,
+    expire_at: u64,
+    version: u64,
+    size: u64,
+    extra: &[u8],
+) -> Vec<u8> {
     let mut v = Vec::with_capacity(COLL_HEADER + extra.len());
     v.push(kind as u8);
     v.extend_from_slice(&expire_at.to_be_bytes());

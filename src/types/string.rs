@@ -13,13 +13,29 @@ pub fn get(store: &mut Store, db: usize, key: &[u8]) -> CmdResult<Option<Record>
 }
 
 /// Stores a string value with an absolute expiry (0 = none).
-pub fn set(store: &mut Store, db: usize, key: &[u8], value: &[u8], expire_at: u64) -> CmdResult<()> {
+pub fn set(
+    store: &mut Store,
+    db: usize,
+    key: &[u8],
+    value: &[u8],
+    expire_at: u64,
+) -> CmdResult<()> {
     store.put(db, key, encode_string(value, expire_at, 0))
 }
 
 /// Stores a string modified in place (APPEND, SETRANGE, SETBIT): Redis reports it as `raw`.
-pub fn set_raw(store: &mut Store, db: usize, key: &[u8], value: &[u8], expire_at: u64) -> CmdResult<()> {
-    store.put(db, key, encode_string(value, expire_at, crate::storage::record::FLAG_RAW))
+pub fn set_raw(
+    store: &mut Store,
+    db: usize,
+    key: &[u8],
+    value: &[u8],
+    expire_at: u64,
+) -> CmdResult<()> {
+    store.put(
+        db,
+        key,
+        encode_string(value, expire_at, crate::storage::record::FLAG_RAW),
+    )
 }
 
 /// The integer value of a string key (0 when missing), for INCR and friends.

@@ -7,7 +7,11 @@ const fn table() -> [u16; 256] {
         let mut crc = (i as u16) << 8;
         let mut j = 0;
         while j < 8 {
-            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
             j += 1;
         }
         t[i] = crc;
@@ -19,8 +23,9 @@ const fn table() -> [u16; 256] {
 static TABLE: [u16; 256] = table();
 
 pub fn crc16(data: &[u8]) -> u16 {
-    data.iter()
-        .fold(0u16, |crc, &b| (crc << 8) ^ TABLE[((crc >> 8) as u8 ^ b) as usize])
+    data.iter().fold(0u16, |crc, &b| {
+        (crc << 8) ^ TABLE[((crc >> 8) as u8 ^ b) as usize]
+    })
 }
 
 /// The cluster hash slot of a key: CRC16 of the key, or of the first non-empty `{hash tag}`.

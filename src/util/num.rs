@@ -147,7 +147,10 @@ mod tests {
         assert_eq!(long_double_add(b"5.0e3", b"2.0e2").unwrap(), b"5200");
         assert_eq!(long_double_add(b"abc", b"1"), Err(LdAddError::NotAFloat));
         assert_eq!(long_double_add(b"1", b" 1"), Err(LdAddError::NotAFloat));
-        assert_eq!(long_double_add(b"1", b"inf"), Err(LdAddError::NanOrInfinity));
+        assert_eq!(
+            long_double_add(b"1", b"inf"),
+            Err(LdAddError::NanOrInfinity)
+        );
     }
 
     #[test]
