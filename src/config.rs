@@ -95,6 +95,7 @@ pub static DIRECTIVES: &[Directive] = &[
         true,
     ),
     d("log-format", "text", Kind::Enum(&["text", "json"]), false),
+    d("io-threads", "1", Kind::Int { min: 1, max: 128 }, false),
     d("hz", "10", Kind::Int { min: 1, max: 500 }, true),
     d("save", "", Kind::String, true),
     d("maxmemory", "0", Kind::Memory, true),

@@ -23,10 +23,15 @@ fn main() {
         Err(e) => fail(&e),
     };
     berth::logging::init(&config.get("loglevel"), config.get("log-format") == "json");
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // Commands run one at a time under the keyspace lock (as in Redis), so one thread serving
+    // every connection avoids lock handoffs; more threads help only when parsing and I/O dominate.
+    let threads = config.get_i64("io-threads").max(1) as usize;
+    let runtime = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()
+    };
+    let runtime = match runtime {
         Ok(r) => r,
         Err(e) => fail(&format!("cannot start runtime: {e}")),
     };

@@ -83,10 +83,13 @@ fn set_with(
 ) -> CmdResult<(bool, Option<Bytes>)> {
     let db = ctx.db();
     let store = ctx.store();
+    // A plain SET needs nothing from the old value: skip the read (the hot path).
     let old = if o.get {
         string::get(store, db, key)?
-    } else {
+    } else if o.nx || o.xx || o.keepttl {
         store.get(db, key)?
+    } else {
+        None
     };
     if (o.nx && old.is_some()) || (o.xx && old.is_none()) {
         return Ok((false, old.map(|r| r.str_bytes())));
