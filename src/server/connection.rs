@@ -171,6 +171,14 @@ impl Connection<'_> {
             };
             reply.encode(&mut self.out, session.resp3);
         }
+        // A write burst outpacing the background flusher is applied inline to bound memory.
+        if let Some(store) = guard.as_mut() {
+            if store.needs_sync() {
+                if let Err(e) = store.sync() {
+                    tracing::error!(error = %e, "applying writes to sled failed");
+                }
+            }
+        }
         (wrote, None)
     }
 

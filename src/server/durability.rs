@@ -5,6 +5,9 @@
 //!   Requests that arrive while a flush runs are served together by the next one (group commit).
 //! - `everysec`: flush once a second, so at most about a second of acknowledged writes is lost.
 //! - `no`: flush every 30 seconds (the OS's usual write-back horizon for Redis's `no`).
+//!
+//! The same task applies the memtable's queued writes to sled every few milliseconds, on a
+//! blocking thread, so commands rarely wait for sled.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -52,14 +55,18 @@ pub async fn run(shared: Arc<Shared>) {
             Fsync::No => Duration::from_secs(30),
         };
         let deadline = last_periodic + period;
+        let apply_tick = tokio::time::Instant::now() + APPLY_EVERY;
         tokio::select! {
             _ = d.wake.notified() => {}
-            _ = tokio::time::sleep_until(deadline) => {}
+            _ = tokio::time::sleep_until(deadline.min(apply_tick)) => {}
         }
         let target = d.requested.load(Ordering::SeqCst);
         let pending = target > *d.durable.borrow();
         let periodic = tokio::time::Instant::now() >= deadline;
         if !pending && !periodic {
+            if let Err(e) = apply_queued(&shared).await {
+                tracing::error!(error = %e, "applying writes to sled failed");
+            }
             continue;
         }
         if periodic {
@@ -74,8 +81,23 @@ pub async fn run(shared: Arc<Shared>) {
     }
 }
 
-/// Flushes sled on a blocking thread, without holding the keyspace lock.
+/// How often queued memtable writes are handed to sled.
+const APPLY_EVERY: Duration = Duration::from_millis(200);
+
+/// Applies the memtable's queued writes to sled on a blocking thread, outside the keyspace lock.
+async fn apply_queued(shared: &Shared) -> Result<(), String> {
+    let swap = shared.store.lock().unwrap_or_else(|e| e.into_inner()).take_swap();
+    let Some(swap) = swap else { return Ok(()) };
+    let tree = shared.tree.clone();
+    tokio::task::spawn_blocking(move || swap.apply(&tree))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+}
+
+/// Applies queued writes and flushes sled, without holding the keyspace lock.
 pub async fn flush_now(shared: &Shared) -> Result<(), String> {
+    apply_queued(shared).await?;
     let db = shared.flusher.clone();
     tokio::task::spawn_blocking(move || db.flush().map(|_| ()))
         .await

@@ -23,6 +23,8 @@ pub struct Shared {
     pub store: Mutex<Store>,
     /// A handle on the engine for flushing without the keyspace lock.
     pub flusher: sled::Db,
+    /// The keyspace tree, for applying memtable swaps outside the lock.
+    pub tree: sled::Tree,
     pub config: Config,
     pub stats: stats::Stats,
     pub durability: durability::Durability,
@@ -86,6 +88,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     let listeners = bind_all(&config.get("bind"), port).await?;
     let shared = Arc::new(Shared {
         flusher: store.flusher(),
+        tree: store.tree(),
         store: Mutex::new(store),
         stats: stats::Stats::new(crate::commands::table().all.len()),
         durability: Default::default(),

@@ -3,7 +3,8 @@
 //! # Encoding
 //!
 //! Everything lives in one sled tree, so that any group of writes can be applied as one atomic
-//! `Batch`. The first byte of a stored key says what it is:
+//! `Batch`; all access goes through a write-behind memtable (`memtable.rs`) that hands sled whole
+//! commands at a time. The first byte of a stored key says what it is:
 //!
 //! | stored key                                         | value                      |
 //! |----------------------------------------------------|----------------------------|
@@ -12,6 +13,7 @@
 //! | `e` when_ms:u64 db:u8 slot:u16 key                 | empty (expiry index)       |
 //! | `g` db:u8 slot:u16 keylen:u32 key version:u64      | empty (members to delete)  |
 //! | `c` name                                           | server catalog (db map)    |
+//! | `j` seq:u64                                        | a write batch in progress  |
 //!
 //! Integers are big-endian so byte order is numeric order. `db` is the *physical* database
 //! (SWAPDB swaps a persisted logical→physical map instead of moving keys). `slot` is the Redis
@@ -30,23 +32,22 @@
 //! a stale index entry, never a key that cannot expire.
 
 pub mod keys;
+pub mod memtable;
 pub mod record;
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sled::{Batch, IVec, Tree};
+use sled::{IVec, Tree};
 
 use crate::error::{CmdError, CmdResult};
 use keys::*;
+use memtable::{Memtable, Swap};
 pub use record::{encode_collection, encode_string, Kind, Record};
 
 /// Current unix time in milliseconds.
 pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 /// Why the data directory could not be opened.
@@ -68,28 +69,31 @@ struct DbCounts {
 pub struct Store {
     db: sled::Db,
     tree: Tree,
+    /// Every read and write goes through the memtable (see `memtable.rs`).
+    mem: Memtable,
     /// Logical database index → physical database byte.
     dbmap: Vec<u8>,
     /// Indexed by physical database.
     counts: Vec<DbCounts>,
     /// Writes since the last explicit save (INFO's rdb_changes_since_last_save).
     pub dirty: u64,
+    /// Stale collection members may await deletion (so idle GC cycles skip the sync).
+    gc_pending: bool,
 }
 
 impl Store {
-    /// Opens (or creates) the store under `dir`.
+    /// Opens (or creates) the store under `dir`. Half the cache budget goes to sled's page
+    /// cache, half to the memtable.
     pub fn open(dir: &Path, cache_bytes: u64, databases: usize) -> Result<Store, OpenError> {
         let shown = dir.display().to_string();
-        std::fs::create_dir_all(dir)
-            .map_err(|e| OpenError::Unusable(shown.clone(), e.to_string()))?;
+        let unusable = |e: &dyn std::fmt::Display| OpenError::Unusable(shown.clone(), e.to_string());
+        std::fs::create_dir_all(dir).map_err(|e| unusable(&e))?;
         // sled reports a read-only directory late and obscurely: probe it first.
         let probe = dir.join(".berth-write-test");
-        std::fs::write(&probe, b"ok")
-            .and_then(|_| std::fs::remove_file(&probe))
-            .map_err(|e| OpenError::Unusable(shown.clone(), e.to_string()))?;
+        std::fs::write(&probe, b"ok").and_then(|_| std::fs::remove_file(&probe)).map_err(|e| unusable(&e))?;
         let db = sled::Config::new()
             .path(dir.join("sled"))
-            .cache_capacity(cache_bytes)
+            .cache_capacity(cache_bytes / 2)
             .flush_every_ms(None)
             .open()
             .map_err(|e| {
@@ -97,30 +101,30 @@ impl Store {
                 if text.contains("could not acquire lock") || text.contains("WouldBlock") {
                     OpenError::Locked(shown.clone())
                 } else {
-                    OpenError::Unusable(shown.clone(), text)
+                    unusable(&text)
                 }
             })?;
-        let tree = db
-            .open_tree("keyspace")
-            .map_err(|e| OpenError::Unusable(shown.clone(), e.to_string()))?;
+        let tree = db.open_tree("keyspace").map_err(|e| unusable(&e))?;
+        let replayed = memtable::replay_journal(&tree).map_err(|e| unusable(&e))?;
+        if replayed > 0 {
+            tracing::info!(batches = replayed, "completed write batches interrupted by a crash");
+        }
         let mut store = Store {
             db,
             tree,
+            mem: Memtable::new((cache_bytes / 2) as usize),
             dbmap: Vec::new(),
             counts: vec![DbCounts::default(); 256],
             dirty: 0,
+            gc_pending: true,
         };
-        store
-            .load_dbmap(databases)
-            .map_err(|e| OpenError::Unusable(shown.clone(), e.to_string()))?;
-        store
-            .recount()
-            .map_err(|e| OpenError::Unusable(shown, e.to_string()))?;
+        store.load_dbmap(databases).map_err(|e| unusable(&e))?;
+        store.recount().map_err(|e| unusable(&e))?;
         Ok(store)
     }
 
     fn load_dbmap(&mut self, databases: usize) -> CmdResult<()> {
-        let mut map: Vec<u8> = match self.tree.get(catalog_key("dbmap"))? {
+        let mut map: Vec<u8> = match self.mem.get(&self.tree, &catalog_key("dbmap"))? {
             Some(v) => v.to_vec(),
             None => Vec::new(),
         };
@@ -167,7 +171,7 @@ impl Store {
     pub fn get(&mut self, db: usize, key: &[u8]) -> CmdResult<Option<Record>> {
         let pdb = self.phys(db);
         let mk = meta_key(pdb, key);
-        let Some(rec) = self.tree.get(&mk)?.and_then(Record::from_raw) else {
+        let Some(rec) = self.mem.get(&self.tree, &mk)?.and_then(Record::from_raw) else {
             return Ok(None);
         };
         if rec.is_expired(now_ms()) {
@@ -177,12 +181,9 @@ impl Store {
         Ok(Some(rec))
     }
 
-    /// Reads a record without deleting it when expired (for inspection by background tasks).
-    fn get_raw(&self, pdb: u8, key: &[u8]) -> CmdResult<Option<Record>> {
-        Ok(self
-            .tree
-            .get(meta_key(pdb, key))?
-            .and_then(Record::from_raw))
+    /// Reads a record without deleting it when expired.
+    fn get_raw(&mut self, pdb: u8, key: &[u8]) -> CmdResult<Option<Record>> {
+        Ok(self.mem.get(&self.tree, &meta_key(pdb, key))?.and_then(Record::from_raw))
     }
 
     /// Stores a record under `key`, replacing whatever was there.
@@ -190,14 +191,10 @@ impl Store {
         let pdb = self.phys(db);
         let new_expire = expire_of(&record);
         if new_expire != 0 {
-            self.tree
-                .insert(expire_key(new_expire, pdb, key), IVec::default())?;
+            self.mem.put_blind(&expire_key(new_expire, pdb, key), Some(IVec::default()));
         }
-        let old = self
-            .tree
-            .insert(meta_key(pdb, key), record)?
-            .and_then(Record::from_raw);
-        self.after_replace(pdb, key, old.as_ref(), Some(new_expire))?;
+        let old = self.mem.put(&self.tree, &meta_key(pdb, key), Some(record.into()))?;
+        self.after_replace(pdb, key, old.and_then(Record::from_raw).as_ref(), Some(new_expire));
         self.dirty += 1;
         Ok(())
     }
@@ -205,8 +202,7 @@ impl Store {
     /// Deletes `key`; true when a live key was removed.
     pub fn delete(&mut self, db: usize, key: &[u8]) -> CmdResult<bool> {
         let pdb = self.phys(db);
-        let mk = meta_key(pdb, key);
-        match self.remove_meta(pdb, key, &mk)? {
+        match self.remove_meta(pdb, key, &meta_key(pdb, key))? {
             Some(old) => {
                 self.dirty += 1;
                 Ok(!old.is_expired(now_ms()))
@@ -216,28 +212,22 @@ impl Store {
     }
 
     fn remove_meta(&mut self, pdb: u8, key: &[u8], mk: &[u8]) -> CmdResult<Option<Record>> {
-        let old = self.tree.remove(mk)?.and_then(Record::from_raw);
-        self.after_replace(pdb, key, old.as_ref(), None)?;
+        let old = self.mem.put(&self.tree, mk, None)?.and_then(Record::from_raw);
+        self.after_replace(pdb, key, old.as_ref(), None);
         Ok(old)
     }
 
     /// Bookkeeping after the record of `key` went from `old` to a record with expiry `new`
     /// (`None` = deleted): counters, stale expiry entry, stale collection members.
-    fn after_replace(
-        &mut self,
-        pdb: u8,
-        key: &[u8],
-        old: Option<&Record>,
-        new: Option<u64>,
-    ) -> CmdResult<()> {
+    fn after_replace(&mut self, pdb: u8, key: &[u8], old: Option<&Record>, new: Option<u64>) {
         let c = &mut self.counts[pdb as usize];
         let old_expire = old.map_or(0, |o| o.expire_at());
-        match (old.is_some(), new) {
-            (false, Some(_)) => c.keys += 1,
-            (true, None) => c.keys = c.keys.saturating_sub(1),
+        let new_expire = new.unwrap_or(0);
+        match (old.is_some(), new.is_some()) {
+            (false, true) => c.keys += 1,
+            (true, false) => c.keys = c.keys.saturating_sub(1),
             _ => {}
         }
-        let new_expire = new.unwrap_or(0);
         if old_expire != 0 {
             c.expires = c.expires.saturating_sub(1);
         }
@@ -245,81 +235,32 @@ impl Store {
             c.expires += 1;
         }
         if old_expire != 0 && old_expire != new_expire {
-            self.tree.remove(expire_key(old_expire, pdb, key))?;
+            self.mem.put_blind(&expire_key(old_expire, pdb, key), None);
         }
         if let Some(old) = old {
             if old.kind() != Kind::String {
-                self.tree.insert(
-                    gc_key(&member_prefix(pdb, key, old.version())),
-                    IVec::default(),
-                )?;
+                self.mem.put_blind(&gc_key(&member_prefix(pdb, key, old.version())), Some(IVec::default()));
+                self.gc_pending = true;
             }
         }
-        Ok(())
     }
 
-    /// Applies several key replacements atomically (one sled batch): MSET, RENAME, MOVE, COPY.
-    /// `None` deletes the key.
+    /// Applies several key replacements as one unit (MSET, RENAME, MOVE, COPY). The memtable
+    /// hands sled whole commands only, so they reach the disk together. `None` deletes.
     pub fn put_many(&mut self, ops: Vec<(usize, Vec<u8>, Option<Vec<u8>>)>) -> CmdResult<()> {
-        let mut batch = Batch::default();
-        let mut olds = Vec::with_capacity(ops.len());
-        // A key written twice in one batch (MSET k 1 k 2): the last write wins, bookkeeping once.
-        let mut seen = std::collections::HashSet::new();
-        let mut last: Vec<usize> = Vec::new();
-        for (i, (db, key, _)) in ops.iter().enumerate().rev() {
-            if seen.insert((self.phys(*db), key.clone())) {
-                last.push(i);
-            }
-        }
-        last.reverse();
-        for &i in &last {
-            let (db, key, rec) = &ops[i];
-            let pdb = self.phys(*db);
-            let old = self.get_raw(pdb, key)?;
-            let old_expire = old.as_ref().map_or(0, |o| o.expire_at());
-            let new_expire = rec.as_ref().map_or(0, |r| expire_of(r));
-            if new_expire != 0 {
-                batch.insert(expire_key(new_expire, pdb, key), IVec::default());
-            }
-            if old_expire != 0 && old_expire != new_expire {
-                batch.remove(expire_key(old_expire, pdb, key));
-            }
-            if let Some(o) = &old {
-                if o.kind() != Kind::String {
-                    batch.insert(
-                        gc_key(&member_prefix(pdb, key, o.version())),
-                        IVec::default(),
-                    );
+        for (db, key, rec) in ops {
+            match rec {
+                Some(r) => self.put(db, &key, r)?,
+                None => {
+                    self.delete(db, &key)?;
                 }
             }
-            match rec {
-                Some(r) => batch.insert(meta_key(pdb, key), r.as_slice()),
-                None => batch.remove(meta_key(pdb, key)),
-            }
-            olds.push((pdb, old, rec.as_ref().map(|r| expire_of(r))));
-        }
-        self.tree.apply_batch(batch)?;
-        for (pdb, old, new) in olds {
-            let c = &mut self.counts[pdb as usize];
-            let old_expire = old.as_ref().map_or(0, |o| o.expire_at());
-            match (old.is_some(), new) {
-                (false, Some(_)) => c.keys += 1,
-                (true, None) => c.keys = c.keys.saturating_sub(1),
-                _ => {}
-            }
-            if old_expire != 0 {
-                c.expires = c.expires.saturating_sub(1);
-            }
-            if new.unwrap_or(0) != 0 {
-                c.expires += 1;
-            }
-            self.dirty += 1;
         }
         Ok(())
     }
 
-    /// Live keys of a database in stored order (slot, then key), starting after `cursor`
-    /// (a stored meta key suffix). Calls `f` with each key and record until it returns false.
+    /// Live keys of a database in stored order (slot, then key), starting after `after`
+    /// (a position returned earlier). Calls `f` with each key and record until it returns false.
     /// Returns the position to resume from, or None at the end.
     pub fn scan_db(
         &mut self,
@@ -327,6 +268,7 @@ impl Store {
         after: Option<&[u8]>,
         mut f: impl FnMut(&[u8], &Record) -> bool,
     ) -> CmdResult<Option<Vec<u8>>> {
+        self.sync()?;
         let pdb = self.phys(db);
         let prefix = meta_db_prefix(pdb);
         let start: Vec<u8> = match after {
@@ -344,9 +286,7 @@ impl Store {
         let mut resume = None;
         for item in self.tree.range(start..end) {
             let (k, v) = item?;
-            let Some(rec) = Record::from_raw(v) else {
-                continue;
-            };
+            let Some(rec) = Record::from_raw(v) else { continue };
             if rec.is_expired(now) {
                 expired.push(k[4..].to_vec());
                 continue;
@@ -363,7 +303,8 @@ impl Store {
     }
 
     /// Keys stored in one hash slot of a database (cluster mode), in order.
-    pub fn slot_keys(&self, db: usize, slot: u16, limit: usize) -> CmdResult<Vec<Vec<u8>>> {
+    pub fn slot_keys(&mut self, db: usize, slot: u16, limit: usize) -> CmdResult<Vec<Vec<u8>>> {
+        self.sync()?;
         let prefix = meta_slot_prefix(self.phys(db), slot);
         let now = now_ms();
         let mut out = Vec::new();
@@ -381,12 +322,9 @@ impl Store {
 
     /// Deletes every key of a logical database.
     pub fn flush_db(&mut self, db: usize) -> CmdResult<()> {
+        self.sync()?;
         let pdb = self.phys(db);
-        let keys: Vec<IVec> = self
-            .tree
-            .scan_prefix(meta_db_prefix(pdb))
-            .keys()
-            .collect::<Result<_, _>>()?;
+        let keys: Vec<IVec> = self.tree.scan_prefix(meta_db_prefix(pdb)).keys().collect::<Result<_, _>>()?;
         for k in keys {
             let key = k[4..].to_vec();
             self.remove_meta(pdb, &key, &k)?;
@@ -398,7 +336,7 @@ impl Store {
     /// Swaps two logical databases by rewriting the persisted map (O(1)).
     pub fn swap_db(&mut self, a: usize, b: usize) -> CmdResult<()> {
         self.dbmap.swap(a, b);
-        self.tree.insert(catalog_key("dbmap"), self.dbmap.clone())?;
+        self.mem.put_blind(&catalog_key("dbmap"), Some(self.dbmap.clone().into()));
         self.dirty += 1;
         Ok(())
     }
@@ -408,69 +346,86 @@ impl Store {
         Ok(self.db.generate_id()?)
     }
 
-    /// Deletes up to `limit` keys whose expiry is due. Returns the (logical db, key) pairs removed,
-    /// and whether more may be due.
+    /// Deletes up to `limit` keys whose expiry is due. Returns the (logical db, key) pairs
+    /// removed, and whether more may be due. Reads the index from sled without a sync: entries
+    /// not yet applied are seen on a later cycle, entries deleted in the memtable are skipped.
     pub fn expire_cycle(&mut self, limit: usize) -> CmdResult<(Vec<(usize, Vec<u8>)>, bool)> {
-        let now = now_ms();
         let mut end = vec![EXPIRE];
-        end.extend_from_slice(&(now + 1).to_be_bytes());
-        let due: Vec<IVec> = self
-            .tree
-            .range(vec![EXPIRE]..end)
-            .keys()
-            .take(limit)
-            .collect::<Result<_, _>>()?;
-        let more = due.len() == limit;
+        end.extend_from_slice(&(now_ms() + 1).to_be_bytes());
+        let due: Vec<IVec> = self.tree.range(vec![EXPIRE]..end).keys().take(limit).collect::<Result<_, _>>()?;
+        let mut processed = 0;
         let mut removed = Vec::new();
-        for ek in due {
-            let Some((when, pdb, key)) = parse_expire_key(&ek) else {
-                self.tree.remove(&ek)?;
+        for ek in &due {
+            if self.mem.get(&self.tree, ek)?.is_none() {
                 continue;
-            };
+            }
+            processed += 1;
+            self.mem.put_blind(ek, None);
+            let Some((when, pdb, key)) = parse_expire_key(ek) else { continue };
             let key = key.to_vec();
-            if let Some(rec) = self.get_raw(pdb, &key)? {
-                if rec.expire_at() == when {
-                    self.remove_meta(pdb, &key, &meta_key(pdb, &key))?;
-                    self.dirty += 1;
-                    if let Some(db) = self.dbmap.iter().position(|&p| p == pdb) {
-                        removed.push((db, key));
-                    }
-                    continue;
+            // The entry is stale unless the record still carries this expiry.
+            if self.get_raw(pdb, &key)?.is_some_and(|r| r.expire_at() == when) {
+                self.remove_meta(pdb, &key, &meta_key(pdb, &key))?;
+                self.dirty += 1;
+                if let Some(db) = self.dbmap.iter().position(|&p| p == pdb) {
+                    removed.push((db, key));
                 }
             }
-            // Stale entry: the key was deleted or its expiry changed.
-            self.tree.remove(&ek)?;
         }
-        Ok((removed, more))
+        Ok((removed, processed == limit))
     }
 
     /// Removes up to `limit` stale collection members. Returns how many entries were removed.
     pub fn gc_cycle(&mut self, limit: usize) -> CmdResult<usize> {
+        if !self.gc_pending {
+            return Ok(0);
+        }
+        self.sync()?;
         let Some(item) = self.tree.scan_prefix([GC]).next() else {
+            self.gc_pending = false;
             return Ok(0);
         };
         let (gk, _) = item?;
         let mut prefix = gk.to_vec();
         prefix[0] = DATA;
-        let members: Vec<IVec> = self
-            .tree
-            .scan_prefix(&prefix)
-            .keys()
-            .take(limit)
-            .collect::<Result<_, _>>()?;
-        let mut batch = Batch::default();
+        let members: Vec<IVec> = self.tree.scan_prefix(&prefix).keys().take(limit).collect::<Result<_, _>>()?;
         for m in &members {
-            batch.remove(m.clone());
+            self.mem.put_blind(m, None);
         }
         if members.len() < limit {
-            batch.remove(gk);
+            self.mem.put_blind(&gk, None);
         }
-        self.tree.apply_batch(batch)?;
         Ok(members.len().max(1))
     }
 
+    /// Applies every queued write to sled, inline (before range scans).
+    pub fn sync(&mut self) -> CmdResult<()> {
+        self.mem.sync(&self.tree)?;
+        Ok(())
+    }
+
+    /// Takes the queued writes as one batch, for the flusher to apply outside the lock.
+    pub fn take_swap(&mut self) -> Option<Swap> {
+        self.mem.swap()
+    }
+
+    /// True when so many writes are queued that they should be applied inline.
+    pub fn needs_sync(&self) -> bool {
+        self.mem.too_dirty()
+    }
+
+    pub fn queued_writes(&self) -> usize {
+        self.mem.dirty_count()
+    }
+
+    /// The tree, for applying a swap outside the keyspace lock.
+    pub fn tree(&self) -> Tree {
+        self.tree.clone()
+    }
+
     /// Makes every write so far durable (blocking).
-    pub fn flush(&self) -> CmdResult<()> {
+    pub fn flush(&mut self) -> CmdResult<()> {
+        self.sync()?;
         self.db.flush()?;
         Ok(())
     }
@@ -485,29 +440,26 @@ impl Store {
         self.db.size_on_disk().unwrap_or(0)
     }
 
-    /// Raw access for type modules: one member entry.
-    pub fn member_get(&self, k: &[u8]) -> CmdResult<Option<IVec>> {
-        Ok(self.tree.get(k)?)
+    /// One collection member entry.
+    pub fn member_get(&mut self, k: &[u8]) -> CmdResult<Option<IVec>> {
+        Ok(self.mem.get(&self.tree, k)?)
     }
 
-    pub fn member_put(&self, k: Vec<u8>, v: &[u8]) -> CmdResult<()> {
-        self.tree.insert(k, v)?;
-        Ok(())
+    pub fn member_put(&mut self, k: &[u8], v: &[u8]) {
+        self.mem.put_blind(k, Some(v.into()));
     }
 
-    pub fn member_remove(&self, k: &[u8]) -> CmdResult<bool> {
-        Ok(self.tree.remove(k)?.is_some())
+    pub fn member_remove(&mut self, k: &[u8]) -> CmdResult<bool> {
+        Ok(self.mem.put(&self.tree, k, None)?.is_some())
     }
 
-    pub fn member_scan(&self, prefix: &[u8]) -> impl Iterator<Item = CmdResult<(IVec, IVec)>> + '_ {
-        self.tree
-            .scan_prefix(prefix)
-            .map(|r| r.map_err(CmdError::from))
+    /// Members under a prefix, in order (applies queued writes first).
+    pub fn member_scan(&mut self, prefix: &[u8]) -> CmdResult<Vec<(IVec, IVec)>> {
+        self.sync()?;
+        self.tree.scan_prefix(prefix).map(|r| r.map_err(CmdError::from)).collect()
     }
 }
 
 fn expire_of(record: &[u8]) -> u64 {
-    record
-        .get(1..9)
-        .map_or(0, |b| u64::from_be_bytes(b.try_into().unwrap_or_default()))
+    record.get(1..9).map_or(0, |b| u64::from_be_bytes(b.try_into().unwrap_or_default()))
 }

@@ -1,0 +1,310 @@
+//! Write-behind record cache in front of sled.
+//!
+//! sled costs microseconds per operation; Redis answers in a fraction of that. So commands work
+//! against an in-memory map of stored keys: reads are served from it (loading from sled on a
+//! miss), writes land in it and are queued. The queue is applied to sled as one atomic `Batch`
+//! ("a swap") by the background flusher, on another thread, or inline when a command needs sled
+//! to be current (range scans) or the queue grows too big.
+//!
+//! Every swap happens under the keyspace lock, between commands, so a batch always holds whole
+//! commands. A batch is applied through a journal: first the whole batch is written as one sled
+//! value under `j | seq`, then each entry, then the journal value is removed; `Store::open` replays
+//! journals left by a crash. sled recovers a prefix of its log, so a crash never leaves half a
+//! command (or half a transaction) on disk. (sled's own `apply_batch` would do this too, but it
+//! holds a global lock that stalls every concurrent read for the whole batch.)
+//!
+//! Batches are applied in swap order; `applied` is the write sequence number up to which sled is
+//! current. Entries whose latest write is applied are clean and may be evicted to respect the
+//! memory budget; dirty entries stay until applied.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+
+use sled::{IVec, Tree};
+
+/// Per-entry bookkeeping overhead counted against the budget (map slot, allocations).
+const OVERHEAD: usize = 64;
+/// Dirty entries beyond this are applied inline, bounding memory under write bursts.
+const MAX_DIRTY: usize = 200_000;
+
+struct Slot {
+    val: Option<IVec>,
+    /// Write sequence of the latest change; 0 for values loaded from sled.
+    ver: u64,
+    /// In the dirty queue (changed since the last swap).
+    queued: bool,
+}
+
+/// State shared with the thread applying a swapped batch.
+#[derive(Default)]
+struct Applied {
+    /// sled holds every write with a sequence number up to this.
+    upto: AtomicU64,
+    /// True while a swapped batch is being applied outside the keyspace lock.
+    in_flight: Mutex<bool>,
+    done: Condvar,
+}
+
+pub struct Memtable {
+    map: HashMap<Vec<u8>, Slot>,
+    dirty: Vec<Vec<u8>>,
+    bytes: usize,
+    limit: usize,
+    seq: u64,
+    applied: Arc<Applied>,
+}
+
+/// A batch taken out of the memtable, to be written to sled.
+pub struct Swap {
+    entries: Vec<(Vec<u8>, Option<IVec>)>,
+    upto: u64,
+    applied: Arc<Applied>,
+}
+
+pub const JOURNAL: u8 = b'j';
+
+impl Swap {
+    /// Writes the batch to sled through the journal (blocking) and publishes that it is applied.
+    pub fn apply(self, tree: &Tree) -> sled::Result<()> {
+        let res = write_journaled(tree, self.upto, &self.entries);
+        if res.is_ok() {
+            self.applied.upto.fetch_max(self.upto, Ordering::SeqCst);
+        }
+        let mut busy = self.applied.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        *busy = false;
+        self.applied.done.notify_all();
+        res
+    }
+}
+
+fn journal_key(seq: u64) -> [u8; 9] {
+    let mut k = [JOURNAL; 9];
+    k[1..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn write_journaled(tree: &Tree, seq: u64, entries: &[(Vec<u8>, Option<IVec>)]) -> sled::Result<()> {
+    let jk = journal_key(seq);
+    if entries.len() > 1 {
+        tree.insert(jk, encode_journal(entries))?;
+    }
+    for (k, v) in entries {
+        match v {
+            Some(v) => tree.insert(k.as_slice(), v.clone())?,
+            None => tree.remove(k.as_slice())?,
+        };
+    }
+    if entries.len() > 1 {
+        tree.remove(jk)?;
+    }
+    Ok(())
+}
+
+/// `[present:u8 keylen:u32 key (vallen:u32 val)?]*`
+fn encode_journal(entries: &[(Vec<u8>, Option<IVec>)]) -> Vec<u8> {
+    let size: usize = entries.iter().map(|(k, v)| 9 + k.len() + v.as_ref().map_or(0, |v| v.len())).sum();
+    let mut out = Vec::with_capacity(size);
+    for (k, v) in entries {
+        out.push(v.is_some() as u8);
+        out.extend_from_slice(&(k.len() as u32).to_be_bytes());
+        out.extend_from_slice(k);
+        if let Some(v) = v {
+            out.extend_from_slice(&(v.len() as u32).to_be_bytes());
+            out.extend_from_slice(v);
+        }
+    }
+    out
+}
+
+fn decode_journal(mut b: &[u8]) -> Option<Vec<(Vec<u8>, Option<IVec>)>> {
+    let mut out = Vec::new();
+    let take = |b: &mut &[u8], n: usize| -> Option<Vec<u8>> {
+        let (head, rest) = (b.get(..n)?, b.get(n..)?);
+        *b = rest;
+        Some(head.to_vec())
+    };
+    while !b.is_empty() {
+        let present = take(&mut b, 1)?[0] == 1;
+        let klen = u32::from_be_bytes(take(&mut b, 4)?.try_into().ok()?) as usize;
+        let key = take(&mut b, klen)?;
+        let val = if present {
+            let vlen = u32::from_be_bytes(take(&mut b, 4)?.try_into().ok()?) as usize;
+            Some(IVec::from(take(&mut b, vlen)?))
+        } else {
+            None
+        };
+        out.push((key, val));
+    }
+    Some(out)
+}
+
+/// Completes batches a crash interrupted. Run at open, before anything reads the tree.
+pub fn replay_journal(tree: &Tree) -> sled::Result<usize> {
+    let mut replayed = 0;
+    for item in tree.scan_prefix([JOURNAL]) {
+        let (jk, blob) = item?;
+        if let Some(entries) = decode_journal(&blob) {
+            for (k, v) in entries {
+                match v {
+                    Some(v) => tree.insert(k, v)?,
+                    None => tree.remove(k)?,
+                };
+            }
+        }
+        tree.remove(jk)?;
+        replayed += 1;
+    }
+    Ok(replayed)
+}
+
+impl Memtable {
+    pub fn new(limit: usize) -> Self {
+        Memtable {
+            map: HashMap::new(),
+            dirty: Vec::new(),
+            bytes: 0,
+            limit,
+            seq: 0,
+            applied: Arc::default(),
+        }
+    }
+
+    /// The current value of `key`, loading it from sled on a miss.
+    pub fn get(&mut self, tree: &Tree, key: &[u8]) -> sled::Result<Option<IVec>> {
+        if let Some(slot) = self.map.get(key) {
+            return Ok(slot.val.clone());
+        }
+        let val = tree.get(key)?;
+        self.cache(key.to_vec(), val.clone());
+        Ok(val)
+    }
+
+    fn cache(&mut self, key: Vec<u8>, val: Option<IVec>) {
+        self.bytes += key.len() + val.as_ref().map_or(0, |v| v.len()) + OVERHEAD;
+        self.map.insert(key, Slot { val, ver: 0, queued: false });
+        if self.bytes > self.limit {
+            self.evict();
+        }
+    }
+
+    /// Sets (`Some`) or deletes (`None`) `key`, returning the previous value.
+    pub fn put(&mut self, tree: &Tree, key: &[u8], val: Option<IVec>) -> sled::Result<Option<IVec>> {
+        let old = self.get(tree, key)?;
+        self.put_blind(key, val);
+        Ok(old)
+    }
+
+    /// Sets or deletes `key` without learning its previous value (index and member entries).
+    pub fn put_blind(&mut self, key: &[u8], val: Option<IVec>) {
+        self.seq += 1;
+        let add = val.as_ref().map_or(0, |v| v.len());
+        match self.map.get_mut(key) {
+            Some(slot) => {
+                self.bytes = self.bytes + add - slot.val.as_ref().map_or(0, |v| v.len());
+                slot.val = val;
+                slot.ver = self.seq;
+                if !slot.queued {
+                    slot.queued = true;
+                    self.dirty.push(key.to_vec());
+                }
+            }
+            None => {
+                self.bytes += key.len() + add + OVERHEAD;
+                self.map.insert(key.to_vec(), Slot { val, ver: self.seq, queued: true });
+                self.dirty.push(key.to_vec());
+            }
+        }
+        if self.bytes > self.limit {
+            self.evict();
+        }
+    }
+
+    pub fn dirty_count(&self) -> usize {
+        self.dirty.len()
+    }
+
+    pub fn too_dirty(&self) -> bool {
+        self.dirty.len() > MAX_DIRTY
+    }
+
+    /// Takes every queued write as one batch. Waits for a previous batch still being applied, so
+    /// batches reach sled in order. None when nothing is queued.
+    pub fn swap(&mut self) -> Option<Swap> {
+        self.wait_applied();
+        if self.dirty.is_empty() {
+            return None;
+        }
+        let mut entries = Vec::with_capacity(self.dirty.len());
+        for key in self.dirty.drain(..) {
+            if let Some(slot) = self.map.get_mut(&key) {
+                slot.queued = false;
+                entries.push((key, slot.val.clone()));
+            }
+        }
+        *self.applied.in_flight.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        Some(Swap { entries, upto: self.seq, applied: self.applied.clone() })
+    }
+
+    /// Blocks until no swapped batch is being applied.
+    pub fn wait_applied(&self) {
+        let mut busy = self.applied.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        while *busy {
+            busy = self.applied.done.wait(busy).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Makes sled current: applies everything queued, inline.
+    pub fn sync(&mut self, tree: &Tree) -> sled::Result<()> {
+        match self.swap() {
+            Some(s) => s.apply(tree),
+            None => Ok(()),
+        }
+    }
+
+    /// Drops clean entries until the map is back under 90% of its budget.
+    fn evict(&mut self) {
+        let upto = self.applied.upto.load(Ordering::SeqCst);
+        let target = self.limit / 10 * 9;
+        let mut bytes = self.bytes;
+        self.map.retain(|k, slot| {
+            if bytes <= target || slot.ver > upto || slot.queued {
+                return true;
+            }
+            bytes -= k.len() + slot.val.as_ref().map_or(0, |v| v.len()) + OVERHEAD;
+            false
+        });
+        self.bytes = bytes;
+    }
+
+    /// Forgets everything cached (after the tree was changed behind the memtable's back).
+    pub fn clear_clean(&mut self) {
+        let upto = self.applied.upto.load(Ordering::SeqCst);
+        self.map.retain(|_, s| s.ver > upto || s.queued);
+        self.bytes = self.map.iter().map(|(k, s)| k.len() + s.val.as_ref().map_or(0, |v| v.len()) + OVERHEAD).sum();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journal_roundtrips_sets_and_deletes() {
+        let entries = vec![(b"a".to_vec(), Some(IVec::from(&b"1"[..]))), (b"b".to_vec(), None)];
+        assert_eq!(decode_journal(&encode_journal(&entries)), Some(entries));
+    }
+
+    #[test]
+    fn replay_completes_an_interrupted_batch() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let tree = db.open_tree("t").unwrap();
+        tree.insert(b"gone", &b"x"[..]).unwrap();
+        let entries = vec![(b"new".to_vec(), Some(IVec::from(&b"v"[..]))), (b"gone".to_vec(), None)];
+        tree.insert(journal_key(7), encode_journal(&entries)).unwrap();
+        assert_eq!(replay_journal(&tree).unwrap(), 1);
+        assert_eq!(tree.get(b"new").unwrap(), Some(IVec::from(&b"v"[..])));
+        assert_eq!(tree.get(b"gone").unwrap(), None);
+        assert!(tree.scan_prefix([JOURNAL]).next().is_none());
+    }
+}
