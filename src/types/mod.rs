@@ -1,3 +1,4 @@
 //! Redis types on top of the keyspace: each module owns its type's operations and encoding.
 
+pub mod bitmap;
 pub mod string;
