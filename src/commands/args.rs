@@ -4,6 +4,7 @@
 use bytes::Bytes;
 
 use crate::error::{CmdError, CmdResult};
+use crate::protocol::reply::Reply;
 use crate::util::num;
 
 pub fn int(arg: &[u8]) -> CmdResult<i64> {
@@ -78,4 +79,15 @@ pub fn expire_at(arg: &[u8], unit_ms: i64, absolute: bool, command: &str) -> Cmd
             .ok_or_else(invalid)?
     };
     Ok(at as u64)
+}
+
+/// The reply of `<COMMAND> HELP`, in Redis's shape: a header, the given lines, then HELP itself.
+pub fn help_reply(command: &str, lines: &[&str]) -> Reply {
+    let mut out = vec![Reply::Status(Bytes::from(format!(
+        "{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    )))];
+    for line in lines.iter().chain(&["HELP", "    Prints this help."]) {
+        out.push(Reply::Status(Bytes::copy_from_slice(line.as_bytes())));
+    }
+    Reply::Array(out)
 }

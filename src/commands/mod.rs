@@ -204,6 +204,10 @@ pub fn resolve(args: &[Bytes]) -> Resolved {
         entry
     } else {
         if args.len() < 2 {
+            // A container whose arity allows it runs bare (COMMAND); others need a subcommand.
+            if entry.cmd.arity == -1 {
+                return Resolved::Run(entry);
+            }
             return Resolved::Error(arity_error(entry.cmd.name));
         }
         let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();

@@ -76,7 +76,19 @@ impl ClientHandle {
     pub fn describe(&self) -> String {
         let i = self.snapshot();
         let now = Instant::now();
-        let flags = if i.monitor { "O" } else { "N" };
+        let mut flags = String::new();
+        if i.monitor {
+            flags.push('O');
+        }
+        if i.no_evict {
+            flags.push('e');
+        }
+        if i.no_touch {
+            flags.push('T');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
         format!(
             "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
