@@ -39,7 +39,9 @@ impl Kind {
 /// encoding `raw` even when short.
 pub const FLAG_RAW: u8 = 0x10;
 
-const HEADER: usize = 9;
+/// `kind|flags:u8 expire_at_ms:u64 written_ms:u64`: the write time serves OBJECT IDLETIME
+/// without any bookkeeping on reads.
+const HEADER: usize = 17;
 const COLL_HEADER: usize = HEADER + 16;
 
 /// A stored metadata record: a cheap handle on the bytes sled returned.
@@ -64,6 +66,11 @@ impl Record {
     /// Absolute expiry in unix milliseconds, 0 when the key has none.
     pub fn expire_at(&self) -> u64 {
         u64::from_be_bytes(self.raw[1..9].try_into().unwrap_or_default())
+    }
+
+    /// Unix milliseconds of the last write of the value (OBJECT IDLETIME counts from it).
+    pub fn written_at(&self) -> u64 {
+        u64::from_be_bytes(self.raw[9..17].try_into().unwrap_or_default())
     }
 
     pub fn is_expired(&self, now_ms: u64) -> bool {
@@ -121,6 +128,13 @@ impl Record {
         v[1..9].copy_from_slice(&expire_at.to_be_bytes());
         v
     }
+
+    /// The same record with another write time (RESTORE ... IDLETIME).
+    pub fn with_written_at(&self, written_ms: u64) -> Vec<u8> {
+        let mut v = self.raw.to_vec();
+        v[9..17].copy_from_slice(&written_ms.to_be_bytes());
+        v
+    }
 }
 
 /// Encodes a string record.
@@ -128,6 +142,7 @@ pub fn encode_string(value: &[u8], expire_at: u64, flags: u8) -> Vec<u8> {
     let mut v = Vec::with_capacity(HEADER + value.len());
     v.push(Kind::String as u8 | flags);
     v.extend_from_slice(&expire_at.to_be_bytes());
+    v.extend_from_slice(&super::now_ms().to_be_bytes());
     v.extend_from_slice(value);
     v
 }
@@ -143,6 +158,7 @@ pub fn encode_collection(
     let mut v = Vec::with_capacity(COLL_HEADER + extra.len());
     v.push(kind as u8);
     v.extend_from_slice(&expire_at.to_be_bytes());
+    v.extend_from_slice(&super::now_ms().to_be_bytes());
     v.extend_from_slice(&version.to_be_bytes());
     v.extend_from_slice(&size.to_be_bytes());
     v.extend_from_slice(extra);

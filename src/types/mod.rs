@@ -1,4 +1,5 @@
 //! Redis types on top of the keyspace: each module owns its type's operations and encoding.
 
 pub mod bitmap;
+pub mod dump;
 pub mod string;
