@@ -1,0 +1,383 @@
+//! Differential test: the same seeded random command sequences go to berth and to a real
+//! `redis-server`, and every reply must be identical byte for byte.
+//!
+//! Commands come from one table, `GENERATORS`: to cover a new command, add a line there. Keys
+//! come from a small space (8 names per case) and values mix integers, floats, text and empty
+//! strings, so type and parse errors run as often as the happy paths. Every case uses its own
+//! key prefix, so cases need no FLUSHALL between them.
+//!
+//! Odd seeds speak RESP2, even seeds RESP3; every third case is sent as one pipelined write.
+//! Replies that are inherently nondeterministic (HELLO's server id, timing) are not compared, and
+//! expirations are either far in the future or already in the past, never racing the clock.
+//!
+//! Set `BERTH_DIFF_SEED` to replay one seed, `BERTH_DIFF_CASES` to change the case count.
+
+mod common;
+use common::{free_port, temp_dir, wait_for_port, Raw, Server};
+
+use std::process::{Child, Command, Stdio};
+
+/// A real redis-server on a free loopback port, killed on drop.
+struct RealRedis {
+    child: Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl RealRedis {
+    fn start() -> RealRedis {
+        let port = free_port();
+        let dir = temp_dir("redis");
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run redis-server ({e}): the differential test needs the reference \
+                     Redis 7; run tests/run-all.sh, which installs it (apt-get install redis-server)"
+                )
+            });
+        wait_for_port(port);
+        RealRedis { child, port, dir }
+    }
+}
+
+impl Drop for RealRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// splitmix64: tiny, seedable, good enough to pick commands.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// What a generator sees: the RNG and the case's key prefix.
+struct Gen {
+    rng: Rng,
+    prefix: String,
+}
+
+const KEYS: usize = 8;
+
+impl Gen {
+    fn key(&mut self) -> String {
+        format!("{}k{}", self.prefix, self.rng.below(KEYS))
+    }
+
+    fn keys(&mut self, max: usize) -> Vec<String> {
+        let n = 1 + self.rng.below(max);
+        (0..n).map(|_| self.key()).collect()
+    }
+
+    /// A value that is sometimes an integer, a float, text or empty.
+    fn value(&mut self) -> String {
+        const VALUES: &[&str] = &[
+            "0",
+            "1",
+            "-1",
+            "42",
+            "007",
+            "+5",
+            "-0",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "9223372036854775808",
+            "3.14",
+            "1e3",
+            "-2.5",
+            "inf",
+            "nan",
+            "",
+            " ",
+            "hello",
+            "12 ",
+            " 12",
+            "a b c",
+            "\u{e9}t\u{e9}",
+            "0x10",
+        ];
+        if self.rng.chance(20) {
+            return (self.rng.next() as i64 % 2000 - 1000).to_string();
+        }
+        self.rng.pick(VALUES).to_string()
+    }
+
+    /// An integer argument, sometimes not an integer or at the edges of i64.
+    fn int(&mut self) -> String {
+        const INTS: &[&str] = &[
+            "1",
+            "-1",
+            "0",
+            "100",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "9223372036854775808",
+            "1.5",
+            "abc",
+            "",
+            " 1",
+        ];
+        if self.rng.chance(50) {
+            return (self.rng.next() as i64 % 1000).to_string();
+        }
+        self.rng.pick(INTS).to_string()
+    }
+
+    /// An expiry amount: far in the future (never races the clock), or invalid.
+    fn ttl(&mut self, unit_ms: bool) -> String {
+        match self.rng.below(8) {
+            0 => "0".into(),
+            1 => "-5".into(),
+            2 => "abc".into(),
+            3 => "9223372036854775807".into(),
+            4 => "1.5".into(),
+            _ => {
+                let secs = 1000 + self.rng.below(100_000);
+                (if unit_ms { secs * 1000 } else { secs }).to_string()
+            }
+        }
+    }
+
+    /// An absolute expiry: far future, already past, or invalid.
+    fn at(&mut self, unit_ms: bool) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let secs = match self.rng.below(4) {
+            0 => 1 + self.rng.below(1000) as u64,
+            1 => return self.ttl(unit_ms),
+            _ => now + 10_000 + self.rng.below(100_000) as u64,
+        };
+        (if unit_ms { secs * 1000 } else { secs }).to_string()
+    }
+
+    /// Options for SET / GETEX: a random subset, sometimes conflicting or malformed.
+    fn expire_opts(&mut self, out: &mut Vec<String>) {
+        match self.rng.below(9) {
+            0 => out.extend(["EX".into(), self.ttl(false)]),
+            1 => out.extend(["PX".into(), self.ttl(true)]),
+            2 => out.extend(["EXAT".into(), self.at(false)]),
+            3 => out.extend(["PXAT".into(), self.at(true)]),
+            4 => out.push("EX".into()), // missing value
+            _ => {}
+        }
+    }
+}
+
+type Generator = fn(&mut Gen) -> Vec<String>;
+
+fn v(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// One generator per command; the weight is how many times it is listed in the draw.
+static GENERATORS: &[(u32, Generator)] = &[
+    (8, |g| vec!["GET".into(), g.key()]),
+    (8, |g| {
+        let mut c = vec!["SET".into(), g.key(), g.value()];
+        for _ in 0..g.rng.below(3) {
+            match g.rng.below(7) {
+                0 => c.push("NX".into()),
+                1 => c.push("XX".into()),
+                2 => c.push("GET".into()),
+                3 => c.push("KEEPTTL".into()),
+                4 => c.push(g.rng.pick(&["nx", "get", "keepttl", "BOGUS"]).into()),
+                _ => g.expire_opts(&mut c),
+            }
+        }
+        c
+    }),
+    (3, |g| vec!["SETNX".into(), g.key(), g.value()]),
+    (2, |g| {
+        vec!["SETEX".into(), g.key(), g.ttl(false), g.value()]
+    }),
+    (2, |g| {
+        vec!["PSETEX".into(), g.key(), g.ttl(true), g.value()]
+    }),
+    (3, |g| vec!["GETSET".into(), g.key(), g.value()]),
+    (3, |g| vec!["GETDEL".into(), g.key()]),
+    (3, |g| {
+        let mut c = vec!["GETEX".into(), g.key()];
+        if g.rng.chance(20) {
+            c.push("PERSIST".into());
+        } else {
+            g.expire_opts(&mut c);
+        }
+        if g.rng.chance(10) {
+            c.push("EX".into());
+            c.push("100".into());
+        }
+        c
+    }),
+    (3, |g| {
+        let mut c = vec!["MGET".into()];
+        c.extend(g.keys(5));
+        c
+    }),
+    (3, |g| {
+        let mut c = vec!["MSET".into()];
+        for k in g.keys(4) {
+            c.push(k);
+            c.push(g.value());
+        }
+        if g.rng.chance(10) {
+            c.pop(); // odd argument count
+        }
+        c
+    }),
+    (2, |g| {
+        let mut c = vec!["MSETNX".into()];
+        for k in g.keys(3) {
+            c.push(k);
+            c.push(g.value());
+        }
+        c
+    }),
+    (6, |g| vec!["INCR".into(), g.key()]),
+    (4, |g| vec!["DECR".into(), g.key()]),
+    (4, |g| vec!["INCRBY".into(), g.key(), g.int()]),
+    (4, |g| vec!["DECRBY".into(), g.key(), g.int()]),
+    (1, |g| vec!["ECHO".into(), g.value()]),
+    (1, |g| {
+        let mut c = v(&["PING"]);
+        for _ in 0..g.rng.below(3) {
+            c.push(g.value());
+        }
+        c
+    }),
+    (1, |g| {
+        vec![
+            "SELECT".into(),
+            g.rng.pick(&["0", "1", "2", "15", "16", "-1", "x"]).into(),
+        ]
+    }),
+    // Wrong arity and unknown commands: the error texts must match too.
+    (1, |g| {
+        let name = g.rng.pick(&[
+            "GET", "SET", "INCR", "incrby", "GETSET", "MGET", "ECHO", "SELECT",
+        ]);
+        v(&[name])
+    }),
+    (1, |g| vec!["NOSUCHCMD".into(), g.key(), g.value()]),
+];
+
+fn draw(g: &mut Gen) -> Vec<String> {
+    let total: u32 = GENERATORS.iter().map(|(w, _)| w).sum();
+    let mut n = g.rng.below(total as usize) as u32;
+    for (w, f) in GENERATORS {
+        if n < *w {
+            return f(g);
+        }
+        n -= w;
+    }
+    unreachable!("weights cover the draw")
+}
+
+fn run_case(seed: u64, berth: &mut Raw, redis: &mut Raw, steps: usize) {
+    let mut g = Gen {
+        rng: Rng(seed),
+        prefix: format!("s{seed}:"),
+    };
+    // Every other case runs in RESP3. HELLO's own reply (server id, version) is not compared.
+    let resp3 = seed.is_multiple_of(2);
+    for c in [&mut *berth, &mut *redis] {
+        c.resp3 = resp3;
+        c.cmd(&["HELLO", if resp3 { "3" } else { "2" }]);
+    }
+    // Both connections start each case in db 0.
+    assert_eq!(berth.cmd(&["SELECT", "0"]), redis.cmd(&["SELECT", "0"]));
+    let commands: Vec<Vec<String>> = (0..steps).map(|_| draw(&mut g)).collect();
+    let pipelined = seed.is_multiple_of(3);
+    let (expected, got) = if pipelined {
+        (pipeline(redis, &commands), pipeline(berth, &commands))
+    } else {
+        commands
+            .iter()
+            .map(|args| {
+                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                (redis.cmd(&refs), berth.cmd(&refs))
+            })
+            .unzip()
+    };
+    for (i, (want, have)) in expected.iter().zip(&got).enumerate() {
+        if want != have {
+            let tail: Vec<String> = commands[i.saturating_sub(15)..=i]
+                .iter()
+                .map(|c| format!("{c:?}"))
+                .collect();
+            panic!(
+                "seed {seed} (resp3: {resp3}, pipelined: {pipelined}): replies differ for {:?}\n \
+                 redis: {want:?}\n berth: {have:?}\nlast commands:\n  {}\n\
+                 replay with BERTH_DIFF_SEED={seed}",
+                commands[i],
+                tail.join("\n  ")
+            );
+        }
+    }
+}
+
+/// Sends every command in one write, then reads the replies in order.
+fn pipeline(c: &mut Raw, commands: &[Vec<String>]) -> Vec<String> {
+    let mut out = Vec::new();
+    for args in commands {
+        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        out.extend(Raw::encode(&refs));
+    }
+    c.send_raw(&out);
+    commands
+        .iter()
+        .map(|_| String::from_utf8_lossy(&c.read_reply().expect("pipelined reply")).into_owned())
+        .collect()
+}
+
+#[test]
+fn random_command_sequences_reply_exactly_like_redis() {
+    let redis = RealRedis::start();
+    let berth = Server::start(&[]);
+    let mut r = Raw::connect(redis.port);
+    let mut b = berth.raw();
+    if let Some(seed) = std::env::var("BERTH_DIFF_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        run_case(seed, &mut b, &mut r, 200);
+        return;
+    }
+    let cases: u64 = std::env::var("BERTH_DIFF_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(800);
+    for seed in 1..=cases {
+        run_case(seed, &mut b, &mut r, 100);
+    }
+}

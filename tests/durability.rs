@@ -1,0 +1,300 @@
+//! Durability and process lifecycle: acknowledged writes survive SIGKILL with
+//! `appendfsync always`, SIGTERM exits cleanly keeping data, and startup failures (data dir in
+//! use or unusable, bad flags) exit 1 with one readable line on stderr.
+
+mod common;
+use common::{free_port, temp_dir, wait_for_port, Raw, Server, BIN};
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::Duration;
+
+/// Sends a command and returns its reply, or None once the server is gone.
+fn try_cmd(c: &mut Raw, args: &[&str]) -> Option<String> {
+    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+    c.stream.write_all(&Raw::encode(&args)).ok()?;
+    c.read_reply()
+        .map(|r| String::from_utf8_lossy(&r).into_owned())
+}
+
+fn bulk(v: &str) -> String {
+    format!("${}\r\n{v}\r\n", v.len())
+}
+
+/// What the database must hold: every acknowledged write, plus the one write that was in flight
+/// when the server died (it may or may not have been applied).
+#[derive(Default)]
+struct Model {
+    values: BTreeMap<String, String>,
+    in_flight: Vec<(String, String)>,
+}
+
+impl Model {
+    /// After a restart: the in-flight write is either fully applied or not at all.
+    fn check(&mut self, c: &mut Raw, cycle: usize) {
+        let pending = std::mem::take(&mut self.in_flight);
+        if !pending.is_empty() {
+            let applied = pending.iter().all(|(k, v)| c.cmd(&["GET", k]) == bulk(v));
+            if applied {
+                self.values.extend(pending);
+            } else {
+                for (k, _) in &pending {
+                    let expected = self
+                        .values
+                        .get(k)
+                        .map_or("$-1\r\n".to_string(), |v| bulk(v));
+                    assert_eq!(
+                        c.cmd(&["GET", k]),
+                        expected,
+                        "cycle {cycle}: in-flight write to {k} half applied"
+                    );
+                }
+            }
+        }
+        for (k, v) in &self.values {
+            assert_eq!(
+                c.cmd(&["GET", k]),
+                bulk(v),
+                "cycle {cycle}: acknowledged write to {k} lost after SIGKILL"
+            );
+        }
+    }
+}
+
+/// Writes until the server dies, recording each acknowledged write in the model.
+fn write_until_killed(port: u16, cycle: usize, model: &mut Model) {
+    let mut c = Raw::connect(port);
+    let mut counter: i64 = model
+        .values
+        .get("counter")
+        .map_or(0, |v| v.parse().unwrap_or(0));
+    for i in 0.. {
+        let (args, writes, ok): (Vec<String>, Vec<(String, String)>, String) = match i % 3 {
+            0 => {
+                let (k, v) = (format!("c{cycle}:s{i}"), format!("value-{cycle}-{i}"));
+                (
+                    vec!["SET".into(), k.clone(), v.clone()],
+                    vec![(k, v)],
+                    "+OK\r\n".into(),
+                )
+            }
+            1 => {
+                let next = (counter + 1).to_string();
+                (
+                    vec!["INCR".into(), "counter".into()],
+                    vec![("counter".into(), next.clone())],
+                    format!(":{next}\r\n"),
+                )
+            }
+            _ => {
+                let v = format!("{cycle}:{i}");
+                (
+                    vec![
+                        "MSET".into(),
+                        "pair:a".into(),
+                        v.clone(),
+                        "pair:b".into(),
+                        v.clone(),
+                    ],
+                    vec![("pair:a".into(), v.clone()), ("pair:b".into(), v)],
+                    "+OK\r\n".into(),
+                )
+            }
+        };
+        model.in_flight = writes.clone();
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        match try_cmd(&mut c, &refs) {
+            Some(reply) => {
+                assert_eq!(reply, ok, "cycle {cycle}: {args:?}");
+                model.in_flight.clear();
+                model.values.extend(writes);
+                if i % 3 == 1 {
+                    counter += 1;
+                }
+            }
+            None => return,
+        }
+    }
+}
+
+#[test]
+fn acknowledged_writes_survive_sigkill_with_appendfsync_always() {
+    let mut s = Server::start(&["--appendfsync", "always"]);
+    let mut model = Model::default();
+    for cycle in 0..20 {
+        if cycle > 0 {
+            s.restart();
+            model.check(&mut s.raw(), cycle);
+        }
+        let port = s.port;
+        let mut m = std::mem::take(&mut model);
+        let writer = thread::spawn(move || {
+            write_until_killed(port, cycle, &mut m);
+            m
+        });
+        thread::sleep(Duration::from_millis(100 + (cycle as u64 * 37) % 150));
+        s.kill9();
+        model = writer.join().expect("writer thread");
+    }
+    s.restart();
+    model.check(&mut s.raw(), 20);
+    assert!(
+        model.values.len() > 20,
+        "too few writes were acknowledged to mean anything ({})",
+        model.values.len()
+    );
+}
+
+#[test]
+fn sigterm_exits_zero_and_keeps_every_write() {
+    let mut s = Server::start(&[]);
+    let mut c = s.raw();
+    for i in 0..500 {
+        assert_eq!(
+            c.cmd(&["SET", &format!("k{i}"), &format!("v{i}")]),
+            "+OK\r\n"
+        );
+    }
+    assert_eq!(c.cmd(&["INCRBY", "n", "41"]), ":41\r\n");
+    assert_eq!(s.terminate(), Some(0));
+    s.restart();
+    let mut c = s.raw();
+    for i in 0..500 {
+        assert_eq!(c.cmd(&["GET", &format!("k{i}")]), bulk(&format!("v{i}")));
+    }
+    assert_eq!(c.cmd(&["INCR", "n"]), ":42\r\n");
+}
+
+/// Runs berth-server to completion with the given arguments; returns (exit code, stderr).
+fn run_to_exit(args: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn berth-server");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while child.try_wait().expect("try_wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("berth-server {args:?} did not exit");
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn assert_one_line_failure(args: &[&str], mentions: &str) {
+    let (code, stderr) = run_to_exit(args);
+    assert_eq!(code, Some(1), "{args:?} must exit 1; stderr: {stderr:?}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "{args:?} must explain itself in one line: {stderr:?}"
+    );
+    assert!(
+        stderr.starts_with("berth-server: ") && stderr.contains(mentions),
+        "{args:?}: {stderr:?} should mention {mentions:?}"
+    );
+}
+
+#[test]
+fn second_server_on_a_data_dir_in_use_exits_1() {
+    let s = Server::start(&[]);
+    let port = free_port().to_string();
+    let dir = s.dir.to_string_lossy().into_owned();
+    assert_one_line_failure(
+        &["--port", &port, "--bind", "127.0.0.1", "--dir", &dir],
+        &dir,
+    );
+    // The first server is unaffected.
+    assert_eq!(s.raw().cmd(&["PING"]), "+PONG\r\n");
+}
+
+#[test]
+fn unusable_data_dir_exits_1() {
+    // Tests run as root, so permissions cannot make a dir unwritable: use a regular file instead.
+    let parent = temp_dir("notadir");
+    let file = parent.join("file");
+    std::fs::write(&file, b"not a directory").expect("write file");
+    let port = free_port().to_string();
+    let path = file.to_string_lossy().into_owned();
+    assert_one_line_failure(
+        &["--port", &port, "--bind", "127.0.0.1", "--dir", &path],
+        &path,
+    );
+    let below = file.join("sub").to_string_lossy().into_owned();
+    assert_one_line_failure(
+        &["--port", &port, "--bind", "127.0.0.1", "--dir", &below],
+        &below,
+    );
+    let _ = std::fs::remove_dir_all(parent);
+}
+
+#[test]
+fn bad_flags_exit_1_with_one_line() {
+    assert_one_line_failure(&["--port", "abc"], "port");
+    assert_one_line_failure(&["--nope", "1"], "nope");
+    assert_one_line_failure(&["--appendfsync", "sometimes"], "appendfsync");
+    assert_one_line_failure(&["/nonexistent/berth.conf"], "/nonexistent/berth.conf");
+}
+
+/// A berth-server started by hand, killed on drop even when an assertion fails.
+struct Spawned(std::process::Child);
+
+impl Spawned {
+    fn start(args: &[&str], port: u16) -> Spawned {
+        let child = Command::new(BIN)
+            .args(args)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn berth-server");
+        let s = Spawned(child);
+        wait_for_port(port);
+        s
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn config_file_as_first_argument_is_read() {
+    let dir = temp_dir("conf");
+    let data = dir.join("data");
+    let port = free_port();
+    let conf = dir.join("berth.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "# berth test config\nport {port}\nbind 127.0.0.1\ndir \"{}\"\n\
+             appendfsync always\nloglevel warning\n",
+            data.display()
+        ),
+    )
+    .expect("write config");
+    let conf = conf.to_string_lossy().into_owned();
+    {
+        let _server = Spawned::start(&[&conf], port);
+        let mut c = Raw::connect(port);
+        assert_eq!(c.cmd(&["SET", "from", "conf"]), "+OK\r\n");
+        assert!(data.is_dir(), "data dir from the config file was not used");
+    }
+    // Flags after the file override it; `appendfsync always` made the write survive SIGKILL.
+    let port2 = free_port();
+    let _server = Spawned::start(&[&conf, "--port", &port2.to_string()], port2);
+    assert_eq!(Raw::connect(port2).cmd(&["GET", "from"]), "$4\r\nconf\r\n");
+    drop(_server);
+    let _ = std::fs::remove_dir_all(dir);
+}
