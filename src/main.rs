@@ -27,9 +27,14 @@ fn main() {
     // every connection avoids lock handoffs; more threads help only when parsing and I/O dominate.
     let threads = config.get_i64("io-threads").max(1) as usize;
     let runtime = if threads == 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
     } else {
-        tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
     };
     let runtime = match runtime {
         Ok(r) => r,

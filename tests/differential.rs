@@ -13,47 +13,7 @@
 //! Set `BERTH_DIFF_SEED` to replay one seed, `BERTH_DIFF_CASES` to change the case count.
 
 mod common;
-use common::{free_port, temp_dir, wait_for_port, Raw, Server};
-
-use std::process::{Child, Command, Stdio};
-
-/// A real redis-server on a free loopback port, killed on drop.
-struct RealRedis {
-    child: Child,
-    port: u16,
-    dir: std::path::PathBuf,
-}
-
-impl RealRedis {
-    fn start() -> RealRedis {
-        let port = free_port();
-        let dir = temp_dir("redis");
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .arg("--dir")
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot run redis-server ({e}): the differential test needs the reference \
-                     Redis 7; run tests/run-all.sh, which installs it (apt-get install redis-server)"
-                )
-            });
-        wait_for_port(port);
-        RealRedis { child, port, dir }
-    }
-}
-
-impl Drop for RealRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use common::{Raw, RealRedis, Server};
 
 /// splitmix64: tiny, seedable, good enough to pick commands.
 struct Rng(u64);

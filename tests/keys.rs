@@ -2,9 +2,8 @@
 //! cross-database moves and DUMP/RESTORE.
 //!
 //! The deterministic cases are tables of (command, exact RESP reply). `tables_match_real_redis`
-//! (ignored by default) replays every table against a real redis-server given by
-//! `BERTH_ORACLE_PORT`, which is how the expectations were verified:
-//! `BERTH_ORACLE_PORT=16401 cargo test --test keys -- --ignored`.
+//! replays every table against a real redis-server started by the test, so the expectations
+//! stay verified against Redis 7.
 
 mod common;
 use common::{Raw, Server};
@@ -413,12 +412,9 @@ fn restore_errors() {
 
 /// Replays every table against a real redis-server (see the module comment).
 #[test]
-#[ignore]
 fn tables_match_real_redis() {
-    let port: u16 = std::env::var("BERTH_ORACLE_PORT")
-        .expect("BERTH_ORACLE_PORT")
-        .parse()
-        .expect("port");
+    let oracle = common::RealRedis::start();
+    let port = oracle.port;
     let tables = [
         DEL_EXISTS_TYPE,
         RENAME,

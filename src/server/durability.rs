@@ -86,7 +86,11 @@ const APPLY_EVERY: Duration = Duration::from_millis(200);
 
 /// Applies the memtable's queued writes to sled on a blocking thread, outside the keyspace lock.
 async fn apply_queued(shared: &Shared) -> Result<(), String> {
-    let swap = shared.store.lock().unwrap_or_else(|e| e.into_inner()).take_swap();
+    let swap = shared
+        .store
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take_swap();
     let Some(swap) = swap else { return Ok(()) };
     let tree = shared.tree.clone();
     tokio::task::spawn_blocking(move || swap.apply(&tree))

@@ -71,7 +71,11 @@ impl Swap {
         if res.is_ok() {
             self.applied.upto.fetch_max(self.upto, Ordering::SeqCst);
         }
-        let mut busy = self.applied.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let mut busy = self
+            .applied
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         *busy = false;
         self.applied.done.notify_all();
         res
@@ -103,7 +107,10 @@ fn write_journaled(tree: &Tree, seq: u64, entries: &[(Vec<u8>, Option<IVec>)]) -
 
 /// `[present:u8 keylen:u32 key (vallen:u32 val)?]*`
 fn encode_journal(entries: &[(Vec<u8>, Option<IVec>)]) -> Vec<u8> {
-    let size: usize = entries.iter().map(|(k, v)| 9 + k.len() + v.as_ref().map_or(0, |v| v.len())).sum();
+    let size: usize = entries
+        .iter()
+        .map(|(k, v)| 9 + k.len() + v.as_ref().map_or(0, |v| v.len()))
+        .sum();
     let mut out = Vec::with_capacity(size);
     for (k, v) in entries {
         out.push(v.is_some() as u8);
@@ -182,14 +189,26 @@ impl Memtable {
 
     fn cache(&mut self, key: Vec<u8>, val: Option<IVec>) {
         self.bytes += key.len() + val.as_ref().map_or(0, |v| v.len()) + OVERHEAD;
-        self.map.insert(key, Slot { val, ver: 0, queued: false });
+        self.map.insert(
+            key,
+            Slot {
+                val,
+                ver: 0,
+                queued: false,
+            },
+        );
         if self.bytes > self.limit {
             self.evict();
         }
     }
 
     /// Sets (`Some`) or deletes (`None`) `key`, returning the previous value.
-    pub fn put(&mut self, tree: &Tree, key: &[u8], val: Option<IVec>) -> sled::Result<Option<IVec>> {
+    pub fn put(
+        &mut self,
+        tree: &Tree,
+        key: &[u8],
+        val: Option<IVec>,
+    ) -> sled::Result<Option<IVec>> {
         let old = self.get(tree, key)?;
         self.put_blind(key, val);
         Ok(old)
@@ -211,7 +230,14 @@ impl Memtable {
             }
             None => {
                 self.bytes += key.len() + add + OVERHEAD;
-                self.map.insert(key.to_vec(), Slot { val, ver: self.seq, queued: true });
+                self.map.insert(
+                    key.to_vec(),
+                    Slot {
+                        val,
+                        ver: self.seq,
+                        queued: true,
+                    },
+                );
                 self.dirty.push(key.to_vec());
             }
         }
@@ -242,15 +268,31 @@ impl Memtable {
                 entries.push((key, slot.val.clone()));
             }
         }
-        *self.applied.in_flight.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        Some(Swap { entries, upto: self.seq, applied: self.applied.clone() })
+        *self
+            .applied
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = true;
+        Some(Swap {
+            entries,
+            upto: self.seq,
+            applied: self.applied.clone(),
+        })
     }
 
     /// Blocks until no swapped batch is being applied.
     pub fn wait_applied(&self) {
-        let mut busy = self.applied.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let mut busy = self
+            .applied
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         while *busy {
-            busy = self.applied.done.wait(busy).unwrap_or_else(|e| e.into_inner());
+            busy = self
+                .applied
+                .done
+                .wait(busy)
+                .unwrap_or_else(|e| e.into_inner());
         }
     }
 
@@ -281,7 +323,11 @@ impl Memtable {
     pub fn clear_clean(&mut self) {
         let upto = self.applied.upto.load(Ordering::SeqCst);
         self.map.retain(|_, s| s.ver > upto || s.queued);
-        self.bytes = self.map.iter().map(|(k, s)| k.len() + s.val.as_ref().map_or(0, |v| v.len()) + OVERHEAD).sum();
+        self.bytes = self
+            .map
+            .iter()
+            .map(|(k, s)| k.len() + s.val.as_ref().map_or(0, |v| v.len()) + OVERHEAD)
+            .sum();
     }
 }
 
@@ -291,7 +337,10 @@ mod tests {
 
     #[test]
     fn journal_roundtrips_sets_and_deletes() {
-        let entries = vec![(b"a".to_vec(), Some(IVec::from(&b"1"[..]))), (b"b".to_vec(), None)];
+        let entries = vec![
+            (b"a".to_vec(), Some(IVec::from(&b"1"[..]))),
+            (b"b".to_vec(), None),
+        ];
         assert_eq!(decode_journal(&encode_journal(&entries)), Some(entries));
     }
 
@@ -300,8 +349,12 @@ mod tests {
         let db = sled::Config::new().temporary(true).open().unwrap();
         let tree = db.open_tree("t").unwrap();
         tree.insert(b"gone", &b"x"[..]).unwrap();
-        let entries = vec![(b"new".to_vec(), Some(IVec::from(&b"v"[..]))), (b"gone".to_vec(), None)];
-        tree.insert(journal_key(7), encode_journal(&entries)).unwrap();
+        let entries = vec![
+            (b"new".to_vec(), Some(IVec::from(&b"v"[..]))),
+            (b"gone".to_vec(), None),
+        ];
+        tree.insert(journal_key(7), encode_journal(&entries))
+            .unwrap();
         assert_eq!(replay_journal(&tree).unwrap(), 1);
         assert_eq!(tree.get(b"new").unwrap(), Some(IVec::from(&b"v"[..])));
         assert_eq!(tree.get(b"gone").unwrap(), None);

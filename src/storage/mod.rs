@@ -48,7 +48,10 @@ pub use record::{encode_collection, encode_string, Kind, Record};
 
 /// Current unix time in milliseconds.
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// Why the data directory could not be opened.
@@ -59,6 +62,9 @@ pub enum OpenError {
     #[error("data directory '{0}' is not usable: {1}")]
     Unusable(String, String),
 }
+
+/// A key of a logical database.
+pub type DbKey = (usize, Vec<u8>);
 
 /// Counters kept in memory so DBSIZE and INFO keyspace are O(1); rebuilt by one scan at open.
 #[derive(Debug, Default, Clone)]
@@ -87,11 +93,14 @@ impl Store {
     /// cache, half to the memtable.
     pub fn open(dir: &Path, cache_bytes: u64, databases: usize) -> Result<Store, OpenError> {
         let shown = dir.display().to_string();
-        let unusable = |e: &dyn std::fmt::Display| OpenError::Unusable(shown.clone(), e.to_string());
+        let unusable =
+            |e: &dyn std::fmt::Display| OpenError::Unusable(shown.clone(), e.to_string());
         std::fs::create_dir_all(dir).map_err(|e| unusable(&e))?;
         // sled reports a read-only directory late and obscurely: probe it first.
         let probe = dir.join(".berth-write-test");
-        std::fs::write(&probe, b"ok").and_then(|_| std::fs::remove_file(&probe)).map_err(|e| unusable(&e))?;
+        std::fs::write(&probe, b"ok")
+            .and_then(|_| std::fs::remove_file(&probe))
+            .map_err(|e| unusable(&e))?;
         let db = sled::Config::new()
             .path(dir.join("sled"))
             .cache_capacity(cache_bytes / 2)
@@ -108,7 +117,10 @@ impl Store {
         let tree = db.open_tree("keyspace").map_err(|e| unusable(&e))?;
         let replayed = memtable::replay_journal(&tree).map_err(|e| unusable(&e))?;
         if replayed > 0 {
-            tracing::info!(batches = replayed, "completed write batches interrupted by a crash");
+            tracing::info!(
+                batches = replayed,
+                "completed write batches interrupted by a crash"
+            );
         }
         let mut store = Store {
             db,
@@ -184,7 +196,10 @@ impl Store {
 
     /// Reads a record without deleting it when expired.
     fn get_raw(&mut self, pdb: u8, key: &[u8]) -> CmdResult<Option<Record>> {
-        Ok(self.mem.get(&self.tree, &meta_key(pdb, key))?.and_then(Record::from_raw))
+        Ok(self
+            .mem
+            .get(&self.tree, &meta_key(pdb, key))?
+            .and_then(Record::from_raw))
     }
 
     /// Stores a record under `key`, replacing whatever was there.
@@ -192,10 +207,18 @@ impl Store {
         let pdb = self.phys(db);
         let new_expire = expire_of(&record);
         if new_expire != 0 {
-            self.mem.put_blind(&expire_key(new_expire, pdb, key), Some(IVec::default()));
+            self.mem
+                .put_blind(&expire_key(new_expire, pdb, key), Some(IVec::default()));
         }
-        let old = self.mem.put(&self.tree, &meta_key(pdb, key), Some(record.into()))?;
-        self.after_replace(pdb, key, old.and_then(Record::from_raw).as_ref(), Some(new_expire));
+        let old = self
+            .mem
+            .put(&self.tree, &meta_key(pdb, key), Some(record.into()))?;
+        self.after_replace(
+            pdb,
+            key,
+            old.and_then(Record::from_raw).as_ref(),
+            Some(new_expire),
+        );
         self.dirty += 1;
         Ok(())
     }
@@ -213,7 +236,10 @@ impl Store {
     }
 
     fn remove_meta(&mut self, pdb: u8, key: &[u8], mk: &[u8]) -> CmdResult<Option<Record>> {
-        let old = self.mem.put(&self.tree, mk, None)?.and_then(Record::from_raw);
+        let old = self
+            .mem
+            .put(&self.tree, mk, None)?
+            .and_then(Record::from_raw);
         self.after_replace(pdb, key, old.as_ref(), None);
         Ok(old)
     }
@@ -240,7 +266,10 @@ impl Store {
         }
         if let Some(old) = old {
             if old.kind() != Kind::String {
-                self.mem.put_blind(&gc_key(&member_prefix(pdb, key, old.version())), Some(IVec::default()));
+                self.mem.put_blind(
+                    &gc_key(&member_prefix(pdb, key, old.version())),
+                    Some(IVec::default()),
+                );
                 self.gc_pending = true;
             }
         }
@@ -287,7 +316,9 @@ impl Store {
         let mut resume = None;
         for item in self.tree.range(start..end) {
             let (k, v) = item?;
-            let Some(rec) = Record::from_raw(v) else { continue };
+            let Some(rec) = Record::from_raw(v) else {
+                continue;
+            };
             if rec.is_expired(now) {
                 expired.push(k[4..].to_vec());
                 continue;
@@ -325,7 +356,11 @@ impl Store {
     pub fn flush_db(&mut self, db: usize) -> CmdResult<()> {
         self.sync()?;
         let pdb = self.phys(db);
-        let keys: Vec<IVec> = self.tree.scan_prefix(meta_db_prefix(pdb)).keys().collect::<Result<_, _>>()?;
+        let keys: Vec<IVec> = self
+            .tree
+            .scan_prefix(meta_db_prefix(pdb))
+            .keys()
+            .collect::<Result<_, _>>()?;
         for k in keys {
             let key = k[4..].to_vec();
             self.remove_meta(pdb, &key, &k)?;
@@ -337,7 +372,8 @@ impl Store {
     /// Swaps two logical databases by rewriting the persisted map (O(1)).
     pub fn swap_db(&mut self, a: usize, b: usize) -> CmdResult<()> {
         self.dbmap.swap(a, b);
-        self.mem.put_blind(&catalog_key("dbmap"), Some(self.dbmap.clone().into()));
+        self.mem
+            .put_blind(&catalog_key("dbmap"), Some(self.dbmap.clone().into()));
         self.dirty += 1;
         Ok(())
     }
@@ -350,10 +386,15 @@ impl Store {
     /// Deletes up to `limit` keys whose expiry is due. Returns the (logical db, key) pairs
     /// removed, and whether more may be due. Reads the index from sled without a sync: entries
     /// not yet applied are seen on a later cycle, entries deleted in the memtable are skipped.
-    pub fn expire_cycle(&mut self, limit: usize) -> CmdResult<(Vec<(usize, Vec<u8>)>, bool)> {
+    pub fn expire_cycle(&mut self, limit: usize) -> CmdResult<(Vec<DbKey>, bool)> {
         let mut end = vec![EXPIRE];
         end.extend_from_slice(&(now_ms() + 1).to_be_bytes());
-        let due: Vec<IVec> = self.tree.range(vec![EXPIRE]..end).keys().take(limit).collect::<Result<_, _>>()?;
+        let due: Vec<IVec> = self
+            .tree
+            .range(vec![EXPIRE]..end)
+            .keys()
+            .take(limit)
+            .collect::<Result<_, _>>()?;
         let mut processed = 0;
         let mut removed = Vec::new();
         for ek in &due {
@@ -362,10 +403,15 @@ impl Store {
             }
             processed += 1;
             self.mem.put_blind(ek, None);
-            let Some((when, pdb, key)) = parse_expire_key(ek) else { continue };
+            let Some((when, pdb, key)) = parse_expire_key(ek) else {
+                continue;
+            };
             let key = key.to_vec();
             // The entry is stale unless the record still carries this expiry.
-            if self.get_raw(pdb, &key)?.is_some_and(|r| r.expire_at() == when) {
+            if self
+                .get_raw(pdb, &key)?
+                .is_some_and(|r| r.expire_at() == when)
+            {
                 self.remove_meta(pdb, &key, &meta_key(pdb, &key))?;
                 self.dirty += 1;
                 if let Some(db) = self.dbmap.iter().position(|&p| p == pdb) {
@@ -389,7 +435,12 @@ impl Store {
         let (gk, _) = item?;
         let mut prefix = gk.to_vec();
         prefix[0] = DATA;
-        let members: Vec<IVec> = self.tree.scan_prefix(&prefix).keys().take(limit).collect::<Result<_, _>>()?;
+        let members: Vec<IVec> = self
+            .tree
+            .scan_prefix(&prefix)
+            .keys()
+            .take(limit)
+            .collect::<Result<_, _>>()?;
         for m in &members {
             self.mem.put_blind(m, None);
         }
@@ -457,10 +508,15 @@ impl Store {
     /// Members under a prefix, in order (applies queued writes first).
     pub fn member_scan(&mut self, prefix: &[u8]) -> CmdResult<Vec<(IVec, IVec)>> {
         self.sync()?;
-        self.tree.scan_prefix(prefix).map(|r| r.map_err(CmdError::from)).collect()
+        self.tree
+            .scan_prefix(prefix)
+            .map(|r| r.map_err(CmdError::from))
+            .collect()
     }
 }
 
 fn expire_of(record: &[u8]) -> u64 {
-    record.get(1..9).map_or(0, |b| u64::from_be_bytes(b.try_into().unwrap_or_default()))
+    record
+        .get(1..9)
+        .map_or(0, |b| u64::from_be_bytes(b.try_into().unwrap_or_default()))
 }

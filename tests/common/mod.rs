@@ -251,3 +251,41 @@ impl Raw {
         matches!(self.stream.read(&mut b), Ok(0) | Err(_))
     }
 }
+
+/// A real redis-server on a free loopback port, killed on drop.
+pub struct RealRedis {
+    child: Child,
+    pub port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl RealRedis {
+    pub fn start() -> RealRedis {
+        let port = free_port();
+        let dir = temp_dir("redis");
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run redis-server ({e}): differential tests need the reference \
+                     Redis 7; run tests/run-all.sh, which installs it (apt-get install redis-server)"
+                )
+            });
+        wait_for_port(port);
+        RealRedis { child, port, dir }
+    }
+}
+
+impl Drop for RealRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
