@@ -173,6 +173,9 @@ impl Connection<'_> {
         }
         // A write burst outpacing the background flusher is applied inline to bound memory.
         if let Some(store) = guard.as_mut() {
+            if store.needs_apply() {
+                shared.durability.apply_soon();
+            }
             if store.needs_sync() {
                 if let Err(e) = store.sync() {
                     tracing::error!(error = %e, "applying writes to sled failed");

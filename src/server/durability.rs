@@ -1,27 +1,37 @@
 //! When writes reach the disk: `appendfsync always|everysec|no`.
 //!
-//! sled makes writes durable only on `flush()`. One flusher task owns all flushing:
-//! - `always`: a connection that wrote asks for a flush and waits before sending its replies.
-//!   Requests that arrive while a flush runs are served together by the next one (group commit).
-//! - `everysec`: flush once a second, so at most about a second of acknowledged writes is lost.
-//! - `no`: flush every 30 seconds (the OS's usual write-back horizon for Redis's `no`).
+//! Commands write to the memtable (see `storage/memtable.rs`); one flusher task moves those
+//! writes to sled (on a blocking thread, outside the keyspace lock) and makes sled durable:
+//! - `always`: a connection that wrote asks for durability and waits before sending its
+//!   replies. Requests arriving while a flush runs are served together by the next one
+//!   (group commit).
+//! - `everysec`: apply and flush once a second, so at most about a second of acknowledged
+//!   writes is lost on power loss. Applying once a second also folds repeated writes to a key.
+//! - `no`: apply once a second, flush every 30 seconds (the OS's usual write-back horizon for
+//!   Redis's `no`).
 //!
-//! The same task applies the memtable's queued writes to sled every few milliseconds, on a
-//! blocking thread, so commands rarely wait for sled.
+//! When writes queue up faster than that, connections ask for an early apply.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
+use tokio::time::Instant;
 
 use crate::config::Fsync;
 use crate::server::Shared;
+
+/// How often queued writes are applied to sled (and, under `everysec`, flushed).
+const APPLY_EVERY: Duration = Duration::from_secs(1);
+/// The flush horizon of `appendfsync no`.
+const NO_FSYNC_EVERY: Duration = Duration::from_secs(30);
 
 pub struct Durability {
     requested: AtomicU64,
     durable: watch::Sender<u64>,
     wake: Notify,
+    apply_early: AtomicBool,
 }
 
 impl Default for Durability {
@@ -30,6 +40,7 @@ impl Default for Durability {
             requested: AtomicU64::new(0),
             durable: watch::channel(0).0,
             wake: Notify::new(),
+            apply_early: AtomicBool::new(false),
         }
     }
 }
@@ -43,46 +54,57 @@ impl Durability {
         // The sender lives as long as the server; an error only means shutdown.
         let _ = rx.wait_for(|&done| done >= ticket).await;
     }
+
+    /// Asks for queued writes to be applied now rather than at the next tick.
+    pub fn apply_soon(&self) {
+        if !self.apply_early.swap(true, Ordering::SeqCst) {
+            self.wake.notify_one();
+        }
+    }
 }
 
 /// The flusher task. Also the only place that updates LASTSAVE.
 pub async fn run(shared: Arc<Shared>) {
     let d = &shared.durability;
-    let mut last_periodic = tokio::time::Instant::now();
+    let mut next_apply = Instant::now() + APPLY_EVERY;
+    let mut last_flush = Instant::now();
     loop {
-        let period = match shared.config.fsync() {
-            Fsync::Always | Fsync::Everysec => Duration::from_secs(1),
-            Fsync::No => Duration::from_secs(30),
-        };
-        let deadline = last_periodic + period;
-        let apply_tick = tokio::time::Instant::now() + APPLY_EVERY;
         tokio::select! {
             _ = d.wake.notified() => {}
-            _ = tokio::time::sleep_until(deadline.min(apply_tick)) => {}
+            _ = tokio::time::sleep_until(next_apply) => {}
         }
         let target = d.requested.load(Ordering::SeqCst);
         let pending = target > *d.durable.borrow();
-        let periodic = tokio::time::Instant::now() >= deadline;
-        if !pending && !periodic {
-            if let Err(e) = apply_queued(&shared).await {
-                tracing::error!(error = %e, "applying writes to sled failed");
-            }
+        let now = Instant::now();
+        let due = now >= next_apply;
+        let early = d.apply_early.swap(false, Ordering::SeqCst);
+        if !(pending || due || early) {
             continue;
         }
-        if periodic {
-            last_periodic = tokio::time::Instant::now();
+        if due {
+            next_apply = now + APPLY_EVERY;
         }
-        if let Err(e) = flush_now(&shared).await {
-            tracing::error!(error = %e, "flush to disk failed");
+        let flush = pending
+            || match shared.config.fsync() {
+                Fsync::Always | Fsync::Everysec => due,
+                Fsync::No => now.duration_since(last_flush) >= NO_FSYNC_EVERY,
+            };
+        let res = if flush {
+            flush_now(&shared).await
+        } else {
+            apply_queued(&shared).await
+        };
+        if let Err(e) = res {
+            tracing::error!(error = %e, "writing to disk failed");
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         }
-        d.durable.send_replace(target);
+        if flush {
+            last_flush = now;
+            d.durable.send_replace(target);
+        }
     }
 }
-
-/// How often queued memtable writes are handed to sled.
-const APPLY_EVERY: Duration = Duration::from_millis(200);
 
 /// Applies the memtable's queued writes to sled on a blocking thread, outside the keyspace lock.
 async fn apply_queued(shared: &Shared) -> Result<(), String> {

@@ -25,8 +25,8 @@ use sled::{IVec, Tree};
 
 /// Per-entry bookkeeping overhead counted against the budget (map slot, allocations).
 const OVERHEAD: usize = 64;
-/// Dirty entries beyond this are applied inline, bounding memory under write bursts.
-const MAX_DIRTY: usize = 200_000;
+/// Rough size of a queued entry, to compare the queue with the memory budget.
+const ENTRY_ESTIMATE: usize = 128;
 
 struct Slot {
     val: Option<IVec>,
@@ -209,7 +209,10 @@ impl Memtable {
         key: &[u8],
         val: Option<IVec>,
     ) -> sled::Result<Option<IVec>> {
-        let old = self.get(tree, key)?;
+        let old = match self.map.get(key) {
+            Some(slot) => slot.val.clone(),
+            None => tree.get(key)?,
+        };
         self.put_blind(key, val);
         Ok(old)
     }
@@ -250,8 +253,14 @@ impl Memtable {
         self.dirty.len()
     }
 
+    /// The queue holds a quarter of the budget: time to apply it in the background.
+    pub fn should_apply(&self) -> bool {
+        self.dirty.len() * ENTRY_ESTIMATE > self.limit / 4
+    }
+
+    /// The queue holds half of the budget: apply it inline, bounding memory under write bursts.
     pub fn too_dirty(&self) -> bool {
-        self.dirty.len() > MAX_DIRTY
+        self.dirty.len() * ENTRY_ESTIMATE > self.limit / 2
     }
 
     /// Takes every queued write as one batch. Waits for a previous batch still being applied, so

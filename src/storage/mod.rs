@@ -466,6 +466,11 @@ impl Store {
         self.mem.too_dirty()
     }
 
+    /// True when queued writes should be applied before the next periodic tick.
+    pub fn needs_apply(&self) -> bool {
+        self.mem.should_apply()
+    }
+
     pub fn queued_writes(&self) -> usize {
         self.mem.dirty_count()
     }
