@@ -8,14 +8,21 @@ pub const EXPIRE: u8 = b'e';
 pub const GC: u8 = b'g';
 pub const CATALOG: u8 = b'c';
 
-/// `m | db | slot | key`
-pub fn meta_key(db: u8, key: &[u8]) -> Vec<u8> {
+/// `m | db | slot | key`. Built on the stack: short keys become an inline `IVec` without
+/// allocating (this runs for every command).
+pub fn meta_key(db: u8, key: &[u8]) -> sled::IVec {
+    let slot = key_slot(key).to_be_bytes();
+    let head = [META, db, slot[0], slot[1]];
+    let mut buf = [0u8; 64];
+    if key.len() <= buf.len() - 4 {
+        buf[..4].copy_from_slice(&head);
+        buf[4..4 + key.len()].copy_from_slice(key);
+        return sled::IVec::from(&buf[..4 + key.len()]);
+    }
     let mut k = Vec::with_capacity(4 + key.len());
-    k.push(META);
-    k.push(db);
-    k.extend_from_slice(&key_slot(key).to_be_bytes());
+    k.extend_from_slice(&head);
     k.extend_from_slice(key);
-    k
+    sled::IVec::from(k)
 }
 
 /// The range holding every key of one database: `m | db`.
