@@ -2,25 +2,15 @@
 //! redis-server 7.0.15).
 
 mod common;
-use common::{Raw, Server};
+use common::{check, Raw, Server, NOT_INT, SYNTAX, WRONGTYPE};
 
 use std::time::Duration;
 
 use berth::storage::{encode_collection, Kind, Store};
 
-const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
-const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
-const SYNTAX: &str = "-ERR syntax error\r\n";
 const BAD_OFFSET: &str = "-ERR bit offset is not an integer or out of range\r\n";
 const BAD_BIT: &str = "-ERR bit is not an integer or out of range\r\n";
 const BAD_TYPE: &str = "-ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.\r\n";
-
-/// Sends each command and asserts its exact reply.
-fn check(c: &mut Raw, cases: &[(&[&str], &str)]) {
-    for (cmd, want) in cases {
-        assert_eq!(c.cmd(cmd), *want, "reply to {cmd:?}");
-    }
-}
 
 /// Sets `key` to arbitrary bytes.
 fn set_bytes(c: &mut Raw, key: &str, value: &[u8]) {

@@ -2,23 +2,11 @@
 //! redis-server 7.0.15).
 
 mod common;
-use common::{Raw, Server};
+use common::{check, Raw, Server, NOT_FLOAT, NOT_INT, SYNTAX, WRONGTYPE};
 
 use std::time::Duration;
 
 use berth::storage::{encode_collection, Kind, Store};
-
-const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
-const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
-const NOT_FLOAT: &str = "-ERR value is not a valid float\r\n";
-const SYNTAX: &str = "-ERR syntax error\r\n";
-
-/// Sends each command and asserts its exact reply.
-fn check(c: &mut Raw, cases: &[(&[&str], &str)]) {
-    for (cmd, want) in cases {
-        assert_eq!(c.cmd(cmd), *want, "reply to {cmd:?}");
-    }
-}
 
 /// A bulk string reply.
 fn bulk(s: &str) -> String {

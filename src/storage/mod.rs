@@ -389,19 +389,19 @@ impl Store {
     pub fn expire_cycle(&mut self, limit: usize) -> CmdResult<(Vec<DbKey>, bool)> {
         let mut end = vec![EXPIRE];
         end.extend_from_slice(&(now_ms() + 1).to_be_bytes());
-        let due: Vec<IVec> = self
-            .tree
-            .range(vec![EXPIRE]..end)
-            .keys()
-            .take(limit)
-            .collect::<Result<_, _>>()?;
-        let mut processed = 0;
+        // Entries already deleted in the memtable (not yet applied) are skipped, not counted.
+        let mut due = Vec::new();
+        for ek in self.tree.range(vec![EXPIRE]..end).keys() {
+            let ek = ek?;
+            if self.mem.get(&self.tree, &ek)?.is_some() {
+                due.push(ek);
+                if due.len() == limit {
+                    break;
+                }
+            }
+        }
         let mut removed = Vec::new();
         for ek in &due {
-            if self.mem.get(&self.tree, ek)?.is_none() {
-                continue;
-            }
-            processed += 1;
             self.mem.put_blind(ek, None);
             let Some((when, pdb, key)) = parse_expire_key(ek) else {
                 continue;
@@ -419,7 +419,7 @@ impl Store {
                 }
             }
         }
-        Ok((removed, processed == limit))
+        Ok((removed, due.len() == limit))
     }
 
     /// Removes up to `limit` stale collection members. Returns how many entries were removed.

@@ -289,3 +289,20 @@ impl Drop for RealRedis {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// Redis's common error replies, exactly as sent.
+pub const WRONGTYPE: &str =
+    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+pub const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
+pub const NOT_FLOAT: &str = "-ERR value is not a valid float\r\n";
+pub const SYNTAX: &str = "-ERR syntax error\r\n";
+
+/// A command and its exact expected reply.
+pub type Case<'a> = (&'a [&'a str], &'a str);
+
+/// Sends each command and asserts its exact reply.
+pub fn check(c: &mut Raw, cases: &[Case]) {
+    for (args, want) in cases {
+        assert_eq!(c.cmd(args), *want, "reply to {args:?}");
+    }
+}
