@@ -18,6 +18,7 @@ const ADMIN: &str = "admin noscript loading stale";
 const CONN: &str = "@slow @connection";
 const DANGER: &str = "@admin @slow @dangerous @connection";
 
+#[rustfmt::skip]
 pub static COMMANDS: &[Command] = &[Command {
     subcommands: &[
         cmd("client|id", 2, NS, (0, 0, 0), CONN, "connection", "5.0.0", "Returns the client ID for the current connection", id),

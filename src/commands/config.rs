@@ -10,75 +10,16 @@ use crate::protocol::reply::Reply;
 const ADMIN: &str = "admin noscript loading stale";
 const DANGER: &str = "@admin @slow @dangerous";
 
+#[rustfmt::skip]
 pub static COMMANDS: &[Command] = &[Command {
     subcommands: &[
-        cmd(
-            "config|get",
-            -3,
-            ADMIN,
-            (0, 0, 0),
-            DANGER,
-            "server",
-            "2.0.0",
-            "Get the values of configuration parameters",
-            get,
-        ),
-        cmd(
-            "config|set",
-            -4,
-            ADMIN,
-            (0, 0, 0),
-            DANGER,
-            "server",
-            "2.0.0",
-            "Set configuration parameters to the given values",
-            set,
-        ),
-        cmd(
-            "config|resetstat",
-            2,
-            ADMIN,
-            (0, 0, 0),
-            DANGER,
-            "server",
-            "2.0.0",
-            "Reset the stats returned by INFO",
-            resetstat,
-        ),
-        cmd(
-            "config|rewrite",
-            2,
-            ADMIN,
-            (0, 0, 0),
-            DANGER,
-            "server",
-            "2.8.0",
-            "Rewrite the configuration file with the in memory configuration",
-            rewrite,
-        ),
-        cmd(
-            "config|help",
-            2,
-            "loading stale",
-            (0, 0, 0),
-            "@slow",
-            "server",
-            "5.0.0",
-            "Show helpful text about the different subcommands",
-            help,
-        ),
+        cmd("config|get", -3, ADMIN, (0, 0, 0), DANGER, "server", "2.0.0", "Get the values of configuration parameters", get),
+        cmd("config|set", -4, ADMIN, (0, 0, 0), DANGER, "server", "2.0.0", "Set configuration parameters to the given values", set),
+        cmd("config|resetstat", 2, ADMIN, (0, 0, 0), DANGER, "server", "2.0.0", "Reset the stats returned by INFO", resetstat),
+        cmd("config|rewrite", 2, ADMIN, (0, 0, 0), DANGER, "server", "2.8.0", "Rewrite the configuration file with the in memory configuration", rewrite),
+        cmd("config|help", 2, "loading stale", (0, 0, 0), "@slow", "server", "5.0.0", "Show helpful text about the different subcommands", help),
     ],
-    ..cmd(
-        "config",
-        -2,
-        "",
-        (0, 0, 0),
-        "@slow",
-        "server",
-        "2.0.0",
-        "A container for server configuration commands",
-        container,
-    )
+    ..cmd("config", -2, "", (0, 0, 0), "@slow", "server", "2.0.0", "A container for server configuration commands", container)
 }];
 
 /// `CONFIG GET pattern [pattern ...]`: a map of every matching directive (flat array in RESP2).

@@ -21,17 +21,8 @@ use crate::storage::now_ms;
 /// The Redis version berth is compatible with (reported where clients look for a version).
 pub const REDIS_VERSION: &str = "7.0.15";
 
-pub static COMMANDS: &[Command] = &[cmd(
-    "info",
-    -1,
-    "loading stale",
-    (0, 0, 0),
-    "@slow @dangerous",
-    "server",
-    "1.0.0",
-    "Get information and statistics about the server",
-    info,
-)];
+#[rustfmt::skip]
+pub static COMMANDS: &[Command] = &[cmd("info", -1, "loading stale", (0, 0, 0), "@slow @dangerous", "server", "1.0.0", "Get information and statistics about the server", info)];
 
 /// Sections in output order, and whether `INFO` / `INFO default` includes them.
 const SECTIONS: &[(&str, bool)] = &[

@@ -25,6 +25,7 @@ const KEY_RW: &str = "@keyspace @write @slow";
 const KEY_WF: &str = "@keyspace @write @fast";
 const KEY_RF: &str = "@keyspace @read @fast";
 
+#[rustfmt::skip]
 pub static COMMANDS: &[Command] = &[
     cmd("del", -2, "write", (1, -1, 1), KEY_RW, "generic", "1.0.0", "Delete a key", del),
     cmd("unlink", -2, "write fast", (1, -1, 1), KEY_WF, "generic", "4.0.0", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", del),
