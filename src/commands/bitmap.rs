@@ -104,12 +104,12 @@ fn bitcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         2 => bit_range(0, -1, s.len(), false),
         4 | 5 => {
             let (start, end) = (int(&args[2])?, int(&args[3])?);
-            let in_bits = args.len() == 5 && bit_unit(&args[4])?;
+            // Redis answers an inverted negative range before it reads BYTE|BIT.
             if start < 0 && end < 0 && start > end {
-                None
-            } else {
-                bit_range(start, end, s.len(), in_bits)
+                return Ok(Reply::Integer(0));
             }
+            let in_bits = args.len() == 5 && bit_unit(&args[4])?;
+            bit_range(start, end, s.len(), in_bits)
         }
         _ => return Err(CmdError::Syntax),
     };

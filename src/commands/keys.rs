@@ -14,7 +14,7 @@ use super::args::{int, is, Opts};
 use super::{cmd, container, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::reply::Reply;
-use crate::storage::record::FLAG_RAW;
+use crate::storage::record::{FLAG_NOINT, FLAG_RAW};
 use crate::storage::scan::{ScanFrom, ScanNext};
 use crate::storage::{encode_string, now_ms, Kind, Record};
 use crate::types::dump;
@@ -518,7 +518,12 @@ fn ttl_with(ctx: &mut Ctx, args: &[Bytes], ms: bool, absolute: bool) -> CmdResul
     } else {
         (at - now_ms() as i64).max(0)
     };
-    Ok(Reply::Integer(if ms { v } else { (v + 500) / 1000 }))
+    // Rounded to seconds in wide arithmetic: Redis answers 9223372036854776 for i64::MAX ms.
+    Ok(Reply::Integer(if ms {
+        v
+    } else {
+        ((v as i128 + 500) / 1000) as i64
+    }))
 }
 
 fn ttl(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
@@ -560,12 +565,13 @@ fn lfu_policy(ctx: &Ctx) -> bool {
 }
 
 /// The encoding Redis would give a string value: `int` for a canonical 64-bit integer,
-/// `embstr` up to 44 bytes, else `raw`; strings modified in place are always `raw`.
+/// `embstr` up to 44 bytes, else `raw`; strings modified in place are always `raw`, and
+/// computed floats are never `int`.
 fn string_encoding(rec: &Record) -> &'static str {
     let v = rec.str_value();
     if rec.flags() & FLAG_RAW != 0 {
         "raw"
-    } else if v.len() <= 20 && parse_i64(v).is_some() {
+    } else if rec.flags() & FLAG_NOINT == 0 && v.len() <= 20 && parse_i64(v).is_some() {
         "int"
     } else if v.len() <= 44 {
         "embstr"

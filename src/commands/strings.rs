@@ -308,7 +308,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         LdAddError::NanOrInfinity => CmdError::err("increment would produce NaN or Infinity"),
     })?;
     let expire = rec.as_ref().map_or(0, |r| r.expire_at());
-    string::set(store, db, &args[1], &new, expire)?;
+    string::set_float(store, db, &args[1], &new, expire)?;
     Ok(Reply::Bulk(Bytes::from(new)))
 }
 

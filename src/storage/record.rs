@@ -39,6 +39,10 @@ impl Kind {
 /// encoding `raw` even when short.
 pub const FLAG_RAW: u8 = 0x10;
 
+/// Flag bit: the value was produced as text by the server (INCRBYFLOAT), so Redis would never
+/// encode it as `int` even when it reads as an integer.
+pub const FLAG_NOINT: u8 = 0x20;
+
 /// `kind|flags:u8 expire_at_ms:u64 written_ms:u64`: the write time serves OBJECT IDLETIME
 /// without any bookkeeping on reads.
 const HEADER: usize = 17;

@@ -2,6 +2,7 @@
 //! SET one write.
 
 use crate::error::{CmdError, CmdResult};
+use crate::storage::record::{FLAG_NOINT, FLAG_RAW};
 use crate::storage::{encode_string, Kind, Record, Store};
 
 /// The record of a string key, or None; WRONGTYPE for other types.
@@ -31,11 +32,18 @@ pub fn set_raw(
     value: &[u8],
     expire_at: u64,
 ) -> CmdResult<()> {
-    store.put(
-        db,
-        key,
-        encode_string(value, expire_at, crate::storage::record::FLAG_RAW),
-    )
+    store.put(db, key, encode_string(value, expire_at, FLAG_RAW))
+}
+
+/// Stores the text of a computed float (INCRBYFLOAT): Redis reports it as `embstr`, never `int`.
+pub fn set_float(
+    store: &mut Store,
+    db: usize,
+    key: &[u8],
+    value: &[u8],
+    expire_at: u64,
+) -> CmdResult<()> {
+    store.put(db, key, encode_string(value, expire_at, FLAG_NOINT))
 }
 
 /// The integer value of a string key (0 when missing), for INCR and friends.
