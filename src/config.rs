@@ -224,6 +224,7 @@ pub struct Config {
     pub source: Source,
     fsync: AtomicU8,
     proto_max_bulk_len: AtomicI64,
+    query_buffer_limit: AtomicI64,
     timeout: AtomicI64,
     maxclients: AtomicI64,
 }
@@ -296,6 +297,7 @@ impl Config {
             source: Source { file },
             fsync: AtomicU8::new(0),
             proto_max_bulk_len: AtomicI64::new(0),
+            query_buffer_limit: AtomicI64::new(0),
             timeout: AtomicI64::new(0),
             maxclients: AtomicI64::new(0),
         };
@@ -312,6 +314,8 @@ impl Config {
         self.fsync.store(fsync as u8, Ordering::Relaxed);
         self.proto_max_bulk_len
             .store(self.get_i64("proto-max-bulk-len"), Ordering::Relaxed);
+        self.query_buffer_limit
+            .store(self.get_i64("client-query-buffer-limit"), Ordering::Relaxed);
         self.timeout
             .store(self.get_i64("timeout"), Ordering::Relaxed);
         self.maxclients
@@ -339,6 +343,10 @@ impl Config {
 
     pub fn proto_max_bulk_len(&self) -> i64 {
         self.proto_max_bulk_len.load(Ordering::Relaxed)
+    }
+
+    pub fn query_buffer_limit(&self) -> usize {
+        self.query_buffer_limit.load(Ordering::Relaxed) as usize
     }
 
     pub fn timeout_secs(&self) -> i64 {

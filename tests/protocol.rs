@@ -273,3 +273,18 @@ fn random_garbage_on_many_connections_never_crashes_the_server() {
     assert_eq!(s.raw().cmd(&["PING"]), "+PONG\r\n");
     assert_eq!(s.raw().cmd(&["SET", "k", "v"]), "+OK\r\n");
 }
+
+#[test]
+fn request_past_client_query_buffer_limit_closes_the_connection() {
+    let s = Server::start(&["--client-query-buffer-limit", "1mb"]);
+    let mut other = s.raw();
+    // Empty arguments cost almost no bytes on the wire but still hold memory: they count too.
+    let mut bytes = b"*10000000\r\n".to_vec();
+    for _ in 0..50_000 {
+        bytes.extend_from_slice(b"$0\r\n\r\n");
+    }
+    let (reply, closed) = exchange(&s, &bytes);
+    assert_eq!(reply, "");
+    assert!(closed, "the connection must be closed");
+    assert_eq!(other.cmd(&["PING"]), "+PONG\r\n");
+}

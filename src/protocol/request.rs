@@ -25,6 +25,8 @@ pub struct ProtocolError(pub &'static str);
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_bulk_len: i64,
+    /// Memory one request may hold while it arrives (`client-query-buffer-limit`).
+    pub max_request_bytes: usize,
     /// Unauthenticated clients are limited to tiny requests, as Redis 7 does.
     pub authenticated: bool,
 }
@@ -36,7 +38,17 @@ pub struct RequestParser {
     /// Length of the bulk string being read, once its `$` header was parsed.
     bulk_len: Option<usize>,
     args: Vec<Bytes>,
+    /// Memory held by `args` (with per-argument overhead), checked against the limit.
+    held: usize,
 }
+
+/// Per-argument bookkeeping counted against the request limit, so a flood of empty arguments
+/// is bounded too.
+const ARG_OVERHEAD: usize = 48;
+
+/// The error that closes a connection without a reply, as Redis does when a client's query
+/// buffer passes `client-query-buffer-limit`.
+pub const QUERY_LIMIT: ProtocolError = ProtocolError("client query buffer limit reached");
 
 impl RequestParser {
     pub fn new() -> Self {
@@ -108,10 +120,15 @@ impl RequestParser {
             let arg = buf.split_to(len).freeze();
             // Redis does not check the trailing CRLF of a bulk string either; it skips two bytes.
             buf.advance(2);
+            self.held += arg.len() + ARG_OVERHEAD;
+            if self.held > limits.max_request_bytes {
+                return Err(QUERY_LIMIT);
+            }
             self.args.push(arg);
             self.bulk_len = None;
             self.remaining -= 1;
         }
+        self.held = 0;
         Ok(Some(std::mem::take(&mut self.args)))
     }
 }
@@ -277,6 +294,7 @@ mod tests {
     use super::*;
 
     const LIMITS: Limits = Limits {
+        max_request_bytes: 1 << 30,
         max_bulk_len: 512 * 1024 * 1024,
         authenticated: true,
     };
@@ -345,6 +363,20 @@ mod tests {
             parse_all(&long),
             Err(ProtocolError("too big inline request"))
         );
+    }
+
+    #[test]
+    fn many_empty_arguments_hit_the_request_limit() {
+        let mut p = RequestParser::new();
+        let mut buf = BytesMut::from(&b"*100000\r\n"[..]);
+        for _ in 0..1000 {
+            buf.extend_from_slice(b"$0\r\n\r\n");
+        }
+        let small = Limits {
+            max_request_bytes: 10_000,
+            ..LIMITS
+        };
+        assert_eq!(p.parse(&mut buf, small), Err(QUERY_LIMIT));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::Shared;
 use crate::commands::{self, Ctx, Resolved};
 use crate::config::Fsync;
 use crate::protocol::reply::Reply;
-use crate::protocol::request::{Limits, ProtocolError, RequestParser};
+use crate::protocol::request::{Limits, ProtocolError, RequestParser, QUERY_LIMIT};
 
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -101,6 +101,13 @@ impl Connection<'_> {
                 .net_input_bytes
                 .fetch_add(n as u64, Relaxed);
             let (wrote, protocol_error) = self.execute(session, &mut parser);
+            if protocol_error == Some(QUERY_LIMIT) {
+                tracing::warn!(
+                    client = session.id,
+                    "closing client that reached max query buffer length"
+                );
+                return Ok(());
+            }
             if let Some(e) = protocol_error {
                 Reply::error(format!("ERR Protocol error: {}", e.0))
                     .encode(&mut self.out, session.resp3);
@@ -140,6 +147,7 @@ impl Connection<'_> {
         while session.after == After::Continue {
             // Limits follow the auth state at the time each request is parsed, as in Redis.
             let limits = Limits {
+                max_request_bytes: shared.config.query_buffer_limit(),
                 max_bulk_len: shared.config.proto_max_bulk_len(),
                 authenticated: session.authenticated,
             };
