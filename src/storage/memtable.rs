@@ -279,6 +279,8 @@ impl Memtable {
                 entries.push((key, slot.val.clone()));
             }
         }
+        // In key order, sled walks its tree sequentially: far fewer cache misses than random order.
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         *self
             .applied
             .in_flight
