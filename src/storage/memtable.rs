@@ -210,27 +210,33 @@ impl Memtable {
         key: &[u8],
         val: Option<IVec>,
     ) -> sled::Result<Option<IVec>> {
-        let old = match self.map.get(key) {
-            Some(slot) => slot.val.clone(),
-            None => tree.get(key)?,
-        };
-        self.put_blind(key, val);
-        Ok(old)
+        match self.write(key, val) {
+            Some(old) => Ok(old),
+            // Unknown to the map, so no queued or in-flight write touches it in sled: sled's
+            // value is still the previous one, even after this write was queued.
+            None => tree.get(key),
+        }
     }
 
     /// Sets or deletes `key` without learning its previous value (index and member entries).
     pub fn put_blind(&mut self, key: &[u8], val: Option<IVec>) {
+        self.write(key, val);
+    }
+
+    /// Records a write and queues the key, in one map lookup. Returns the value the map held,
+    /// or None when the key was not in the map.
+    fn write(&mut self, key: &[u8], val: Option<IVec>) -> Option<Option<IVec>> {
         self.seq += 1;
         let add = val.as_ref().map_or(0, |v| v.len());
-        match self.map.get_mut(key) {
+        let old = match self.map.get_mut(key) {
             Some(slot) => {
                 self.bytes = self.bytes + add - slot.val.as_ref().map_or(0, |v| v.len());
-                slot.val = val;
                 slot.ver = self.seq;
                 if !slot.queued {
                     slot.queued = true;
                     self.dirty.push(IVec::from(key));
                 }
+                Some(std::mem::replace(&mut slot.val, val))
             }
             None => {
                 self.bytes += key.len() + add + OVERHEAD;
@@ -244,11 +250,13 @@ impl Memtable {
                     },
                 );
                 self.dirty.push(key);
+                None
             }
-        }
+        };
         if self.bytes > self.limit {
             self.evict();
         }
+        old
     }
 
     pub fn dirty_count(&self) -> usize {
