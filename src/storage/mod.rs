@@ -20,8 +20,9 @@
 //! Cluster hash slot (CRC16 of the key or its `{tag}`, mod 16384): the keys of one slot are one
 //! contiguous range, which makes COUNTKEYSINSLOT, GETKEYSINSLOT and slot migration range scans.
 //!
-//! A metadata record is `kind|flags:u8 expire_at_ms:u64 written_ms:u64` followed, for strings, by the value
-//! itself (one read serves GET), and for collections by `version:u64 size:u64 extra`. Each member
+//! A metadata record is `kind|flags:u8 expire_at_ms:u64 written_s:u32` followed, for strings, by
+//! the value itself (one read serves GET), and for collections by `version:u64 size:u64 extra`.
+//! The layout lives in `record.rs`. Each member
 //! of a collection is its own `d` entry under the record's version. Deleting or overwriting a
 //! collection only rewrites its record and adds a `g` entry; a background task removes the stale
 //! members, so DEL of a huge key is O(1).

@@ -43,9 +43,10 @@ pub const FLAG_RAW: u8 = 0x10;
 /// encode it as `int` even when it reads as an integer.
 pub const FLAG_NOINT: u8 = 0x20;
 
-/// `kind|flags:u8 expire_at_ms:u64 written_ms:u64`: the write time serves OBJECT IDLETIME
-/// without any bookkeeping on reads.
-const HEADER: usize = 17;
+/// `kind|flags:u8 expire_at_ms:u64 written_s:u32`: the write time (seconds, as coarse as Redis's
+/// LRU clock) serves OBJECT IDLETIME without any bookkeeping on reads. Kept small so that short
+/// records stay inline in sled's `IVec` (22 bytes).
+const HEADER: usize = 13;
 const COLL_HEADER: usize = HEADER + 16;
 
 /// A stored metadata record: a cheap handle on the bytes sled returned.
@@ -74,7 +75,7 @@ impl Record {
 
     /// Unix milliseconds of the last write of the value (OBJECT IDLETIME counts from it).
     pub fn written_at(&self) -> u64 {
-        u64::from_be_bytes(self.raw[9..17].try_into().unwrap_or_default())
+        u32::from_be_bytes(self.raw[9..13].try_into().unwrap_or_default()) as u64 * 1000
     }
 
     pub fn is_expired(&self, now_ms: u64) -> bool {
@@ -136,9 +137,13 @@ impl Record {
     /// The same record with another write time (RESTORE ... IDLETIME).
     pub fn with_written_at(&self, written_ms: u64) -> Vec<u8> {
         let mut v = self.raw.to_vec();
-        v[9..17].copy_from_slice(&written_ms.to_be_bytes());
+        v[9..13].copy_from_slice(&secs_u32(written_ms).to_be_bytes());
         v
     }
+}
+
+fn secs_u32(ms: u64) -> u32 {
+    (ms / 1000).min(u32::MAX as u64) as u32
 }
 
 /// Encodes a string record.
@@ -146,7 +151,7 @@ pub fn encode_string(value: &[u8], expire_at: u64, flags: u8) -> Vec<u8> {
     let mut v = Vec::with_capacity(HEADER + value.len());
     v.push(Kind::String as u8 | flags);
     v.extend_from_slice(&expire_at.to_be_bytes());
-    v.extend_from_slice(&super::now_ms().to_be_bytes());
+    v.extend_from_slice(&secs_u32(super::now_ms()).to_be_bytes());
     v.extend_from_slice(value);
     v
 }
@@ -162,7 +167,7 @@ pub fn encode_collection(
     let mut v = Vec::with_capacity(COLL_HEADER + extra.len());
     v.push(kind as u8);
     v.extend_from_slice(&expire_at.to_be_bytes());
-    v.extend_from_slice(&super::now_ms().to_be_bytes());
+    v.extend_from_slice(&secs_u32(super::now_ms()).to_be_bytes());
     v.extend_from_slice(&version.to_be_bytes());
     v.extend_from_slice(&size.to_be_bytes());
     v.extend_from_slice(extra);
