@@ -28,6 +28,62 @@ const OVERHEAD: usize = 64;
 /// Rough size of a queued entry, to compare the queue with the memory budget.
 const ENTRY_ESTIMATE: usize = 128;
 
+/// A map key that keeps stored keys of up to 46 bytes inline (a Redis key of up to 42 bytes plus
+/// its 4-byte prefix), so a lookup compares keys without chasing a pointer.
+#[derive(Clone)]
+enum MemKey {
+    Inline { len: u8, buf: [u8; 46] },
+    Heap(Box<[u8]>),
+}
+
+impl MemKey {
+    fn new(key: &[u8]) -> Self {
+        let mut buf = [0u8; 46];
+        match buf.get_mut(..key.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(key);
+                MemKey::Inline {
+                    len: key.len() as u8,
+                    buf,
+                }
+            }
+            None => MemKey::Heap(key.into()),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            MemKey::Inline { len, buf } => &buf[..*len as usize],
+            MemKey::Heap(b) => b,
+        }
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for MemKey {
+    fn borrow(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+// Hash and Eq must agree with `[u8]`'s for lookups by `&[u8]` through `Borrow`.
+impl std::hash::Hash for MemKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state)
+    }
+}
+
+impl PartialEq for MemKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for MemKey {}
+
 struct Slot {
     val: Option<IVec>,
     /// Write sequence of the latest change; 0 for values loaded from sled.
@@ -47,8 +103,7 @@ struct Applied {
 }
 
 pub struct Memtable {
-    /// Keyed by `IVec`: stored keys up to 22 bytes live inline, sparing a pointer chase.
-    map: HashMap<IVec, Slot>,
+    map: HashMap<MemKey, Slot>,
     dirty: Vec<IVec>,
     bytes: usize,
     limit: usize,
@@ -184,11 +239,11 @@ impl Memtable {
             return Ok(slot.val.clone());
         }
         let val = tree.get(key)?;
-        self.cache(IVec::from(key), val.clone());
+        self.cache(MemKey::new(key), val.clone());
         Ok(val)
     }
 
-    fn cache(&mut self, key: IVec, val: Option<IVec>) {
+    fn cache(&mut self, key: MemKey, val: Option<IVec>) {
         self.bytes += key.len() + val.as_ref().map_or(0, |v| v.len()) + OVERHEAD;
         self.map.insert(
             key,
@@ -240,16 +295,15 @@ impl Memtable {
             }
             None => {
                 self.bytes += key.len() + add + OVERHEAD;
-                let key = IVec::from(key);
                 self.map.insert(
-                    key.clone(),
+                    MemKey::new(key),
                     Slot {
                         val,
                         ver: self.seq,
                         queued: true,
                     },
                 );
-                self.dirty.push(key);
+                self.dirty.push(IVec::from(key));
                 None
             }
         };
@@ -282,7 +336,7 @@ impl Memtable {
         }
         let mut entries = Vec::with_capacity(self.dirty.len());
         for key in self.dirty.drain(..) {
-            if let Some(slot) = self.map.get_mut(&key) {
+            if let Some(slot) = self.map.get_mut(&key[..]) {
                 slot.queued = false;
                 entries.push((key, slot.val.clone()));
             }
