@@ -82,7 +82,7 @@ fn setbit(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     if !unchanged {
         let expire = rec.as_ref().map_or(0, |r| r.expire_at());
         let db = ctx.db();
-        string::set_raw(ctx.store(), db, &args[1], &value, expire)?;
+        string::set_flagged(ctx.store(), db, &args[1], &value, expire, string::FLAG_RAW)?;
     }
     Ok(Reply::Integer(old as i64))
 }
@@ -181,7 +181,7 @@ fn bitop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     if result.is_empty() {
         store.delete(db, &args[2])?;
     } else {
-        string::set_raw(store, db, &args[2], &result, 0)?;
+        string::set_flagged(store, db, &args[2], &result, 0, string::FLAG_RAW)?;
     }
     Ok(Reply::Integer(result.len() as i64))
 }
@@ -311,7 +311,7 @@ fn bitfield_with(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CmdResult<Re
     }
     let expire = rec.as_ref().map_or(0, |r| r.expire_at());
     let db = ctx.db();
-    string::set_raw(ctx.store(), db, &args[1], &value, expire)?;
+    string::set_flagged(ctx.store(), db, &args[1], &value, expire, string::FLAG_RAW)?;
     Ok(Reply::Array(replies))
 }
 

@@ -308,7 +308,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         LdAddError::NanOrInfinity => CmdError::err("increment would produce NaN or Infinity"),
     })?;
     let expire = rec.as_ref().map_or(0, |r| r.expire_at());
-    string::set_float(store, db, &args[1], &new, expire)?;
+    string::set_flagged(store, db, &args[1], &new, expire, string::FLAG_NOINT)?;
     Ok(Reply::Bulk(Bytes::from(new)))
 }
 
@@ -323,7 +323,14 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let old = rec.str_value();
     string::check_len(old.len() as u64, args[2].len() as u64, max_len)?;
     let value = [old, &args[2][..]].concat();
-    string::set_raw(store, db, &args[1], &value, rec.expire_at())?;
+    string::set_flagged(
+        store,
+        db,
+        &args[1],
+        &value,
+        rec.expire_at(),
+        string::FLAG_RAW,
+    )?;
     Ok(Reply::Integer(value.len() as i64))
 }
 
@@ -377,7 +384,7 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     }
     new[offset..offset + value.len()].copy_from_slice(value);
     let expire = rec.as_ref().map_or(0, |r| r.expire_at());
-    string::set_raw(store, db, &args[1], &new, expire)?;
+    string::set_flagged(store, db, &args[1], &new, expire, string::FLAG_RAW)?;
     Ok(Reply::Integer(new.len() as i64))
 }
 

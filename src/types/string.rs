@@ -2,7 +2,7 @@
 //! SET one write.
 
 use crate::error::{CmdError, CmdResult};
-use crate::storage::record::{FLAG_NOINT, FLAG_RAW};
+pub use crate::storage::record::{FLAG_NOINT, FLAG_RAW};
 use crate::storage::{encode_string, Kind, Record, Store};
 
 /// The record of a string key, or None; WRONGTYPE for other types.
@@ -21,29 +21,20 @@ pub fn set(
     value: &[u8],
     expire_at: u64,
 ) -> CmdResult<()> {
-    store.put(db, key, encode_string(value, expire_at, 0))
+    set_flagged(store, db, key, value, expire_at, 0)
 }
 
-/// Stores a string modified in place (APPEND, SETRANGE, SETBIT): Redis reports it as `raw`.
-pub fn set_raw(
+/// Stores a string with encoding flags: `FLAG_RAW` for values modified in place (APPEND,
+/// SETRANGE, SETBIT), `FLAG_NOINT` for computed floats (INCRBYFLOAT), as OBJECT ENCODING reports.
+pub fn set_flagged(
     store: &mut Store,
     db: usize,
     key: &[u8],
     value: &[u8],
     expire_at: u64,
+    flags: u8,
 ) -> CmdResult<()> {
-    store.put(db, key, encode_string(value, expire_at, FLAG_RAW))
-}
-
-/// Stores the text of a computed float (INCRBYFLOAT): Redis reports it as `embstr`, never `int`.
-pub fn set_float(
-    store: &mut Store,
-    db: usize,
-    key: &[u8],
-    value: &[u8],
-    expire_at: u64,
-) -> CmdResult<()> {
-    store.put(db, key, encode_string(value, expire_at, FLAG_NOINT))
+    store.put(db, key, encode_string(value, expire_at, flags))
 }
 
 /// The integer value of a string key (0 when missing), for INCR and friends.
