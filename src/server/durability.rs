@@ -11,6 +11,11 @@
 //!   Redis's `no`).
 //!
 //! When writes queue up faster than that, connections ask for an early apply.
+//!
+//! Periodic applies run on their own thread at a lower CPU priority (nice 10), like a storage
+//! engine's background compaction: commands keep the CPU while the machine is busy, and the
+//! applier catches up when it is not. If it falls far behind, connections apply inline
+//! (`Store::needs_sync`), which bounds memory. Group commits (`always`) apply at normal priority.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -21,6 +26,7 @@ use tokio::time::Instant;
 
 use crate::config::Fsync;
 use crate::server::Shared;
+use crate::storage::memtable::Swap;
 
 /// How often queued writes are applied to sled (and, under `everysec`, flushed).
 const APPLY_EVERY: Duration = Duration::from_secs(1);
@@ -28,6 +34,7 @@ const APPLY_EVERY: Duration = Duration::from_secs(1);
 const NO_FSYNC_EVERY: Duration = Duration::from_secs(30);
 
 pub struct Durability {
+    background: Applier,
     requested: AtomicU64,
     durable: watch::Sender<u64>,
     wake: Notify,
@@ -37,6 +44,7 @@ pub struct Durability {
 impl Default for Durability {
     fn default() -> Self {
         Durability {
+            background: Applier::spawn(),
             requested: AtomicU64::new(0),
             durable: watch::channel(0).0,
             wake: Notify::new(),
@@ -89,10 +97,11 @@ pub async fn run(shared: Arc<Shared>) {
                 Fsync::Always | Fsync::Everysec => due,
                 Fsync::No => now.duration_since(last_flush) >= NO_FSYNC_EVERY,
             };
+        // A client waits on a group commit: apply at normal priority. Otherwise in the background.
         let res = if flush {
-            flush_now(&shared).await
+            flush_with(&shared, !pending).await
         } else {
-            apply_queued(&shared).await
+            apply_queued(&shared, true).await
         };
         if let Err(e) = res {
             tracing::error!(error = %e, "writing to disk failed");
@@ -106,8 +115,55 @@ pub async fn run(shared: Arc<Shared>) {
     }
 }
 
-/// Applies the memtable's queued writes to sled on a blocking thread, outside the keyspace lock.
-async fn apply_queued(shared: &Shared) -> Result<(), String> {
+/// A thread that applies swaps at a lower CPU priority.
+struct Applier {
+    jobs: std::sync::Mutex<std::sync::mpsc::Sender<ApplyJob>>,
+}
+
+type ApplyJob = (
+    Swap,
+    sled::Tree,
+    tokio::sync::oneshot::Sender<sled::Result<()>>,
+);
+
+impl Applier {
+    fn spawn() -> Applier {
+        let (tx, rx) = std::sync::mpsc::channel::<ApplyJob>();
+        let spawned = std::thread::Builder::new()
+            .name("berth-apply".into())
+            .spawn(move || {
+                lower_priority();
+                for (swap, tree, done) in rx {
+                    let _ = done.send(swap.apply(&tree));
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "no background apply thread; applying on the blocking pool");
+        }
+        Applier {
+            jobs: std::sync::Mutex::new(tx),
+        }
+    }
+
+    /// Hands a swap to the thread; None if the thread is gone (the caller applies it itself).
+    fn submit(&self, job: ApplyJob) -> Result<(), ApplyJob> {
+        let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        jobs.send(job).map_err(|e| e.0)
+    }
+}
+
+/// Lowers the calling thread's CPU priority (Linux niceness is per thread).
+fn lower_priority() {
+    // SAFETY: plain syscalls on the calling thread; failure only leaves the priority unchanged.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
+}
+
+/// Applies the memtable's queued writes to sled outside the keyspace lock: on the low-priority
+/// thread (`background`) or on the blocking pool.
+async fn apply_queued(shared: &Shared, background: bool) -> Result<(), String> {
     let swap = shared
         .store
         .lock()
@@ -115,6 +171,22 @@ async fn apply_queued(shared: &Shared) -> Result<(), String> {
         .take_swap();
     let Some(swap) = swap else { return Ok(()) };
     let tree = shared.tree.clone();
+    let job = if background {
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        match shared.durability.background.submit((swap, tree, done_tx)) {
+            Ok(()) => {
+                return done_rx
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())
+            }
+            Err(job) => job,
+        }
+    } else {
+        let (done_tx, _) = tokio::sync::oneshot::channel();
+        (swap, tree, done_tx)
+    };
+    let (swap, tree, _) = job;
     tokio::task::spawn_blocking(move || swap.apply(&tree))
         .await
         .map_err(|e| e.to_string())?
@@ -123,7 +195,11 @@ async fn apply_queued(shared: &Shared) -> Result<(), String> {
 
 /// Applies queued writes and flushes sled, without holding the keyspace lock.
 pub async fn flush_now(shared: &Shared) -> Result<(), String> {
-    apply_queued(shared).await?;
+    flush_with(shared, false).await
+}
+
+async fn flush_with(shared: &Shared, background: bool) -> Result<(), String> {
+    apply_queued(shared, background).await?;
     let db = shared.flusher.clone();
     tokio::task::spawn_blocking(move || db.flush().map(|_| ()))
         .await

@@ -11,12 +11,22 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_berth-server");
 
-/// A port nobody listens on right now.
+/// A port nobody listens on right now, never handed out twice in this test process: the kernel
+/// may give a just-released ephemeral port to the next caller, and two servers started by
+/// parallel tests must not race for one port.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// A fresh, empty directory under the system temp dir, removed by the caller (or `Server`).
@@ -80,6 +90,12 @@ impl Server {
             .stderr(Stdio::inherit());
         self.child = Some(cmd.spawn().expect("spawn berth-server"));
         wait_for_port(self.port);
+        if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
+            panic!(
+                "berth-server exited at startup ({status}); port {} belongs to someone else",
+                self.port
+            );
+        }
     }
 
     /// Restarts on the same dir and port after a stop or kill.
