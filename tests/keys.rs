@@ -749,7 +749,9 @@ fn object_idletime_counts_from_last_write() {
     let mut c = s.raw();
     assert_eq!(c.cmd(&["SET", "k", "v"]), "+OK\r\n");
     std::thread::sleep(Duration::from_millis(1100));
-    assert_eq!(c.cmd(&["OBJECT", "IDLETIME", "k"]), ":1\r\n");
+    // Write times are kept in whole seconds (like Redis's LRU clock), so 1.1 s reads as 1 or 2.
+    let idle = c.cmd(&["OBJECT", "IDLETIME", "k"]);
+    assert!(idle == ":1\r\n" || idle == ":2\r\n", "idle time {idle:?}");
     assert_eq!(c.cmd(&["SET", "k", "w"]), "+OK\r\n");
     assert_eq!(c.cmd(&["OBJECT", "IDLETIME", "k"]), ":0\r\n");
 }
