@@ -2,7 +2,7 @@
 //! redis-server 7.0.15).
 
 mod common;
-use common::{check, Raw, Server, NOT_INT, SYNTAX, WRONGTYPE};
+use common::{check, check_new, Raw, Server, NOT_INT, SYNTAX, WRONGTYPE};
 
 use std::time::Duration;
 
@@ -42,50 +42,40 @@ fn server_with_list() -> (Server, std::path::PathBuf) {
 
 #[test]
 fn setbit_and_getbit_read_and_grow_the_string() {
-    let s = Server::start(&[]);
-    let mut c = s.raw();
-    check(
-        &mut c,
-        &[
-            (&["SETBIT", "bm", "7", "1"], ":0\r\n"),
-            (&["GET", "bm"], "$1\r\n\x01\r\n"),
-            (&["SETBIT", "bm", "7", "1"], ":1\r\n"),
-            (&["SETBIT", "bm", "7", "0"], ":1\r\n"),
-            (&["SETBIT", "bm", "100", "1"], ":0\r\n"),
-            (&["STRLEN", "bm"], ":13\r\n"),
-            (&["GETBIT", "bm", "100"], ":1\r\n"),
-            (&["GETBIT", "bm", "101"], ":0\r\n"),
-            (&["GETBIT", "bm", "100000"], ":0\r\n"),
-            (&["GETBIT", "missing", "5"], ":0\r\n"),
-            (&["GETBIT", "bm", "4294967295"], ":0\r\n"),
-            (&["SET", "num", "12345"], "+OK\r\n"),
-            (&["GETBIT", "num", "2"], ":1\r\n"),
-            (&["GETBIT", "num", "3"], ":1\r\n"),
-            (&["SETBIT", "num", "2", "0"], ":1\r\n"),
-            (&["GET", "num"], "$5\r\n\x112345\r\n"),
-        ],
-    );
+    check_new(&[
+        (&["SETBIT", "bm", "7", "1"], ":0\r\n"),
+        (&["GET", "bm"], "$1\r\n\x01\r\n"),
+        (&["SETBIT", "bm", "7", "1"], ":1\r\n"),
+        (&["SETBIT", "bm", "7", "0"], ":1\r\n"),
+        (&["SETBIT", "bm", "100", "1"], ":0\r\n"),
+        (&["STRLEN", "bm"], ":13\r\n"),
+        (&["GETBIT", "bm", "100"], ":1\r\n"),
+        (&["GETBIT", "bm", "101"], ":0\r\n"),
+        (&["GETBIT", "bm", "100000"], ":0\r\n"),
+        (&["GETBIT", "missing", "5"], ":0\r\n"),
+        (&["GETBIT", "bm", "4294967295"], ":0\r\n"),
+        (&["SET", "num", "12345"], "+OK\r\n"),
+        (&["GETBIT", "num", "2"], ":1\r\n"),
+        (&["GETBIT", "num", "3"], ":1\r\n"),
+        (&["SETBIT", "num", "2", "0"], ":1\r\n"),
+        (&["GET", "num"], "$5\r\n\x112345\r\n"),
+    ]);
 }
 
 #[test]
 fn setbit_rejects_bad_offsets_and_values() {
-    let s = Server::start(&[]);
-    let mut c = s.raw();
-    check(
-        &mut c,
-        &[
-            (&["SETBIT", "bm", "1", "2"], BAD_BIT),
-            (&["SETBIT", "bm", "1", "-1"], BAD_BIT),
-            (&["SETBIT", "bm", "1", "x"], BAD_BIT),
-            (&["SETBIT", "bm", "-1", "1"], BAD_OFFSET),
-            (&["SETBIT", "bm", "x", "1"], BAD_OFFSET),
-            (&["SETBIT", "bm", "4294967296", "1"], BAD_OFFSET),
-            (&["SETBIT", "bm", "4294967295", "x"], BAD_BIT),
-            (&["GETBIT", "bm", "4294967296"], BAD_OFFSET),
-            (&["GETBIT", "bm", "-1"], BAD_OFFSET),
-            (&["GET", "bm"], "$-1\r\n"),
-        ],
-    );
+    check_new(&[
+        (&["SETBIT", "bm", "1", "2"], BAD_BIT),
+        (&["SETBIT", "bm", "1", "-1"], BAD_BIT),
+        (&["SETBIT", "bm", "1", "x"], BAD_BIT),
+        (&["SETBIT", "bm", "-1", "1"], BAD_OFFSET),
+        (&["SETBIT", "bm", "x", "1"], BAD_OFFSET),
+        (&["SETBIT", "bm", "4294967296", "1"], BAD_OFFSET),
+        (&["SETBIT", "bm", "4294967295", "x"], BAD_BIT),
+        (&["GETBIT", "bm", "4294967296"], BAD_OFFSET),
+        (&["GETBIT", "bm", "-1"], BAD_OFFSET),
+        (&["GET", "bm"], "$-1\r\n"),
+    ]);
 }
 
 #[test]
@@ -128,68 +118,58 @@ fn setbit_keeps_the_ttl() {
 
 #[test]
 fn bitcount_counts_byte_and_bit_ranges() {
-    let s = Server::start(&[]);
-    let mut c = s.raw();
-    check(
-        &mut c,
-        &[
-            (&["SET", "k", "foobar"], "+OK\r\n"),
-            (&["BITCOUNT", "k"], ":26\r\n"),
-            (&["BITCOUNT", "k", "0", "0"], ":4\r\n"),
-            (&["BITCOUNT", "k", "1", "1"], ":6\r\n"),
-            (&["BITCOUNT", "k", "1", "1", "BYTE"], ":6\r\n"),
-            (&["BITCOUNT", "k", "5", "30", "BIT"], ":17\r\n"),
-            (&["BITCOUNT", "k", "0", "-1", "bit"], ":26\r\n"),
-            (&["BITCOUNT", "k", "-1", "-1", "BIT"], ":0\r\n"),
-            (&["BITCOUNT", "k", "-5", "-1", "BIT"], ":2\r\n"),
-            (&["BITCOUNT", "k", "-100", "-200"], ":0\r\n"),
-            (&["BITCOUNT", "k", "-200", "-100"], ":4\r\n"),
-            (&["BITCOUNT", "k", "-100", "100"], ":26\r\n"),
-            (&["BITCOUNT", "k", "100", "200"], ":0\r\n"),
-            (&["BITCOUNT", "k", "3", "1"], ":0\r\n"),
-            (
-                &[
-                    "BITCOUNT",
-                    "k",
-                    "9223372036854775807",
-                    "-9223372036854775808",
-                ],
-                ":0\r\n",
-            ),
-            (
-                &[
-                    "BITCOUNT",
-                    "k",
-                    "-9223372036854775808",
-                    "9223372036854775807",
-                    "BIT",
-                ],
-                ":26\r\n",
-            ),
-            (&["SET", "e", ""], "+OK\r\n"),
-            (&["BITCOUNT", "e"], ":0\r\n"),
-            (&["BITCOUNT", "e", "0", "-1", "BIT"], ":0\r\n"),
-        ],
-    );
+    check_new(&[
+        (&["SET", "k", "foobar"], "+OK\r\n"),
+        (&["BITCOUNT", "k"], ":26\r\n"),
+        (&["BITCOUNT", "k", "0", "0"], ":4\r\n"),
+        (&["BITCOUNT", "k", "1", "1"], ":6\r\n"),
+        (&["BITCOUNT", "k", "1", "1", "BYTE"], ":6\r\n"),
+        (&["BITCOUNT", "k", "5", "30", "BIT"], ":17\r\n"),
+        (&["BITCOUNT", "k", "0", "-1", "bit"], ":26\r\n"),
+        (&["BITCOUNT", "k", "-1", "-1", "BIT"], ":0\r\n"),
+        (&["BITCOUNT", "k", "-5", "-1", "BIT"], ":2\r\n"),
+        (&["BITCOUNT", "k", "-100", "-200"], ":0\r\n"),
+        (&["BITCOUNT", "k", "-200", "-100"], ":4\r\n"),
+        (&["BITCOUNT", "k", "-100", "100"], ":26\r\n"),
+        (&["BITCOUNT", "k", "100", "200"], ":0\r\n"),
+        (&["BITCOUNT", "k", "3", "1"], ":0\r\n"),
+        (
+            &[
+                "BITCOUNT",
+                "k",
+                "9223372036854775807",
+                "-9223372036854775808",
+            ],
+            ":0\r\n",
+        ),
+        (
+            &[
+                "BITCOUNT",
+                "k",
+                "-9223372036854775808",
+                "9223372036854775807",
+                "BIT",
+            ],
+            ":26\r\n",
+        ),
+        (&["SET", "e", ""], "+OK\r\n"),
+        (&["BITCOUNT", "e"], ":0\r\n"),
+        (&["BITCOUNT", "e", "0", "-1", "BIT"], ":0\r\n"),
+    ]);
 }
 
 #[test]
 fn bitcount_parses_the_range_only_for_existing_keys() {
-    let s = Server::start(&[]);
-    let mut c = s.raw();
-    check(
-        &mut c,
-        &[
-            (&["BITCOUNT", "missing", "a", "b"], ":0\r\n"),
-            (&["BITCOUNT", "missing", "1"], ":0\r\n"),
-            (&["SET", "k", "foobar"], "+OK\r\n"),
-            (&["BITCOUNT", "k", "1"], SYNTAX),
-            (&["BITCOUNT", "k", "1", "2", "3"], SYNTAX),
-            (&["BITCOUNT", "k", "1", "2", "BIT", "x"], SYNTAX),
-            (&["BITCOUNT", "k", "a", "1"], NOT_INT),
-            (&["BITCOUNT", "k", "0", "-1", "foo"], SYNTAX),
-        ],
-    );
+    check_new(&[
+        (&["BITCOUNT", "missing", "a", "b"], ":0\r\n"),
+        (&["BITCOUNT", "missing", "1"], ":0\r\n"),
+        (&["SET", "k", "foobar"], "+OK\r\n"),
+        (&["BITCOUNT", "k", "1"], SYNTAX),
+        (&["BITCOUNT", "k", "1", "2", "3"], SYNTAX),
+        (&["BITCOUNT", "k", "1", "2", "BIT", "x"], SYNTAX),
+        (&["BITCOUNT", "k", "a", "1"], NOT_INT),
+        (&["BITCOUNT", "k", "0", "-1", "foo"], SYNTAX),
+    ]);
 }
 
 #[test]
@@ -259,25 +239,20 @@ fn bitpos_clear_bit_without_end_returns_the_bit_after_the_string() {
 
 #[test]
 fn bitpos_rejects_bad_arguments() {
-    let s = Server::start(&[]);
-    let mut c = s.raw();
-    check(
-        &mut c,
-        &[
-            (&["BITPOS", "missing", "0", "abc"], ":0\r\n"),
-            (
-                &["BITPOS", "missing", "2"],
-                "-ERR The bit argument must be 1 or 0.\r\n",
-            ),
-            (&["BITPOS", "missing", "x"], NOT_INT),
-            (&["SET", "k", "a"], "+OK\r\n"),
-            (&["BITPOS", "k", "1", "abc"], NOT_INT),
-            (&["BITPOS", "k", "1", "0", "abc"], NOT_INT),
-            (&["BITPOS", "k", "0", "3", "BIT"], NOT_INT),
-            (&["BITPOS", "k", "1", "0", "-1", "foo"], SYNTAX),
-            (&["BITPOS", "k", "1", "0", "-1", "BIT", "extra"], SYNTAX),
-        ],
-    );
+    check_new(&[
+        (&["BITPOS", "missing", "0", "abc"], ":0\r\n"),
+        (
+            &["BITPOS", "missing", "2"],
+            "-ERR The bit argument must be 1 or 0.\r\n",
+        ),
+        (&["BITPOS", "missing", "x"], NOT_INT),
+        (&["SET", "k", "a"], "+OK\r\n"),
+        (&["BITPOS", "k", "1", "abc"], NOT_INT),
+        (&["BITPOS", "k", "1", "0", "abc"], NOT_INT),
+        (&["BITPOS", "k", "0", "3", "BIT"], NOT_INT),
+        (&["BITPOS", "k", "1", "0", "-1", "foo"], SYNTAX),
+        (&["BITPOS", "k", "1", "0", "-1", "BIT", "extra"], SYNTAX),
+    ]);
 }
 
 #[test]
@@ -306,40 +281,30 @@ fn bitop_combines_sources_padded_with_zeros() {
 
 #[test]
 fn bitop_with_empty_result_deletes_the_destination() {
-    let s = Server::start(&[]);
-    let mut c = s.raw();
-    check(
-        &mut c,
-        &[
-            (&["SET", "d", "v"], "+OK\r\n"),
-            (&["BITOP", "AND", "d", "missing", "missing2"], ":0\r\n"),
-            (&["GET", "d"], "$-1\r\n"),
-            (&["SET", "d", "v"], "+OK\r\n"),
-            (&["SET", "e", ""], "+OK\r\n"),
-            (&["BITOP", "NOT", "d", "e"], ":0\r\n"),
-            (&["GET", "d"], "$-1\r\n"),
-        ],
-    );
+    check_new(&[
+        (&["SET", "d", "v"], "+OK\r\n"),
+        (&["BITOP", "AND", "d", "missing", "missing2"], ":0\r\n"),
+        (&["GET", "d"], "$-1\r\n"),
+        (&["SET", "d", "v"], "+OK\r\n"),
+        (&["SET", "e", ""], "+OK\r\n"),
+        (&["BITOP", "NOT", "d", "e"], ":0\r\n"),
+        (&["GET", "d"], "$-1\r\n"),
+    ]);
 }
 
 #[test]
 fn bitop_rejects_bad_operations() {
-    let s = Server::start(&[]);
-    let mut c = s.raw();
-    check(
-        &mut c,
-        &[
-            (
-                &["BITOP", "NOT", "d", "a", "b"],
-                "-ERR BITOP NOT must be called with a single source key.\r\n",
-            ),
-            (&["BITOP", "FOO", "d", "a"], SYNTAX),
-            (
-                &["BITOP", "AND", "d"],
-                "-ERR wrong number of arguments for 'bitop' command\r\n",
-            ),
-        ],
-    );
+    check_new(&[
+        (
+            &["BITOP", "NOT", "d", "a", "b"],
+            "-ERR BITOP NOT must be called with a single source key.\r\n",
+        ),
+        (&["BITOP", "FOO", "d", "a"], SYNTAX),
+        (
+            &["BITOP", "AND", "d"],
+            "-ERR wrong number of arguments for 'bitop' command\r\n",
+        ),
+    ]);
 }
 
 #[test]
@@ -360,283 +325,263 @@ fn bitop_replaces_the_destination_and_drops_its_ttl() {
 
 #[test]
 fn bitfield_gets_sets_and_increments() {
-    let s = Server::start(&[]);
-    let mut c = s.raw();
-    check(
-        &mut c,
-        &[
-            (&["BITFIELD", "k", "SET", "u8", "0", "255"], "*1\r\n:0\r\n"),
-            (
-                &[
-                    "BITFIELD", "k", "GET", "u8", "0", "GET", "i8", "0", "GET", "u4", "0", "GET",
-                    "i4", "4",
-                ],
-                "*4\r\n:255\r\n:-1\r\n:15\r\n:-1\r\n",
-            ),
-            (
-                &["BITFIELD", "k", "INCRBY", "u8", "0", "10"],
-                "*1\r\n:9\r\n",
-            ),
-            (
-                &[
-                    "BITFIELD", "k", "set", "u8", "#2", "7", "get", "u8", "16", "get", "u8", "#2",
-                    "get", "u8", "#100",
-                ],
-                "*4\r\n:0\r\n:7\r\n:7\r\n:0\r\n",
-            ),
-            (&["STRLEN", "k"], ":3\r\n"),
-            (
-                &[
-                    "BITFIELD", "k", "SET", "i5", "#3", "-3", "GET", "i5", "#3", "GET", "u5", "15",
-                ],
-                "*3\r\n:0\r\n:-3\r\n:29\r\n",
-            ),
-            (&["BITFIELD", "k"], "*0\r\n"),
-            (&["BITFIELD", "new", "GET", "u8", "0"], "*1\r\n:0\r\n"),
-            (&["GET", "new"], "$-1\r\n"),
-            (&["SET", "num", "12345"], "+OK\r\n"),
-            (
-                &["BITFIELD", "num", "GET", "u8", "0", "SET", "u8", "0", "97"],
-                "*2\r\n:49\r\n:49\r\n",
-            ),
-            (&["GET", "num"], "$5\r\na2345\r\n"),
-        ],
-    );
+    check_new(&[
+        (&["BITFIELD", "k", "SET", "u8", "0", "255"], "*1\r\n:0\r\n"),
+        (
+            &[
+                "BITFIELD", "k", "GET", "u8", "0", "GET", "i8", "0", "GET", "u4", "0", "GET", "i4",
+                "4",
+            ],
+            "*4\r\n:255\r\n:-1\r\n:15\r\n:-1\r\n",
+        ),
+        (
+            &["BITFIELD", "k", "INCRBY", "u8", "0", "10"],
+            "*1\r\n:9\r\n",
+        ),
+        (
+            &[
+                "BITFIELD", "k", "set", "u8", "#2", "7", "get", "u8", "16", "get", "u8", "#2",
+                "get", "u8", "#100",
+            ],
+            "*4\r\n:0\r\n:7\r\n:7\r\n:0\r\n",
+        ),
+        (&["STRLEN", "k"], ":3\r\n"),
+        (
+            &[
+                "BITFIELD", "k", "SET", "i5", "#3", "-3", "GET", "i5", "#3", "GET", "u5", "15",
+            ],
+            "*3\r\n:0\r\n:-3\r\n:29\r\n",
+        ),
+        (&["BITFIELD", "k"], "*0\r\n"),
+        (&["BITFIELD", "new", "GET", "u8", "0"], "*1\r\n:0\r\n"),
+        (&["GET", "new"], "$-1\r\n"),
+        (&["SET", "num", "12345"], "+OK\r\n"),
+        (
+            &["BITFIELD", "num", "GET", "u8", "0", "SET", "u8", "0", "97"],
+            "*2\r\n:49\r\n:49\r\n",
+        ),
+        (&["GET", "num"], "$5\r\na2345\r\n"),
+    ]);
 }
 
 #[test]
 fn bitfield_overflow_policies_wrap_saturate_or_fail() {
-    let s = Server::start(&[]);
-    let mut c = s.raw();
-    check(
-        &mut c,
-        &[
-            (&["BITFIELD", "k", "SET", "u8", "0", "255"], "*1\r\n:0\r\n"),
-            (
-                &[
-                    "BITFIELD", "k", "OVERFLOW", "SAT", "INCRBY", "u8", "0", "10",
-                ],
-                "*1\r\n:255\r\n",
-            ),
-            (
-                &[
-                    "BITFIELD", "k", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "10",
-                ],
-                "*1\r\n$-1\r\n",
-            ),
-            (
-                &[
-                    "BITFIELD", "k", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "-300",
-                ],
-                "*1\r\n$-1\r\n",
-            ),
-            (
-                &[
-                    "BITFIELD", "k", "OVERFLOW", "SAT", "INCRBY", "u8", "0", "-300",
-                ],
-                "*1\r\n:0\r\n",
-            ),
-            (
-                &[
-                    "BITFIELD", "k", "OVERFLOW", "WRAP", "INCRBY", "u8", "0", "-300",
-                ],
-                "*1\r\n:212\r\n",
-            ),
-            (
-                &["BITFIELD", "k", "OVERFLOW", "SAT", "SET", "u8", "0", "-1"],
-                "*1\r\n:212\r\n",
-            ),
-            (
-                &["BITFIELD", "k", "OVERFLOW", "WRAP", "SET", "u8", "0", "-1"],
-                "*1\r\n:255\r\n",
-            ),
-            (
-                &["BITFIELD", "k", "OVERFLOW", "FAIL", "SET", "u8", "0", "256"],
-                "*1\r\n$-1\r\n",
-            ),
-            (
-                &[
-                    "BITFIELD", "k", "SET", "i8", "0", "127", "INCRBY", "i8", "0", "1",
-                ],
-                "*2\r\n:-1\r\n:-128\r\n",
-            ),
-            (
-                &[
-                    "BITFIELD", "k", "OVERFLOW", "SAT", "INCRBY", "i8", "0", "100", "INCRBY", "i8",
-                    "0", "-300",
-                ],
-                "*2\r\n:-28\r\n:-128\r\n",
-            ),
-            (
-                &[
-                    "BITFIELD", "k", "OVERFLOW", "FAIL", "INCRBY", "i8", "0", "-1", "OVERFLOW",
-                    "WRAP", "INCRBY", "i8", "0", "-200",
-                ],
-                "*2\r\n$-1\r\n:-72\r\n",
-            ),
-            (
-                &["BITFIELD", "k", "INCRBY", "u2", "0", "7", "OVERFLOW", "SAT"],
-                "*1\r\n:1\r\n",
-            ),
-            (
-                &[
-                    "BITFIELD", "f", "OVERFLOW", "FAIL", "SET", "u8", "8", "1000",
-                ],
-                "*1\r\n$-1\r\n",
-            ),
-            (&["GET", "f"], "$2\r\n\x00\x00\r\n"),
-        ],
-    );
+    check_new(&[
+        (&["BITFIELD", "k", "SET", "u8", "0", "255"], "*1\r\n:0\r\n"),
+        (
+            &[
+                "BITFIELD", "k", "OVERFLOW", "SAT", "INCRBY", "u8", "0", "10",
+            ],
+            "*1\r\n:255\r\n",
+        ),
+        (
+            &[
+                "BITFIELD", "k", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "10",
+            ],
+            "*1\r\n$-1\r\n",
+        ),
+        (
+            &[
+                "BITFIELD", "k", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "-300",
+            ],
+            "*1\r\n$-1\r\n",
+        ),
+        (
+            &[
+                "BITFIELD", "k", "OVERFLOW", "SAT", "INCRBY", "u8", "0", "-300",
+            ],
+            "*1\r\n:0\r\n",
+        ),
+        (
+            &[
+                "BITFIELD", "k", "OVERFLOW", "WRAP", "INCRBY", "u8", "0", "-300",
+            ],
+            "*1\r\n:212\r\n",
+        ),
+        (
+            &["BITFIELD", "k", "OVERFLOW", "SAT", "SET", "u8", "0", "-1"],
+            "*1\r\n:212\r\n",
+        ),
+        (
+            &["BITFIELD", "k", "OVERFLOW", "WRAP", "SET", "u8", "0", "-1"],
+            "*1\r\n:255\r\n",
+        ),
+        (
+            &["BITFIELD", "k", "OVERFLOW", "FAIL", "SET", "u8", "0", "256"],
+            "*1\r\n$-1\r\n",
+        ),
+        (
+            &[
+                "BITFIELD", "k", "SET", "i8", "0", "127", "INCRBY", "i8", "0", "1",
+            ],
+            "*2\r\n:-1\r\n:-128\r\n",
+        ),
+        (
+            &[
+                "BITFIELD", "k", "OVERFLOW", "SAT", "INCRBY", "i8", "0", "100", "INCRBY", "i8",
+                "0", "-300",
+            ],
+            "*2\r\n:-28\r\n:-128\r\n",
+        ),
+        (
+            &[
+                "BITFIELD", "k", "OVERFLOW", "FAIL", "INCRBY", "i8", "0", "-1", "OVERFLOW", "WRAP",
+                "INCRBY", "i8", "0", "-200",
+            ],
+            "*2\r\n$-1\r\n:-72\r\n",
+        ),
+        (
+            &["BITFIELD", "k", "INCRBY", "u2", "0", "7", "OVERFLOW", "SAT"],
+            "*1\r\n:1\r\n",
+        ),
+        (
+            &[
+                "BITFIELD", "f", "OVERFLOW", "FAIL", "SET", "u8", "8", "1000",
+            ],
+            "*1\r\n$-1\r\n",
+        ),
+        (&["GET", "f"], "$2\r\n\x00\x00\r\n"),
+    ]);
 }
 
 #[test]
 fn bitfield_handles_64_bit_signed_and_63_bit_unsigned_fields() {
-    let s = Server::start(&[]);
-    let mut c = s.raw();
-    check(
-        &mut c,
-        &[
-            (
-                &[
-                    "BITFIELD",
-                    "k",
-                    "SET",
-                    "i64",
-                    "0",
-                    "9223372036854775807",
-                    "INCRBY",
-                    "i64",
-                    "0",
-                    "1",
-                ],
-                "*2\r\n:0\r\n:-9223372036854775808\r\n",
-            ),
-            (
-                &[
-                    "BITFIELD",
-                    "k",
-                    "OVERFLOW",
-                    "SAT",
-                    "INCRBY",
-                    "i64",
-                    "0",
-                    "-1",
-                    "INCRBY",
-                    "i64",
-                    "0",
-                    "9223372036854775807",
-                    "INCRBY",
-                    "i64",
-                    "0",
-                    "2",
-                ],
-                "*3\r\n:-9223372036854775808\r\n:-1\r\n:1\r\n",
-            ),
-            (
-                &[
-                    "BITFIELD",
-                    "k",
-                    "OVERFLOW",
-                    "FAIL",
-                    "SET",
-                    "i64",
-                    "0",
-                    "-9223372036854775808",
-                    "INCRBY",
-                    "i64",
-                    "0",
-                    "-1",
-                ],
-                "*2\r\n:1\r\n$-1\r\n",
-            ),
-            (
-                &[
-                    "BITFIELD",
-                    "k",
-                    "SET",
-                    "u63",
-                    "0",
-                    "9223372036854775807",
-                    "INCRBY",
-                    "u63",
-                    "0",
-                    "1",
-                ],
-                "*2\r\n:4611686018427387904\r\n:0\r\n",
-            ),
-            (
-                &[
-                    "BITFIELD",
-                    "k",
-                    "OVERFLOW",
-                    "SAT",
-                    "INCRBY",
-                    "u63",
-                    "0",
-                    "-1",
-                    "INCRBY",
-                    "u63",
-                    "0",
-                    "9223372036854775807",
-                ],
-                "*2\r\n:0\r\n:9223372036854775807\r\n",
-            ),
-            (
-                &[
-                    "BITFIELD", "k", "GET", "u63", "0", "GET", "i64", "0", "GET", "u1", "0", "GET",
-                    "i1", "0",
-                ],
-                "*4\r\n:9223372036854775807\r\n:-2\r\n:1\r\n:-1\r\n",
-            ),
-        ],
-    );
+    check_new(&[
+        (
+            &[
+                "BITFIELD",
+                "k",
+                "SET",
+                "i64",
+                "0",
+                "9223372036854775807",
+                "INCRBY",
+                "i64",
+                "0",
+                "1",
+            ],
+            "*2\r\n:0\r\n:-9223372036854775808\r\n",
+        ),
+        (
+            &[
+                "BITFIELD",
+                "k",
+                "OVERFLOW",
+                "SAT",
+                "INCRBY",
+                "i64",
+                "0",
+                "-1",
+                "INCRBY",
+                "i64",
+                "0",
+                "9223372036854775807",
+                "INCRBY",
+                "i64",
+                "0",
+                "2",
+            ],
+            "*3\r\n:-9223372036854775808\r\n:-1\r\n:1\r\n",
+        ),
+        (
+            &[
+                "BITFIELD",
+                "k",
+                "OVERFLOW",
+                "FAIL",
+                "SET",
+                "i64",
+                "0",
+                "-9223372036854775808",
+                "INCRBY",
+                "i64",
+                "0",
+                "-1",
+            ],
+            "*2\r\n:1\r\n$-1\r\n",
+        ),
+        (
+            &[
+                "BITFIELD",
+                "k",
+                "SET",
+                "u63",
+                "0",
+                "9223372036854775807",
+                "INCRBY",
+                "u63",
+                "0",
+                "1",
+            ],
+            "*2\r\n:4611686018427387904\r\n:0\r\n",
+        ),
+        (
+            &[
+                "BITFIELD",
+                "k",
+                "OVERFLOW",
+                "SAT",
+                "INCRBY",
+                "u63",
+                "0",
+                "-1",
+                "INCRBY",
+                "u63",
+                "0",
+                "9223372036854775807",
+            ],
+            "*2\r\n:0\r\n:9223372036854775807\r\n",
+        ),
+        (
+            &[
+                "BITFIELD", "k", "GET", "u63", "0", "GET", "i64", "0", "GET", "u1", "0", "GET",
+                "i1", "0",
+            ],
+            "*4\r\n:9223372036854775807\r\n:-2\r\n:1\r\n:-1\r\n",
+        ),
+    ]);
 }
 
 #[test]
 fn bitfield_rejects_bad_types_offsets_and_subcommands() {
-    let s = Server::start(&[]);
-    let mut c = s.raw();
-    check(
-        &mut c,
-        &[
-            (&["BITFIELD", "k", "GET"], SYNTAX),
-            (&["BITFIELD", "k", "GET", "u8"], SYNTAX),
-            (&["BITFIELD", "k", "SET", "u8", "0"], SYNTAX),
-            (&["BITFIELD", "k", "INCRBY", "u8", "0"], SYNTAX),
-            (&["BITFIELD", "k", "OVERFLOW"], SYNTAX),
-            (&["BITFIELD", "k", "FOO"], SYNTAX),
-            (
-                &["BITFIELD", "k", "OVERFLOW", "FOO"],
-                "-ERR Invalid OVERFLOW type specified\r\n",
-            ),
-            (&["BITFIELD", "k", "GET", "u64", "0"], BAD_TYPE),
-            (&["BITFIELD", "k", "GET", "I8", "0"], BAD_TYPE),
-            (&["BITFIELD", "k", "GET", "i65", "0"], BAD_TYPE),
-            (&["BITFIELD", "k", "GET", "i0", "0"], BAD_TYPE),
-            (&["BITFIELD", "k", "GET", "u", "0"], BAD_TYPE),
-            (&["BITFIELD", "k", "GET", "", "0"], BAD_TYPE),
-            (&["BITFIELD", "k", "GET", "i08", "0"], BAD_TYPE),
-            (&["BITFIELD", "k", "GET", "u8", "-1"], BAD_OFFSET),
-            (&["BITFIELD", "k", "GET", "u8", "#-1"], BAD_OFFSET),
-            (&["BITFIELD", "k", "GET", "u8", "#"], BAD_OFFSET),
-            (&["BITFIELD", "k", "GET", "u8", "4294967296"], BAD_OFFSET),
-            (
-                &["BITFIELD", "k", "GET", "u8", "4294967295"],
-                "*1\r\n:0\r\n",
-            ),
-            (&["BITFIELD", "k", "GET", "i64", "#67108864"], BAD_OFFSET),
-            (
-                &["BITFIELD", "k", "GET", "i64", "#67108863"],
-                "*1\r\n:0\r\n",
-            ),
-            (&["BITFIELD", "k", "SET", "u8", "0", "x"], NOT_INT),
-            (
-                &["BITFIELD", "k", "SET", "u8", "0", "1", "GET", "u8", "x"],
-                BAD_OFFSET,
-            ),
-            (&["GET", "k"], "$-1\r\n"),
-        ],
-    );
+    check_new(&[
+        (&["BITFIELD", "k", "GET"], SYNTAX),
+        (&["BITFIELD", "k", "GET", "u8"], SYNTAX),
+        (&["BITFIELD", "k", "SET", "u8", "0"], SYNTAX),
+        (&["BITFIELD", "k", "INCRBY", "u8", "0"], SYNTAX),
+        (&["BITFIELD", "k", "OVERFLOW"], SYNTAX),
+        (&["BITFIELD", "k", "FOO"], SYNTAX),
+        (
+            &["BITFIELD", "k", "OVERFLOW", "FOO"],
+            "-ERR Invalid OVERFLOW type specified\r\n",
+        ),
+        (&["BITFIELD", "k", "GET", "u64", "0"], BAD_TYPE),
+        (&["BITFIELD", "k", "GET", "I8", "0"], BAD_TYPE),
+        (&["BITFIELD", "k", "GET", "i65", "0"], BAD_TYPE),
+        (&["BITFIELD", "k", "GET", "i0", "0"], BAD_TYPE),
+        (&["BITFIELD", "k", "GET", "u", "0"], BAD_TYPE),
+        (&["BITFIELD", "k", "GET", "", "0"], BAD_TYPE),
+        (&["BITFIELD", "k", "GET", "i08", "0"], BAD_TYPE),
+        (&["BITFIELD", "k", "GET", "u8", "-1"], BAD_OFFSET),
+        (&["BITFIELD", "k", "GET", "u8", "#-1"], BAD_OFFSET),
+        (&["BITFIELD", "k", "GET", "u8", "#"], BAD_OFFSET),
+        (&["BITFIELD", "k", "GET", "u8", "4294967296"], BAD_OFFSET),
+        (
+            &["BITFIELD", "k", "GET", "u8", "4294967295"],
+            "*1\r\n:0\r\n",
+        ),
+        (&["BITFIELD", "k", "GET", "i64", "#67108864"], BAD_OFFSET),
+        (
+            &["BITFIELD", "k", "GET", "i64", "#67108863"],
+            "*1\r\n:0\r\n",
+        ),
+        (&["BITFIELD", "k", "SET", "u8", "0", "x"], NOT_INT),
+        (
+            &["BITFIELD", "k", "SET", "u8", "0", "1", "GET", "u8", "x"],
+            BAD_OFFSET,
+        ),
+        (&["GET", "k"], "$-1\r\n"),
+    ]);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! redis-server 7.0.15).
 
 mod common;
-use common::{check, Raw, Server, NOT_FLOAT, NOT_INT, SYNTAX, WRONGTYPE};
+use common::{check, check_new, Raw, Server, NOT_FLOAT, NOT_INT, SYNTAX, WRONGTYPE};
 
 use std::time::Duration;
 
@@ -34,43 +34,38 @@ fn assert_expires(c: &mut Raw, key: &str) {
 
 #[test]
 fn set_options_follow_redis_rules() {
-    let s = Server::start(&[]);
-    let mut c = s.raw();
-    check(
-        &mut c,
-        &[
-            (&["SET", "k", "v", "KEEPTTL", "KEEPTTL"], "+OK\r\n"),
-            (&["SET", "k", "v", "EX", "10", "EX", "20"], "+OK\r\n"),
-            (&["SET", "k", "v", "EX", "0", "BLAH"], SYNTAX),
-            (&["SET", "k", "v", "EX", "abc", "XX", "NX"], SYNTAX),
-            (&["SET", "k", "v", "PX", "100", "EX", "10"], SYNTAX),
-            (&["SET", "k", "v", "KEEPTTL", "EX", "10"], SYNTAX),
-            (&["SET", "k", "v", "EX"], SYNTAX),
-            (&["SET", "k", "v", "EX", "abc"], NOT_INT),
-            (
-                &["SET", "k", "v", "EX", "0"],
-                "-ERR invalid expire time in 'set' command\r\n",
-            ),
-            (
-                &["SET", "k", "v", "EX", "9223372036854775"],
-                "-ERR invalid expire time in 'set' command\r\n",
-            ),
-            (
-                &["SET", "k", "v", "PX", "9223372036854775000"],
-                "-ERR invalid expire time in 'set' command\r\n",
-            ),
-            (&["SET", "k", "v1", "NX", "GET"], "$1\r\nv\r\n"),
-            (&["GET", "k"], "$1\r\nv\r\n"),
-            (&["SET", "k", "v2", "GET", "GET"], "$1\r\nv\r\n"),
-            (&["SET", "k", "v3", "XX"], "+OK\r\n"),
-            (&["SET", "nx", "v", "XX"], "$-1\r\n"),
-            (&["SET", "nx", "v", "XX", "GET"], "$-1\r\n"),
-            (&["SET", "nx", "v", "NX"], "+OK\r\n"),
-            (&["SET", "nx", "w", "NX"], "$-1\r\n"),
-            (&["SET", "k", "v", "PXAT", "1"], "+OK\r\n"),
-            (&["GET", "k"], "$-1\r\n"),
-        ],
-    );
+    check_new(&[
+        (&["SET", "k", "v", "KEEPTTL", "KEEPTTL"], "+OK\r\n"),
+        (&["SET", "k", "v", "EX", "10", "EX", "20"], "+OK\r\n"),
+        (&["SET", "k", "v", "EX", "0", "BLAH"], SYNTAX),
+        (&["SET", "k", "v", "EX", "abc", "XX", "NX"], SYNTAX),
+        (&["SET", "k", "v", "PX", "100", "EX", "10"], SYNTAX),
+        (&["SET", "k", "v", "KEEPTTL", "EX", "10"], SYNTAX),
+        (&["SET", "k", "v", "EX"], SYNTAX),
+        (&["SET", "k", "v", "EX", "abc"], NOT_INT),
+        (
+            &["SET", "k", "v", "EX", "0"],
+            "-ERR invalid expire time in 'set' command\r\n",
+        ),
+        (
+            &["SET", "k", "v", "EX", "9223372036854775"],
+            "-ERR invalid expire time in 'set' command\r\n",
+        ),
+        (
+            &["SET", "k", "v", "PX", "9223372036854775000"],
+            "-ERR invalid expire time in 'set' command\r\n",
+        ),
+        (&["SET", "k", "v1", "NX", "GET"], "$1\r\nv\r\n"),
+        (&["GET", "k"], "$1\r\nv\r\n"),
+        (&["SET", "k", "v2", "GET", "GET"], "$1\r\nv\r\n"),
+        (&["SET", "k", "v3", "XX"], "+OK\r\n"),
+        (&["SET", "nx", "v", "XX"], "$-1\r\n"),
+        (&["SET", "nx", "v", "XX", "GET"], "$-1\r\n"),
+        (&["SET", "nx", "v", "NX"], "+OK\r\n"),
+        (&["SET", "nx", "w", "NX"], "$-1\r\n"),
+        (&["SET", "k", "v", "PXAT", "1"], "+OK\r\n"),
+        (&["GET", "k"], "$-1\r\n"),
+    ]);
 }
 
 #[test]
@@ -234,47 +229,37 @@ fn incr_family_checks_integers_and_overflow() {
 
 #[test]
 fn incrbyfloat_formats_like_redis_long_double() {
-    let s = Server::start(&[]);
-    let mut c = s.raw();
-    check(
-        &mut c,
-        &[
-            (&["SET", "f", "10.5"], "+OK\r\n"),
-            (&["INCRBYFLOAT", "f", "0.1"], &bulk("10.6")),
-            (&["GET", "f"], &bulk("10.6")),
-            (&["SET", "f", "5.0e3"], "+OK\r\n"),
-            (&["INCRBYFLOAT", "f", "2.0e2"], &bulk("5200")),
-            (&["INCRBYFLOAT", "f", "0x10"], &bulk("5216")),
-            (&["INCRBYFLOAT", "new", "3"], &bulk("3")),
-            (&["INCRBYFLOAT", "new", "-3"], &bulk("0")),
-            (&["INCRBYFLOAT", "new", "1.5e-5"], &bulk("0.000015")),
-            (&["INCRBYFLOAT", "g", "0.1"], &bulk("0.1")),
-            (&["INCRBYFLOAT", "g", "0.2"], &bulk("0.3")),
-        ],
-    );
+    check_new(&[
+        (&["SET", "f", "10.5"], "+OK\r\n"),
+        (&["INCRBYFLOAT", "f", "0.1"], &bulk("10.6")),
+        (&["GET", "f"], &bulk("10.6")),
+        (&["SET", "f", "5.0e3"], "+OK\r\n"),
+        (&["INCRBYFLOAT", "f", "2.0e2"], &bulk("5200")),
+        (&["INCRBYFLOAT", "f", "0x10"], &bulk("5216")),
+        (&["INCRBYFLOAT", "new", "3"], &bulk("3")),
+        (&["INCRBYFLOAT", "new", "-3"], &bulk("0")),
+        (&["INCRBYFLOAT", "new", "1.5e-5"], &bulk("0.000015")),
+        (&["INCRBYFLOAT", "g", "0.1"], &bulk("0.1")),
+        (&["INCRBYFLOAT", "g", "0.2"], &bulk("0.3")),
+    ]);
 }
 
 #[test]
 fn incrbyfloat_rejects_bad_floats_and_infinity() {
-    let s = Server::start(&[]);
-    let mut c = s.raw();
-    check(
-        &mut c,
-        &[
-            (&["SET", "f", "1"], "+OK\r\n"),
-            (&["INCRBYFLOAT", "f", "abc"], NOT_FLOAT),
-            (&["INCRBYFLOAT", "f", " 1"], NOT_FLOAT),
-            (&["INCRBYFLOAT", "f", ""], NOT_FLOAT),
-            (
-                &["INCRBYFLOAT", "f", "inf"],
-                "-ERR increment would produce NaN or Infinity\r\n",
-            ),
-            (&["INCRBYFLOAT", "f", "1e4933"], NOT_FLOAT),
-            (&["SET", "f", "abc"], "+OK\r\n"),
-            (&["INCRBYFLOAT", "f", "1"], NOT_FLOAT),
-            (&["GET", "f"], &bulk("abc")),
-        ],
-    );
+    check_new(&[
+        (&["SET", "f", "1"], "+OK\r\n"),
+        (&["INCRBYFLOAT", "f", "abc"], NOT_FLOAT),
+        (&["INCRBYFLOAT", "f", " 1"], NOT_FLOAT),
+        (&["INCRBYFLOAT", "f", ""], NOT_FLOAT),
+        (
+            &["INCRBYFLOAT", "f", "inf"],
+            "-ERR increment would produce NaN or Infinity\r\n",
+        ),
+        (&["INCRBYFLOAT", "f", "1e4933"], NOT_FLOAT),
+        (&["SET", "f", "abc"], "+OK\r\n"),
+        (&["INCRBYFLOAT", "f", "1"], NOT_FLOAT),
+        (&["GET", "f"], &bulk("abc")),
+    ]);
 }
 
 #[test]
@@ -398,10 +383,7 @@ fn string_growth_is_limited_by_proto_max_bulk_len() {
 
 #[test]
 fn lcs_replies_text_length_and_ranges() {
-    let s = Server::start(&[]);
-    let mut c = s.raw();
-    check(
-        &mut c,
+    check_new(
         &[
             (&["MSET", "a", "ohmytext", "b", "mynewtext"], "+OK\r\n"),
             (&["LCS", "a", "b"], &bulk("mytext")),
@@ -441,20 +423,15 @@ fn lcs_idx_is_a_map_in_resp3() {
 
 #[test]
 fn lcs_rejects_bad_options() {
-    let s = Server::start(&[]);
-    let mut c = s.raw();
-    check(
-        &mut c,
-        &[
-            (
-                &["LCS", "a", "b", "IDX", "LEN"],
-                "-ERR If you want both the length and indexes, please just use IDX.\r\n",
-            ),
-            (&["LCS", "a", "b", "MINMATCHLEN"], SYNTAX),
-            (&["LCS", "a", "b", "MINMATCHLEN", "x"], NOT_INT),
-            (&["LCS", "a", "b", "FOO"], SYNTAX),
-        ],
-    );
+    check_new(&[
+        (
+            &["LCS", "a", "b", "IDX", "LEN"],
+            "-ERR If you want both the length and indexes, please just use IDX.\r\n",
+        ),
+        (&["LCS", "a", "b", "MINMATCHLEN"], SYNTAX),
+        (&["LCS", "a", "b", "MINMATCHLEN", "x"], NOT_INT),
+        (&["LCS", "a", "b", "FOO"], SYNTAX),
+    ]);
 }
 
 #[test]

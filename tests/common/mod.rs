@@ -322,3 +322,9 @@ pub fn check(c: &mut Raw, cases: &[Case]) {
         assert_eq!(c.cmd(args), *want, "reply to {args:?}");
     }
 }
+
+/// Starts a fresh server and checks each command's exact reply on one connection.
+pub fn check_new(cases: &[Case]) {
+    let s = Server::start(&[]);
+    check(&mut s.raw(), cases);
+}
