@@ -138,6 +138,45 @@ pub static DIRECTIVES: &[Directive] = &[
     d("slowlog-max-len", "128", INT, true),
     d("notify-keyspace-events", "", Kind::String, true),
     d("busy-reply-threshold", "5000", INT, true),
+    // Clustered mode (see src/cluster/mod.rs). Identity is fixed at startup.
+    d("cluster-enabled", "no", Kind::Bool, false),
+    d("cluster-statefulset", "", Kind::String, false),
+    d(
+        "cluster-ordinal",
+        "-1",
+        Kind::Int {
+            min: -1,
+            max: 16383,
+        },
+        false,
+    ),
+    d("cluster-service", "", Kind::String, false),
+    d("cluster-namespace", "", Kind::String, false),
+    d("cluster-domain", "cluster.local", Kind::String, false),
+    d(
+        "cluster-shards",
+        "3",
+        Kind::Int { min: 1, max: 16384 },
+        false,
+    ),
+    d(
+        "cluster-node-timeout",
+        "15000",
+        Kind::Int {
+            min: 1,
+            max: i64::MAX,
+        },
+        true,
+    ),
+    d("cluster-require-full-coverage", "no", Kind::Bool, true),
+    d(
+        "cluster-preferred-endpoint-type",
+        "ip",
+        Kind::Enum(&["ip", "hostname", "unknown-endpoint"]),
+        true,
+    ),
+    d("cluster-announce-hostname", "", Kind::String, true),
+    d("cluster-announce-ip", "", Kind::String, true),
 ];
 
 pub fn directive(name: &str) -> Option<&'static Directive> {

@@ -3,7 +3,9 @@
 //! Layers, outside in: `server` (connections, sessions, durability, background tasks) →
 //! `protocol` (RESP in and out) → `commands` (the command table; handlers parse and reply) →
 //! `types` (each Redis type's storage operations) → `storage` (the only module touching sled).
+//! `cluster` holds clustered mode: identity, slot ownership, peer health, routing.
 
+pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod error;

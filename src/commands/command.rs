@@ -453,6 +453,14 @@ fn keys_of(argv: &[Bytes]) -> CmdResult<Vec<Key>> {
     Ok(keys)
 }
 
+/// Positions of the keys in `argv` (a full command) for commands whose keys move
+/// (`movablekeys`); empty when none can be found.
+pub fn movable_key_positions(argv: &[Bytes]) -> Vec<usize> {
+    keys_of(argv)
+        .map(|keys| keys.into_iter().map(|(i, _)| i).collect())
+        .unwrap_or_default()
+}
+
 /// Follows key specs over `argv` (Redis's `getKeysUsingKeySpecs`). None when a spec cannot be
 /// followed (unknown, incomplete, or the arguments do not fit it).
 fn spec_keys(specs: &[KeySpec], argv: &[Bytes]) -> Option<Vec<Key>> {

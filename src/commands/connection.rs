@@ -124,6 +124,9 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn select(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let db = int(&args[1])?;
+    if ctx.shared.cluster.is_some() && db != 0 {
+        return Err(CmdError::err("SELECT is not allowed in cluster mode"));
+    }
     if db < 0 || db as usize >= ctx.store().databases() {
         return Err(CmdError::DbIndex);
     }

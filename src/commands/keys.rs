@@ -212,6 +212,11 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         }
     }
     let db = ctx.db();
+    if ctx.shared.cluster.is_some() && target.is_some_and(|t| t != 0) {
+        return Err(CmdError::err(
+            "Copying to another database is not allowed in cluster mode",
+        ));
+    }
     let dst_db = match target {
         Some(v) if v < 0 || v as usize >= ctx.store().databases() => return Err(CmdError::DbIndex),
         Some(v) => v as usize,
@@ -235,6 +240,9 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn move_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    if ctx.shared.cluster.is_some() {
+        return Err(CmdError::err("MOVE is not allowed in cluster mode"));
+    }
     let key = &args[1];
     let dst_db = db_index(ctx, &args[2])?;
     let db = ctx.db();

@@ -9,6 +9,7 @@
 pub mod args;
 pub mod bitmap;
 pub mod client;
+pub mod cluster;
 pub mod command;
 pub mod config;
 pub mod connection;
@@ -130,7 +131,7 @@ pub struct Table {
 }
 
 /// All families, in the order COMMAND lists them.
-pub fn families() -> [&'static [Command]; 9] {
+pub fn families() -> [&'static [Command]; 10] {
     [
         connection::COMMANDS,
         server::COMMANDS,
@@ -141,6 +142,7 @@ pub fn families() -> [&'static [Command]; 9] {
         keys::COMMANDS,
         strings::COMMANDS,
         bitmap::COMMANDS,
+        cluster::COMMANDS,
     ]
 }
 
@@ -302,6 +304,12 @@ pub fn run(ctx: &mut Ctx, entry: &'static Entry, args: &[Bytes]) -> Reply {
         stats.reject(entry.index);
         return Reply::error("NOAUTH Authentication required.");
     }
+    if let Some(cluster) = &ctx.shared.cluster {
+        if let Err(reply) = route(cluster, &ctx.shared.config, entry, args) {
+            stats.reject(entry.index);
+            return reply;
+        }
+    }
     let start = Instant::now();
     let reply = match (entry.cmd.handler)(ctx, args) {
         Ok(r) => r,
@@ -309,4 +317,47 @@ pub fn run(ctx: &mut Ctx, entry: &'static Entry, args: &[Bytes]) -> Reply {
     };
     stats.record(entry.index, start.elapsed(), reply.is_error());
     reply
+}
+
+/// Clustered mode: runs a keyed command here only if its keys share one slot that this node
+/// serves (Redis's `getNodeByQuery`); keyless commands always run.
+fn route(
+    cluster: &crate::cluster::Cluster,
+    config: &crate::config::Config,
+    entry: &Entry,
+    args: &[Bytes],
+) -> Result<(), Reply> {
+    let mut slot = None;
+    let mut check = |i: usize| -> Result<(), Reply> {
+        let s = crate::util::crc16::key_slot(&args[i]);
+        match slot {
+            Some(prev) if prev != s => Err(Reply::error(
+                "CROSSSLOT Keys in request don't hash to the same slot",
+            )),
+            _ => {
+                slot = Some(s);
+                Ok(())
+            }
+        }
+    };
+    if entry.flags & MOVABLE_KEYS != 0 {
+        for i in command::movable_key_positions(args) {
+            check(i)?;
+        }
+    } else {
+        let (first, last, step) = entry.cmd.keys;
+        if first > 0 {
+            let argc = args.len() as i32;
+            let last = if last < 0 { argc + last } else { last }.min(argc - 1);
+            let mut i = first;
+            while i <= last {
+                check(i as usize)?;
+                i += step.max(1);
+            }
+        }
+    }
+    match slot {
+        Some(s) => cluster.route(config, s),
+        None => Ok(()),
+    }
 }

@@ -64,6 +64,9 @@ fn flushall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    if ctx.shared.cluster.is_some() {
+        return Err(CmdError::err("SWAPDB is not allowed in cluster mode"));
+    }
     let a = int(&args[1]).map_err(|_| CmdError::err("invalid first DB index"))?;
     let b = int(&args[2]).map_err(|_| CmdError::err("invalid second DB index"))?;
     let store = ctx.store();

@@ -14,6 +14,7 @@ use bytes::Bytes;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 
+use crate::cluster::{self, Cluster, Identity};
 use crate::config::Config;
 use crate::storage::Store;
 use session::ClientHandle;
@@ -38,6 +39,8 @@ pub struct Shared {
     pub run_id: String,
     pub last_save: AtomicU64,
     pub port: u16,
+    /// Clustered mode, when `cluster-enabled yes`.
+    pub cluster: Option<Arc<Cluster>>,
 }
 
 impl Shared {
@@ -58,24 +61,15 @@ impl Shared {
     }
 }
 
+/// 40 hex chars, unique per process start (not security sensitive).
 fn run_id() -> String {
-    // 40 hex chars, unique per process start (not security sensitive).
     let seed = format!(
         "{:?}{}{}",
         Instant::now(),
         std::process::id(),
         crate::storage::now_ms()
     );
-    let mut out = String::new();
-    let mut h: u64 = 0xcbf29ce484222325;
-    for i in 0..5u8 {
-        for b in seed.bytes().chain([i]) {
-            h = (h ^ b as u64).wrapping_mul(0x100000001b3);
-        }
-        out.push_str(&format!("{h:016x}"));
-    }
-    out.truncate(40);
-    out
+    crate::util::hexid::hex_id(seed.as_bytes())
 }
 
 /// Opens the store, binds, and serves until SIGTERM/SIGINT or SHUTDOWN. Errors are one line.
@@ -84,6 +78,14 @@ pub async fn run(config: Config) -> Result<(), String> {
     let databases = config.get_i64("databases") as usize;
     let cache = config.get_i64("cache-size") as u64;
     let dir = config.dir();
+    let cluster = if config.get("cluster-enabled") == "yes" {
+        Some(Arc::new(Cluster::new(
+            Identity::from_config(&config)?,
+            port,
+        )))
+    } else {
+        None
+    };
     let store = Store::open(&dir, cache, databases).map_err(|e| e.to_string())?;
     let listeners = bind_all(&config.get("bind"), port).await?;
     let shared = Arc::new(Shared {
@@ -102,16 +104,21 @@ pub async fn run(config: Config) -> Result<(), String> {
         last_save: AtomicU64::new(crate::storage::now_ms() / 1000),
         port,
         config,
+        cluster,
     });
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
-        mode = "standalone",
+        mode = if shared.cluster.is_some() { "cluster" } else { "standalone" },
         port,
         dir = %dir.display(),
         appendfsync = %shared.config.get("appendfsync"),
         pid = std::process::id(),
         "berth-server ready to accept connections"
     );
+    if let Some(c) = &shared.cluster {
+        log_cluster_identity(c);
+        cluster::health::spawn_all(&shared, c);
+    }
     tokio::spawn(durability::run(shared.clone()));
     tokio::spawn(expire_task(shared.clone()));
     tokio::spawn(gc_task(shared.clone()));
@@ -126,6 +133,24 @@ pub async fn run(config: Config) -> Result<(), String> {
         .map_err(|e| format!("final flush failed: {e}"))?;
     tracing::info!("berth-server is now ready to exit, bye bye");
     Ok(())
+}
+
+fn log_cluster_identity(c: &Cluster) {
+    let me = c.ident.ordinal;
+    match &c.own_problem {
+        Some(p) => tracing::error!(problem = %p, "cluster misconfigured"),
+        None => {
+            let (first, last) = cluster::slots::range(me, c.ident.shards);
+            tracing::info!(
+                node_id = %c.my_id(),
+                ordinal = me,
+                shards = c.ident.shards,
+                slots = %format!("{first}-{last}"),
+                name = %c.ident.fqdn(me),
+                "cluster identity"
+            );
+        }
+    }
 }
 
 async fn bind_all(bind: &str, port: u16) -> Result<Vec<TcpListener>, String> {

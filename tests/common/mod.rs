@@ -277,6 +277,11 @@ pub struct RealRedis {
 
 impl RealRedis {
     pub fn start() -> RealRedis {
+        RealRedis::start_with(&[])
+    }
+
+    /// Starts it with extra `--directive value` flags (e.g. cluster mode).
+    pub fn start_with(extra: &[&str]) -> RealRedis {
         let port = free_port();
         let dir = temp_dir("redis");
         let child = Command::new("redis-server")
@@ -284,6 +289,7 @@ impl RealRedis {
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
             .arg("--dir")
             .arg(&dir)
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
