@@ -197,7 +197,12 @@ pub struct Raw {
 
 impl Raw {
     pub fn connect(port: u16) -> Raw {
-        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        Raw::connect_to(("127.0.0.1", port))
+    }
+
+    /// Connects to any address (e.g. a server bound inside a network namespace).
+    pub fn connect_to(addr: impl std::net::ToSocketAddrs + std::fmt::Debug) -> Raw {
+        let stream = TcpStream::connect(&addr).unwrap_or_else(|e| panic!("connect {addr:?}: {e}"));
         stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
         Raw {
             stream,
