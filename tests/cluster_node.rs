@@ -176,7 +176,10 @@ fn one_shard_cluster_passes_redis_cli_cluster_check() {
 fn getkeysinslot_lists_a_slot_in_key_order_up_to_the_count() {
     let s = one_shard();
     let mut c = s.raw();
-    assert_eq!(c.cmd(&["MSET", "{t}b", "1", "{t}a", "2", "{t}c", "3"]), "+OK\r\n");
+    assert_eq!(
+        c.cmd(&["MSET", "{t}b", "1", "{t}a", "2", "{t}c", "3"]),
+        "+OK\r\n"
+    );
     assert_eq!(
         c.cmd(&["CLUSTER", "GETKEYSINSLOT", "15891", "2"]),
         "*2\r\n$4\r\n{t}a\r\n$4\r\n{t}b\r\n"

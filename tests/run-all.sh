@@ -38,6 +38,7 @@ missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 { command -v redis-cli >/dev/null && command -v redis-benchmark >/dev/null; } || missing+=(redis-tools)
 command -v dnsmasq >/dev/null || missing+=(dnsmasq)
+command -v ip >/dev/null || missing+=(iproute2)
 command -v cc >/dev/null || missing+=(build-essential)
 command -v python3 >/dev/null || missing+=(python3)
 command -v curl >/dev/null || missing+=(curl ca-certificates)
@@ -88,7 +89,7 @@ status=0
 cargo test --all-targets --no-fail-fast 2>&1 | tee "$log" || status=$?
 
 say "test summary"
-grep -E '^\s+Running |^test result:' "$log" || true
+grep -E '^\s+Running |^test result:|^scenario |^cluster(: | tests skipped)' "$log" || true
 if [ "$status" -ne 0 ]; then
     echo "FAILED (cargo test exited $status)" >&2
     exit "$status"

@@ -304,9 +304,7 @@ fn getkeysinslot(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         return Err(CmdError::err("Invalid slot or number of keys"));
     }
     let keys = ctx.store().slot_keys(0, slot as u16, max as usize)?;
-    Ok(Reply::Array(
-        keys.into_iter().map(|k| Reply::bulk(k)).collect(),
-    ))
+    Ok(Reply::Array(keys.into_iter().map(Reply::bulk).collect()))
 }
 
 /// Links to peers (our health links) and from peers (their health connections, which name

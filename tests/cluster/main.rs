@@ -12,6 +12,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod net;
+mod scenarios;
 
 use common::{Raw, BIN};
 use net::{run, run_ok, Host, Net};
@@ -24,7 +25,21 @@ use std::time::{Duration, Instant};
 /// Last resort against a hung scenario; every step has its own, shorter timeout.
 const SCENARIO_LIMIT: Duration = Duration::from_secs(180);
 
-const SCENARIOS: &[(&str, fn())] = &[("netns_dns_demo", netns_dns_demo)];
+const SCENARIOS: &[(&str, fn())] = &[
+    ("netns_dns_demo", netns_dns_demo),
+    (
+        "cluster_forms_from_dns_serves_clients_and_survives_a_rescheduled_pod",
+        scenarios::full_cluster,
+    ),
+    (
+        "crash_in_always_mode_loses_no_acknowledged_write",
+        scenarios::crash_always,
+    ),
+    (
+        "peer_with_another_shard_count_is_reported_and_not_served",
+        scenarios::shard_count_mismatch,
+    ),
+];
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -113,6 +128,7 @@ fn child(args: &[String]) {
                 std::process::exit(2);
             }
         },
+        ["cluster-rw", seed, prefix, n] => scenarios::child_cluster_rw(seed, prefix, n),
         _ => {
             eprintln!("unknown child mode {args:?}");
             std::process::exit(2);

@@ -234,6 +234,13 @@ impl Raw {
         String::from_utf8_lossy(&self.read_reply().expect("reply")).into_owned()
     }
 
+    /// Like `cmd`, but None when the connection fails (a server killed mid-request).
+    pub fn try_cmd(&mut self, args: &[&str]) -> Option<String> {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.stream.write_all(&Raw::encode(&args)).ok()?;
+        Some(String::from_utf8_lossy(&self.read_reply()?).into_owned())
+    }
+
     pub fn send_raw(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).expect("write");
     }
