@@ -163,6 +163,12 @@ fn v(items: &[&str]) -> Vec<String> {
 /// One generator per command; the weight is how many times it is listed in the draw.
 static GENERATORS: &[(u32, Generator)] = &[
     (8, |g| vec!["GET".into(), g.key()]),
+    // Pub/Sub without subscribers (a subscribed connection would leave the case's context).
+    (1, |g| vec!["PUBLISH".into(), g.key(), g.value()]),
+    (1, |g| vec!["SPUBLISH".into(), g.key(), g.value()]),
+    (1, |g| {
+        vec!["PUBSUB".into(), "NUMSUB".into(), g.key(), g.key()]
+    }),
     (8, |g| {
         let mut c = vec!["SET".into(), g.key(), g.value()];
         for _ in 0..g.rng.below(3) {

@@ -42,7 +42,7 @@ pub fn spawn_all(shared: &Arc<Shared>, cluster: &Arc<Cluster>) {
     }
 }
 
-fn node_timeout(shared: &Shared) -> Duration {
+pub fn node_timeout(shared: &Shared) -> Duration {
     Duration::from_millis(shared.config.get_i64("cluster-node-timeout").max(1) as u64)
 }
 
@@ -122,37 +122,12 @@ async fn link(
         info.ip = Some(ip);
     }
     let addr = SocketAddr::new(ip, cluster.port);
-    let connect = tokio::time::timeout(timeout.min(MAX_BACKOFF), TcpStream::connect(addr));
-    let mut stream = match connect.await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return format!("cannot connect to {addr}: {e}"),
-        Err(_) => return format!("cannot connect to {addr}: timed out"),
+    let mut link = match Link::open(shared, cluster, addr, timeout).await {
+        Ok(l) => l,
+        Err(e) => return e,
     };
-    let _ = stream.set_nodelay(true);
     if let Ok(mut info) = node.info.lock() {
         info.link_since_ms = Some(now_ms());
-    }
-    let mut hello: Vec<Vec<u8>> = Vec::new();
-    let pass = shared.requirepass();
-    if !pass.is_empty() {
-        hello.push(command(&[b"AUTH", pass.as_bytes()]));
-    }
-    hello.push(command(&[
-        b"CLIENT",
-        b"SETNAME",
-        format!("berth-peer-{}", cluster.my_id()).as_bytes(),
-    ]));
-    let mut buf = Vec::new();
-    let replies = match exchange(&mut stream, &mut buf, &hello.concat(), hello.len(), timeout).await
-    {
-        Ok(r) => r,
-        Err(e) => return format!("link to {addr}: {e}"),
-    };
-    if let Some(e) = replies.iter().find_map(|f| match f {
-        OwnedFrame::Error(e) => Some(e),
-        _ => None,
-    }) {
-        return format!("{addr} refused our handshake: {e}");
     }
     let probe = [
         command(&[b"CLUSTER", b"MYID"]),
@@ -169,7 +144,7 @@ async fn link(
             info.ping_sent_ms = now_ms();
         }
         cluster.sent.fetch_add(1, Ordering::Relaxed);
-        let replies = match exchange(&mut stream, &mut buf, &probe, 2, timeout).await {
+        let replies = match link.exchange(&probe, 2, timeout).await {
             Ok(r) => r,
             Err(e) => return format!("link to {addr}: {e}"),
         };
@@ -248,7 +223,7 @@ async fn resolve(resolver: &TokioResolver, fqdn: &str) -> Result<IpAddr, String>
 }
 
 /// A command as a RESP array of bulk strings.
-fn command(args: &[&[u8]]) -> Vec<u8> {
+pub fn command(args: &[&[u8]]) -> Vec<u8> {
     let mut out = format!("*{}\r\n", args.len()).into_bytes();
     for a in args {
         out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
@@ -258,39 +233,85 @@ fn command(args: &[&[u8]]) -> Vec<u8> {
     out
 }
 
-/// Sends `request` and reads `count` replies, all within `timeout`.
-async fn exchange(
-    stream: &mut TcpStream,
-    buf: &mut Vec<u8>,
-    request: &[u8],
-    count: usize,
-    timeout: Duration,
-) -> Result<Vec<OwnedFrame>, String> {
-    let work = async {
-        stream.write_all(request).await.map_err(|e| e.to_string())?;
-        let mut replies = Vec::with_capacity(count);
-        while replies.len() < count {
-            match decode(buf) {
-                Ok(Some((frame, used))) => {
-                    buf.drain(..used);
-                    replies.push(frame);
-                }
-                Ok(None) => {
-                    let mut chunk = [0u8; 4096];
-                    let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
-                    if n == 0 {
-                        return Err("connection closed".to_string());
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                }
-                Err(e) => return Err(format!("bad reply: {e}")),
-            }
+/// A client connection to a peer's port, authenticated and named `berth-peer-<our id>` (so
+/// the peer's CLUSTER LINKS can tell it from ordinary clients).
+pub struct Link {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Link {
+    pub async fn open(
+        shared: &Shared,
+        cluster: &Cluster,
+        addr: SocketAddr,
+        timeout: Duration,
+    ) -> Result<Link, String> {
+        let connect = tokio::time::timeout(timeout.min(MAX_BACKOFF), TcpStream::connect(addr));
+        let stream = match connect.await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return Err(format!("cannot connect to {addr}: {e}")),
+            Err(_) => return Err(format!("cannot connect to {addr}: timed out")),
+        };
+        let _ = stream.set_nodelay(true);
+        let mut link = Link {
+            stream,
+            buf: Vec::new(),
+        };
+        let mut hello: Vec<Vec<u8>> = Vec::new();
+        let pass = shared.requirepass();
+        if !pass.is_empty() {
+            hello.push(command(&[b"AUTH", pass.as_bytes()]));
         }
-        Ok(replies)
-    };
-    tokio::time::timeout(timeout, work)
-        .await
-        .unwrap_or_else(|_| Err("no reply within cluster-node-timeout".to_string()))
+        hello.push(command(&[
+            b"CLIENT",
+            b"SETNAME",
+            format!("berth-peer-{}", cluster.my_id()).as_bytes(),
+        ]));
+        let replies = link.exchange(&hello.concat(), hello.len(), timeout).await?;
+        if let Some(e) = replies.iter().find_map(|f| match f {
+            OwnedFrame::Error(e) => Some(e),
+            _ => None,
+        }) {
+            return Err(format!("{addr} refused our handshake: {e}"));
+        }
+        Ok(link)
+    }
+
+    /// Sends `request` and reads `count` replies, all within `timeout`.
+    pub async fn exchange(
+        &mut self,
+        request: &[u8],
+        count: usize,
+        timeout: Duration,
+    ) -> Result<Vec<OwnedFrame>, String> {
+        let (stream, buf) = (&mut self.stream, &mut self.buf);
+        let work = async {
+            stream.write_all(request).await.map_err(|e| e.to_string())?;
+            let mut replies = Vec::with_capacity(count);
+            while replies.len() < count {
+                match decode(buf) {
+                    Ok(Some((frame, used))) => {
+                        buf.drain(..used);
+                        replies.push(frame);
+                    }
+                    Ok(None) => {
+                        let mut chunk = [0u8; 4096];
+                        let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
+                        if n == 0 {
+                            return Err("connection closed".to_string());
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                    }
+                    Err(e) => return Err(format!("bad reply: {e}")),
+                }
+            }
+            Ok(replies)
+        };
+        tokio::time::timeout(timeout, work)
+            .await
+            .unwrap_or_else(|_| Err("no reply within cluster-node-timeout".to_string()))
+    }
 }
 
 fn frame_text(f: Option<&OwnedFrame>) -> String {

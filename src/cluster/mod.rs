@@ -12,9 +12,12 @@
 //!   link to its client port and probes it. A peer silent for `cluster-node-timeout` is `fail`;
 //!   a peer that answers with another identity or another shard count is `fail` too, with the
 //!   reason in the log and in CLUSTER INFO.
+//! - **PUBLISH** (`forward.rs`) reaches every node's subscribers; shard channels are routed
+//!   like keys.
 //! - **Routing** (here): a keyed command runs only when its slot is ours; otherwise `-MOVED`
 //!   to the owner, or `-CLUSTERDOWN` when the owner is failing.
 
+pub mod forward;
 pub mod health;
 pub mod identity;
 pub mod slots;
@@ -23,6 +26,8 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
+
+use bytes::Bytes;
 
 use crate::config::Config;
 use crate::protocol::reply::Reply;
@@ -70,6 +75,9 @@ pub struct Node {
     pub myself: bool,
     health: AtomicU8,
     pub info: Mutex<NodeInfo>,
+    /// PUBLISH messages on their way to this peer (see `forward.rs`).
+    forward_tx: forward::Queue,
+    pub forward_rx: Mutex<Option<tokio::sync::mpsc::Receiver<(Bytes, Bytes)>>>,
 }
 
 /// What the health task last learned of a peer.
@@ -90,6 +98,7 @@ pub struct NodeInfo {
 impl Node {
     fn new(ident: &Identity, i: u32) -> Node {
         let myself = i == ident.ordinal;
+        let (forward_tx, forward_rx) = forward::queue();
         Node {
             ordinal: i,
             id: ident.node_id(i),
@@ -103,6 +112,8 @@ impl Node {
             myself,
             health: AtomicU8::new(if myself { Health::Up } else { Health::Unknown } as u8),
             info: Mutex::new(NodeInfo::default()),
+            forward_tx,
+            forward_rx: Mutex::new(Some(forward_rx)),
         }
     }
 
@@ -189,6 +200,13 @@ impl Cluster {
     /// The peers this node watches.
     pub fn peers(&self) -> impl Iterator<Item = &Node> {
         self.nodes.iter().filter(|n| !n.myself)
+    }
+
+    /// Queues a PUBLISH for every peer's subscribers (best effort: dropped when a queue is full).
+    pub fn forward_publish(&self, channel: &Bytes, message: &Bytes) {
+        for n in self.peers() {
+            let _ = n.forward_tx.try_send((channel.clone(), message.clone()));
+        }
     }
 
     /// Number of slots whose owner is failing.

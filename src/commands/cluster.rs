@@ -31,6 +31,7 @@ pub static COMMANDS: &[Command] = &[
         cmd("cluster|countkeysinslot", 3, INFO, (0, 0, 0), ACL, "cluster", "3.0.0", "Return the number of local keys in the specified hash slot", countkeysinslot),
         cmd("cluster|getkeysinslot", 4, INFO, (0, 0, 0), ACL, "cluster", "3.0.0", "Return local key names in the specified hash slot", getkeysinslot),
         cmd("cluster|links", 2, INFO, (0, 0, 0), ACL, "cluster", "7.0.0", "Returns a list of all TCP links to and from peer nodes in cluster", links),
+        cmd("cluster|berth-publish", 4, "pubsub loading stale fast", (0, 0, 0), "@pubsub @fast", "cluster", "0.1.0", "berth internal: delivers a PUBLISH forwarded by a peer to this node's subscribers only", berth_publish),
         cmd("cluster|help", 2, "loading stale", (0, 0, 0), ACL, "cluster", "5.0.0", "Show helpful text about the different subcommands", help),
     ], ..cmd("cluster", -2, "", (0, 0, 0), ACL, "cluster", "3.0.0", "A container for Redis Cluster commands", container) },
     cmd("readonly", 1, "loading stale fast", (0, 0, 0), "@fast @connection", "cluster", "3.0.0", "Enables read queries for a connection to a cluster replica node", ok),
@@ -353,6 +354,12 @@ fn links(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Array(out))
 }
 
+fn berth_publish(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    cluster(ctx)?;
+    let n = ctx.shared.pubsub.publish(&args[2], &args[3]);
+    Ok(Reply::Integer(n as i64))
+}
+
 fn help(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
     cluster(ctx)?;
     Ok(help_reply(
@@ -381,6 +388,8 @@ fn help(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
             "SLOTS",
             "    Return information about slots range mappings. Each range is made of:",
             "    start, end, master and replicas IP addresses, ports and ids",
+            "BERTH-PUBLISH <channel> <message>",
+            "    berth internal: deliver a message forwarded by a peer to this node's subscribers.",
         ],
     ))
 }

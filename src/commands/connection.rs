@@ -19,7 +19,15 @@ pub static COMMANDS: &[Command] = &[
     cmd("reset", 1, "noscript loading stale fast no_auth", (0, 0, 0), "@fast @connection", "connection", "6.2.0", "Resets the connection.", reset),
 ];
 
-fn ping(_: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+fn ping(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    if ctx.session.in_pubsub_context() && args.len() <= 2 {
+        // A subscribed RESP2 connection gets PING's answer in the shape of a message.
+        let arg = args.get(1).cloned().unwrap_or_default();
+        return Ok(Reply::Array(vec![
+            Reply::bulk_str("pong"),
+            Reply::Bulk(arg),
+        ]));
+    }
     match args.len() {
         1 => Ok(Reply::status("PONG")),
         2 => Ok(Reply::Bulk(args[1].clone())),
@@ -140,6 +148,7 @@ fn quit(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn reset(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
+    super::pubsub::unsubscribe_all(ctx.shared, ctx.session);
     let s = &mut *ctx.session;
     s.db = 0;
     s.resp3 = false;

@@ -15,6 +15,7 @@ pub mod config;
 pub mod connection;
 pub mod info;
 pub mod keys;
+pub mod pubsub;
 pub mod server;
 pub mod strings;
 
@@ -94,6 +95,8 @@ pub const LOADING: u32 = 1 << 8;
 pub const STALE: u32 = 1 << 9;
 pub const DENYOOM: u32 = 1 << 10;
 pub const NO_MULTI: u32 = 1 << 11;
+/// Allowed while a RESP2 connection has subscriptions (not a Redis flag: derived from names).
+pub const PUBSUB_CONTEXT: u32 = 1 << 12;
 
 fn flag_bits(flags: &str) -> u32 {
     flags
@@ -131,7 +134,7 @@ pub struct Table {
 }
 
 /// All families, in the order COMMAND lists them.
-pub fn families() -> [&'static [Command]; 10] {
+pub fn families() -> [&'static [Command]; 11] {
     [
         connection::COMMANDS,
         server::COMMANDS,
@@ -143,6 +146,7 @@ pub fn families() -> [&'static [Command]; 10] {
         strings::COMMANDS,
         bitmap::COMMANDS,
         cluster::COMMANDS,
+        pubsub::COMMANDS,
     ]
 }
 
@@ -172,9 +176,21 @@ fn make_entry(c: &'static Command, all: &mut Vec<&'static Command>) -> Entry {
             (short, make_entry(s, all))
         })
         .collect();
+    let context = matches!(
+        c.name,
+        "subscribe"
+            | "unsubscribe"
+            | "psubscribe"
+            | "punsubscribe"
+            | "ssubscribe"
+            | "sunsubscribe"
+            | "ping"
+            | "quit"
+            | "reset"
+    );
     Entry {
         cmd: c,
-        flags: flag_bits(c.flags),
+        flags: flag_bits(c.flags) | if context { PUBSUB_CONTEXT } else { 0 },
         index,
         subs,
     }
@@ -309,6 +325,13 @@ pub fn run(ctx: &mut Ctx, entry: &'static Entry, args: &[Bytes]) -> Reply {
             stats.reject(entry.index);
             return reply;
         }
+    }
+    if ctx.session.in_pubsub_context() && entry.flags & PUBSUB_CONTEXT == 0 {
+        stats.reject(entry.index);
+        return Reply::error(format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            entry.cmd.name
+        ));
     }
     let start = Instant::now();
     let reply = match (entry.cmd.handler)(ctx, args) {

@@ -9,7 +9,9 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 
+use super::pubsub::{Message, Subscriber};
 use super::session::{After, ClientHandle, Session};
 use super::Shared;
 use crate::commands::{self, Ctx, Resolved};
@@ -43,15 +45,24 @@ pub async fn serve(stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
         return;
     }
     let authenticated = shared.requirepass().is_empty();
-    let mut session = Session::new(handle.clone(), authenticated);
+    let (tx, mailbox) = mpsc::unbounded_channel();
+    let subscriber = Subscriber {
+        id,
+        tx,
+        pending: Default::default(),
+        handle: handle.clone(),
+    };
+    let mut session = Session::new(handle.clone(), authenticated, subscriber);
     let res = Connection {
         stream,
         shared: &shared,
         inbuf: BytesMut::with_capacity(READ_CHUNK),
         out: BytesMut::new(),
+        mailbox,
     }
     .run(&mut session)
     .await;
+    crate::commands::pubsub::unsubscribe_all(&shared, &mut session);
     if let Err(e) = res {
         tracing::debug!(client = id, error = %e, "connection closed");
     }
@@ -70,6 +81,8 @@ struct Connection<'a> {
     shared: &'a Shared,
     inbuf: BytesMut,
     out: BytesMut,
+    /// Pub/Sub messages for this client.
+    mailbox: mpsc::UnboundedReceiver<Message>,
 }
 
 impl Connection<'_> {
@@ -89,6 +102,10 @@ impl Connection<'_> {
             }
             let n = tokio::select! {
                 r = self.stream.read_buf(&mut self.inbuf) => r?,
+                Some(msg) = self.mailbox.recv() => {
+                    self.deliver(session, msg).await?;
+                    continue;
+                }
                 _ = handle.kill_signal.notified() => return Ok(()),
                 _ = super::until_shutdown(&mut shutdown) => return Ok(()),
                 _ = tokio::time::sleep(idle) => return Ok(()),
@@ -191,6 +208,25 @@ impl Connection<'_> {
             }
         }
         (wrote, None)
+    }
+
+    /// Writes a Pub/Sub message and whatever else is already queued.
+    async fn deliver(&mut self, session: &Session, first: Message) -> std::io::Result<()> {
+        let mut next = Some(first);
+        let mut size = 0;
+        while let Some(msg) = next {
+            size += msg.size();
+            msg.reply().encode(&mut self.out, session.resp3);
+            next = self.mailbox.try_recv().ok();
+        }
+        session.subscriber.pending.fetch_sub(size, Relaxed);
+        // A subscriber that stopped reading blocks this write; being killed for it (past the
+        // output limit) must still end the connection.
+        let handle = session.handle.clone();
+        tokio::select! {
+            r = self.flush_out() => r,
+            _ = handle.kill_signal.notified() => Err(std::io::ErrorKind::ConnectionAborted.into()),
+        }
     }
 
     async fn flush_out(&mut self) -> std::io::Result<()> {

@@ -2,6 +2,7 @@
 
 pub mod connection;
 pub mod durability;
+pub mod pubsub;
 pub mod session;
 pub mod stats;
 
@@ -39,6 +40,7 @@ pub struct Shared {
     pub run_id: String,
     pub last_save: AtomicU64,
     pub port: u16,
+    pub pubsub: pubsub::PubSub,
     /// Clustered mode, when `cluster-enabled yes`.
     pub cluster: Option<Arc<Cluster>>,
 }
@@ -105,6 +107,7 @@ pub async fn run(config: Config) -> Result<(), String> {
         port,
         config,
         cluster,
+        pubsub: Default::default(),
     });
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -118,6 +121,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     if let Some(c) = &shared.cluster {
         log_cluster_identity(c);
         cluster::health::spawn_all(&shared, c);
+        cluster::forward::spawn_all(&shared, c);
     }
     tokio::spawn(durability::run(shared.clone()));
     tokio::spawn(expire_task(shared.clone()));

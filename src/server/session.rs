@@ -1,11 +1,14 @@
 //! Per-connection state, and the registry entry CLIENT LIST/KILL see.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
 use tokio::sync::Notify;
+
+use super::pubsub::Subscriber;
 
 /// What other connections may see of a client (CLIENT LIST) and do to it (CLIENT KILL).
 pub struct ClientHandle {
@@ -32,6 +35,8 @@ pub struct ClientInfo {
     pub no_evict: bool,
     pub no_touch: bool,
     pub user: &'static str,
+    /// Channel, pattern and shard channel subscriptions.
+    pub subs: [usize; 3],
 }
 
 impl ClientHandle {
@@ -53,6 +58,7 @@ impl ClientHandle {
                 no_evict: false,
                 no_touch: false,
                 user: "default",
+                subs: [0; 3],
             }),
             killed: AtomicBool::new(false),
             kill_signal: Notify::new(),
@@ -86,11 +92,14 @@ impl ClientHandle {
         if i.no_touch {
             flags.push('T');
         }
+        if i.subs.iter().any(|&n| n > 0) {
+            flags.push('P');
+        }
         if flags.is_empty() {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -99,6 +108,9 @@ impl ClientHandle {
             now.duration_since(i.last_active).as_secs(),
             flags,
             i.db,
+            i.subs[0],
+            i.subs[1],
+            i.subs[2],
             i.last_cmd,
             i.user,
             i.resp,
@@ -131,10 +143,13 @@ pub struct Session {
     pub last_cmd: &'static str,
     pub after: After,
     pub handle: Arc<ClientHandle>,
+    /// This connection's Pub/Sub mailbox and subscriptions (by `pubsub::Kind` index).
+    pub subscriber: Subscriber,
+    pub subs: [BTreeSet<Bytes>; 3],
 }
 
 impl Session {
-    pub fn new(handle: Arc<ClientHandle>, authenticated: bool) -> Self {
+    pub fn new(handle: Arc<ClientHandle>, authenticated: bool, subscriber: Subscriber) -> Self {
         Session {
             id: handle.id,
             db: 0,
@@ -148,7 +163,19 @@ impl Session {
             last_cmd: "NULL",
             after: After::Continue,
             handle,
+            subscriber,
+            subs: Default::default(),
         }
+    }
+
+    /// In RESP2, a connection with any subscription only takes Pub/Sub commands.
+    pub fn in_pubsub_context(&self) -> bool {
+        !self.resp3 && self.subs.iter().any(|s| !s.is_empty())
+    }
+
+    /// Channel plus pattern subscriptions: the count SUBSCRIBE and PSUBSCRIBE replies carry.
+    pub fn sub_count(&self) -> usize {
+        self.subs[0].len() + self.subs[1].len()
     }
 
     /// Copies what CLIENT LIST shows into the shared handle.
@@ -164,5 +191,6 @@ impl Session {
         i.monitor = self.after == After::Monitor;
         i.no_evict = self.no_evict;
         i.no_touch = self.no_touch;
+        i.subs = [self.subs[0].len(), self.subs[1].len(), self.subs[2].len()];
     }
 }

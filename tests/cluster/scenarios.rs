@@ -234,6 +234,37 @@ pub fn full_cluster() {
         "{check}"
     );
 
+    // PUBLISH reaches subscribers on every node; shard channels stay with the slot's owner.
+    let (mut sub1, mut sub2) = (pods.raw(1), pods.raw(2));
+    for sub in [&mut sub1, &mut sub2] {
+        assert_eq!(
+            sub.cmd(&["SUBSCRIBE", "news"]),
+            "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n"
+        );
+    }
+    assert_eq!(pods.raw(0).cmd(&["PUBLISH", "news", "hi"]), ":0\r\n");
+    for sub in [&mut sub1, &mut sub2] {
+        assert_eq!(
+            sub.read_reply()
+                .map(|r| String::from_utf8_lossy(&r).into_owned()),
+            Some("*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n".to_string())
+        );
+    }
+    let moved = format!("-MOVED 12182 {}:6379\r\n", pods.node(2).ip());
+    assert_eq!(pods.raw(0).cmd(&["SSUBSCRIBE", "foo"]), moved);
+    assert_eq!(pods.raw(0).cmd(&["SPUBLISH", "foo", "x"]), moved);
+    assert_eq!(
+        sub2.cmd(&["SSUBSCRIBE", "foo"]),
+        "*3\r\n$10\r\nssubscribe\r\n$3\r\nfoo\r\n:1\r\n"
+    );
+    assert_eq!(pods.raw(2).cmd(&["SPUBLISH", "foo", "x"]), ":1\r\n");
+    assert_eq!(
+        sub2.read_reply()
+            .map(|r| String::from_utf8_lossy(&r).into_owned()),
+        Some("*3\r\n$8\r\nsmessage\r\n$3\r\nfoo\r\n$1\r\nx\r\n".to_string())
+    );
+    drop((sub1, sub2));
+
     // Cluster clients from one seed name: redis-py and the redis crate, 10,000 keys each.
     assert_eq!(redis_py(net, PY_WRITE), "written");
     assert_eq!(redis_py(net, PY_READ), "missing 0");

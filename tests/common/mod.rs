@@ -234,6 +234,24 @@ impl Raw {
         String::from_utf8_lossy(&self.read_reply().expect("reply")).into_owned()
     }
 
+    /// Sends a command that answers with several replies (SUBSCRIBE a b) and reads as many
+    /// replies as `want` holds, so that a missing or extra reply shows up as a mismatch.
+    pub fn cmd_expecting(&mut self, args: &[&str], want: &str) -> String {
+        let mut frames = 0;
+        let mut rest = want.as_bytes();
+        while let Ok(Some((_, n))) = redis_protocol::resp3::decode::complete::decode(rest) {
+            rest = &rest[n..];
+            frames += 1;
+        }
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.stream.write_all(&Raw::encode(&args)).expect("write");
+        let mut out = String::new();
+        for _ in 0..frames.max(1) {
+            out.push_str(&String::from_utf8_lossy(&self.read_reply().expect("reply")));
+        }
+        out
+    }
+
     /// Like `cmd`, but None when the connection fails (a server killed mid-request).
     pub fn try_cmd(&mut self, args: &[&str]) -> Option<String> {
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
