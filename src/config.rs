@@ -57,6 +57,7 @@ const INT32: Kind = Kind::Int {
 /// Redis defaults) so that tools which read or set them keep working.
 pub static DIRECTIVES: &[Directive] = &[
     d("port", "6379", Kind::Int { min: 0, max: 65535 }, false),
+    d("http-port", "0", Kind::Int { min: 0, max: 65535 }, false),
     d("bind", "* -::*", Kind::String, false),
     d("dir", "./data", Kind::String, false),
     Directive {

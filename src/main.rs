@@ -1,13 +1,18 @@
-//! `berth-server [config-file] [--directive value ...]`, like redis-server.
+//! `berth-server [config-file] [--directive value ...]`, like redis-server;
+//! `berth-server check [...]` checks a running server (see `berth::check`).
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "check") {
+        std::process::exit(berth::check::run(&args[1..]));
+    }
     if args.iter().any(|a| a == "--version" || a == "-v") {
         println!("berth-server v={}", env!("CARGO_PKG_VERSION"));
         return;
     }
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!("Usage: berth-server [/path/to/berth.conf] [--directive value ...]");
+        println!("       berth-server check [--host H] [--port P] [--password-file F] [--cluster]");
         println!(
             "Directives: {}",
             berth::config::DIRECTIVES

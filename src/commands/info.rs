@@ -44,6 +44,11 @@ fn info(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         .iter()
         .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
         .collect();
+    Ok(Reply::Verbatim(Bytes::from(render(ctx, &asked))))
+}
+
+/// INFO's text for the asked sections (lowercase names, `all`, `everything`, `default`).
+pub fn render(ctx: &mut Ctx, asked: &[String]) -> String {
     let wanted = |name: &str, default: bool| {
         if asked.is_empty() {
             return default;
@@ -95,7 +100,7 @@ fn info(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
             let _ = write!(out, "{k}:{v}\r\n");
         }
     }
-    Ok(Reply::Verbatim(Bytes::from(out)))
+    out
 }
 
 type Fields = Vec<(String, String)>;

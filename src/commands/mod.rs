@@ -384,3 +384,20 @@ fn route(
         None => Ok(()),
     }
 }
+
+/// INFO's full text for the metrics endpoint, produced through the INFO code path with a
+/// session of its own (not registered as a client).
+pub fn info_for_metrics(shared: &std::sync::Arc<Shared>) -> String {
+    let handle = crate::server::session::ClientHandle::new(0, String::new(), String::new());
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let subscriber = crate::server::pubsub::Subscriber {
+        id: 0,
+        tx,
+        pending: Default::default(),
+        handle: handle.clone(),
+    };
+    let mut session = Session::new(handle, true, subscriber);
+    let mut guard = None;
+    let mut ctx = Ctx::new(shared, &mut session, &mut guard, &shared.store);
+    info::render(&mut ctx, &["everything".to_string()])
+}

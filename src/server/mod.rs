@@ -2,6 +2,7 @@
 
 pub mod connection;
 pub mod durability;
+pub mod http;
 pub mod pubsub;
 pub mod session;
 pub mod stats;
@@ -88,7 +89,21 @@ pub async fn run(config: Config) -> Result<(), String> {
     } else {
         None
     };
-    let store = Store::open(&dir, cache, databases).map_err(|e| e.to_string())?;
+    // Probes answer while the data directory opens (live, not yet ready).
+    let health = Arc::new(http::Health::default());
+    let http_port = config.get_i64("http-port") as u16;
+    if http_port != 0 {
+        for l in bind_all(&config.get("bind"), http_port).await? {
+            tokio::spawn(http::serve(l, health.clone()));
+        }
+    }
+    let store = {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || Store::open(&dir, cache, databases))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?
+    };
     let listeners = bind_all(&config.get("bind"), port).await?;
     let shared = Arc::new(Shared {
         flusher: store.flusher(),
@@ -129,7 +144,10 @@ pub async fn run(config: Config) -> Result<(), String> {
     for listener in listeners {
         tokio::spawn(accept_loop(listener, shared.clone()));
     }
+    health.attach(shared.clone());
+    health.set(http::Phase::Serving);
     wait_for_shutdown(&shared).await;
+    health.set(http::Phase::Stopping);
     tracing::info!("shutting down: finishing in-flight commands");
     drain_clients(&shared).await;
     durability::flush_now(&shared)

@@ -234,6 +234,18 @@ pub fn full_cluster() {
         "{check}"
     );
 
+    // The image's own client (helm test) finds the pods by name and follows MOVED.
+    let checked = run_ok(net.client_cmd(super::common::BIN).args([
+        "check",
+        "--host",
+        &pod_dns(0),
+        "--cluster",
+    ]));
+    assert!(
+        checked.trim_end().ends_with(", cluster_state:ok)"),
+        "{checked}"
+    );
+
     // PUBLISH reaches subscribers on every node; shard channels stay with the slot's owner.
     let (mut sub1, mut sub2) = (pods.raw(1), pods.raw(2));
     for sub in [&mut sub1, &mut sub2] {
