@@ -1,8 +1,11 @@
-//! Logging through tracing: Redis's loglevel names, text or JSON lines on stdout. The level can
-//! be changed at run time (CONFIG SET loglevel) through a reload handle on the filter.
+//! Logging through tracing: Redis's loglevel names, text or JSON lines on stdout, or appended to
+//! `logfile` when it is set (as Redis does). Colours only on a terminal. The level can be changed
+//! at run time (CONFIG SET loglevel) through a reload handle on the filter.
 
+use std::io::IsTerminal;
 use std::sync::OnceLock;
 
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{reload, EnvFilter, Registry};
@@ -24,16 +27,32 @@ fn env_filter(loglevel: &str) -> EnvFilter {
     EnvFilter::new(format!("berth={0},berth_server={0}", filter_for(loglevel)))
 }
 
-pub fn init(loglevel: &str, json: bool) {
+/// Starts logging; the error (a log file that cannot be opened) is one line for the caller.
+pub fn init(loglevel: &str, json: bool, logfile: &str) -> Result<(), String> {
     let (filter, handle) = reload::Layer::new(env_filter(loglevel));
     let _ = FILTER.set(handle);
-    let fmt = tracing_subscriber::fmt::layer().with_target(false);
+    let writer = if logfile.is_empty() {
+        BoxMakeWriter::new(std::io::stdout)
+    } else {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(logfile)
+            .map_err(|e| format!("cannot open logfile '{logfile}': {e}"))?;
+        BoxMakeWriter::new(std::sync::Mutex::new(file))
+    };
+    let ansi = logfile.is_empty() && std::io::stdout().is_terminal();
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_target(false)
+        .with_ansi(ansi)
+        .with_writer(writer);
     let registry = tracing_subscriber::registry().with(filter);
     if json {
         registry.with(fmt.json().flatten_event(true)).init();
     } else {
         registry.with(fmt).init();
     }
+    Ok(())
 }
 
 /// Applies a new Redis loglevel to the running logger (a no-op before `init`).

@@ -27,7 +27,13 @@ fn main() {
         Ok(c) => c,
         Err(e) => fail(&e),
     };
-    berth::logging::init(&config.get("loglevel"), config.get("log-format") == "json");
+    if let Err(e) = berth::logging::init(
+        &config.get("loglevel"),
+        config.get("log-format") == "json",
+        &config.get("logfile"),
+    ) {
+        fail(&e);
+    }
     // Commands run one at a time under the keyspace lock (as in Redis), so one thread serving
     // every connection avoids lock handoffs; more threads help only when parsing and I/O dominate.
     let threads = config.get_i64("io-threads").max(1) as usize;

@@ -328,3 +328,43 @@ fn config_set_maxclients_applies_to_new_connections() {
     );
     assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
 }
+
+#[test]
+fn logfile_receives_the_log_without_terminal_colours() {
+    let dir = common::temp_dir("logfile");
+    let log = dir.join("berth.log");
+    let log_arg = log.to_string_lossy().into_owned();
+    let mut s = Server::start(&["--logfile", &log_arg, "--loglevel", "notice"]);
+    assert_eq!(s.raw().cmd(&["PING"]), "+PONG\r\n");
+    assert_eq!(s.terminate(), Some(0));
+    let text = std::fs::read_to_string(&log).expect("log file");
+    assert!(
+        text.contains("berth-server ready to accept connections"),
+        "{text}"
+    );
+    assert!(text.contains("ready to exit"), "{text}");
+    assert!(!text.contains('\u{1b}'), "colour codes in a file: {text}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn unopenable_logfile_stops_the_start_with_one_line() {
+    let dir = common::temp_dir("badlog");
+    let out = std::process::Command::new(common::BIN)
+        .args([
+            "--port",
+            "0",
+            "--logfile",
+            "/nonexistent-dir/berth.log",
+            "--dir",
+        ])
+        .arg(&dir)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "berth-server: cannot open logfile '/nonexistent-dir/berth.log': No such file or directory (os error 2)\n"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -73,6 +73,12 @@ if ! command -v cargo >/dev/null; then
     fi
 fi
 
+say "chart test tools (helm 3, helm 4, kubectl, kubernetes-validate)"
+bash tests/setup/helm.sh
+
+say "docker engine for tests/image.rs"
+bash tests/setup/docker.sh
+
 say "cargo build --release"
 cargo build --release
 
@@ -89,7 +95,7 @@ status=0
 cargo test --all-targets --no-fail-fast 2>&1 | tee "$log" || status=$?
 
 say "test summary"
-grep -E '^\s+Running |^test result:|^scenario |^cluster(: | tests skipped)' "$log" || true
+grep -E '^\s+Running |^test result:|^scenario |^cluster(: | tests skipped)|^image (built|test skipped)' "$log" || true
 if [ "$status" -ne 0 ]; then
     echo "FAILED (cargo test exited $status)" >&2
     exit "$status"
