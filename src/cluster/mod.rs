@@ -25,7 +25,6 @@ pub mod slots;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Mutex;
-use std::time::Instant;
 
 use bytes::Bytes;
 
@@ -137,7 +136,6 @@ pub struct Cluster {
     /// Set when this node's own configuration keeps it from serving anything.
     pub own_problem: Option<String>,
     pub port: u16,
-    pub started: Instant,
     /// Health probes sent and answered (CLUSTER INFO's message counters).
     pub sent: AtomicU64,
     pub received: AtomicU64,
@@ -157,7 +155,6 @@ impl Cluster {
             nodes,
             own_problem,
             port,
-            started: Instant::now(),
             sent: AtomicU64::new(0),
             received: AtomicU64::new(0),
         }
@@ -264,12 +261,7 @@ impl Cluster {
     /// is its DNS name's current address.
     pub fn ip(&self, cfg: &Config, node: &Node, local_ip: Option<IpAddr>) -> Option<IpAddr> {
         if node.myself {
-            return cfg
-                .get("cluster-announce-ip")
-                .parse()
-                .ok()
-                .or(local_ip)
-                .or_else(|| node.info().ip);
+            return cfg.get("cluster-announce-ip").parse().ok().or(local_ip);
         }
         node.info().ip
     }

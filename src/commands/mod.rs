@@ -391,7 +391,6 @@ pub fn info_for_metrics(shared: &std::sync::Arc<Shared>) -> String {
     let handle = crate::server::session::ClientHandle::new(0, String::new(), String::new());
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let subscriber = crate::server::pubsub::Subscriber {
-        id: 0,
         tx,
         pending: Default::default(),
         handle: handle.clone(),

@@ -47,7 +47,6 @@ pub async fn serve(stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
     let authenticated = shared.requirepass().is_empty();
     let (tx, mailbox) = mpsc::unbounded_channel();
     let subscriber = Subscriber {
-        id,
         tx,
         pending: Default::default(),
         handle: handle.clone(),

@@ -59,7 +59,6 @@ impl Message {
 /// A connection's mailbox.
 #[derive(Clone)]
 pub struct Subscriber {
-    pub id: u64,
     pub tx: UnboundedSender<Message>,
     /// Bytes queued and not yet written to the socket.
     pub pending: Arc<AtomicUsize>,
@@ -71,7 +70,7 @@ impl Subscriber {
         let size = msg.size();
         if self.pending.fetch_add(size, Ordering::Relaxed) + size > PENDING_LIMIT {
             tracing::warn!(
-                client = self.id,
+                client = self.handle.id,
                 "closing subscriber over the pubsub output limit"
             );
             self.handle.kill();
@@ -103,7 +102,7 @@ impl PubSub {
         self.lock()[index(kind)]
             .entry(name.clone())
             .or_default()
-            .insert(sub.id, sub.clone());
+            .insert(sub.handle.id, sub.clone());
     }
 
     pub fn unsubscribe(&self, kind: Kind, name: &[u8], id: u64) {
