@@ -169,8 +169,12 @@ fn unsafe_kill(pid: u32, sig: &str) {
 pub fn wait_for_port(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
+        // A connect to a port nobody listens on yet can pick that same port as its source and
+        // connect to itself (TCP simultaneous open): that is not the server answering.
+        if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
+            if s.local_addr().ok() != s.peer_addr().ok() {
+                return;
+            }
         }
         std::thread::sleep(Duration::from_millis(20));
     }
