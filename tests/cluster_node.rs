@@ -99,16 +99,7 @@ const STANDALONE: &[Case] = &[
 ];
 
 fn one_shard() -> Server {
-    Server::start(&[
-        "--cluster-enabled",
-        "yes",
-        "--cluster-statefulset",
-        "berth",
-        "--cluster-ordinal",
-        "0",
-        "--cluster-shards",
-        "1",
-    ])
+    Server::start(common::ONE_SHARD_CLUSTER)
 }
 
 /// A real one-node Redis Cluster owning every slot.

@@ -138,16 +138,7 @@ fn check_subcommand_requires_cluster_state_ok_with_cluster() {
         err.contains("ERR This instance has cluster support disabled"),
         "{err}"
     );
-    let c = Server::start(&[
-        "--cluster-enabled",
-        "yes",
-        "--cluster-statefulset",
-        "berth",
-        "--cluster-ordinal",
-        "0",
-        "--cluster-shards",
-        "1",
-    ]);
+    let c = Server::start(common::ONE_SHARD_CLUSTER);
     let (code, out, _) = check(&["--port", &c.port.to_string(), "--cluster"]);
     assert_eq!(code, 0);
     assert!(out.ends_with(", cluster_state:ok)\n"), "{out}");

@@ -346,6 +346,18 @@ impl Drop for RealRedis {
     }
 }
 
+/// Flags for a one-shard cluster (ordinal 0 of StatefulSet `berth`) that owns every slot.
+pub const ONE_SHARD_CLUSTER: &[&str] = &[
+    "--cluster-enabled",
+    "yes",
+    "--cluster-statefulset",
+    "berth",
+    "--cluster-ordinal",
+    "0",
+    "--cluster-shards",
+    "1",
+];
+
 /// Redis's common error replies, exactly as sent.
 pub const WRONGTYPE: &str =
     "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
