@@ -2,7 +2,7 @@
 //! Error texts were checked against redis-server 7.0.15.
 
 mod common;
-use common::{free_port, temp_dir, wait_for_port, Raw, Server, BIN};
+use common::{free_port, temp_dir, wait_for_server, Raw, Server, BIN};
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -30,13 +30,13 @@ impl FileServer {
     }
 
     fn spawn(conf: PathBuf, dir: PathBuf, port: u16) -> FileServer {
-        let child = Command::new(BIN)
+        let mut child = Command::new(BIN)
             .arg(&conf)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        wait_for_port(port);
+        wait_for_server(port, &mut child);
         FileServer {
             child,
             port,

@@ -3,7 +3,7 @@
 //! use or unusable, bad flags) exit 1 with one readable line on stderr.
 
 mod common;
-use common::{free_port, temp_dir, wait_for_port, Raw, Server, BIN};
+use common::{free_port, temp_dir, wait_for_server, Raw, Server, BIN};
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -256,8 +256,8 @@ impl Spawned {
             .stdout(Stdio::null())
             .spawn()
             .expect("spawn berth-server");
-        let s = Spawned(child);
-        wait_for_port(port);
+        let mut s = Spawned(child);
+        wait_for_server(port, &mut s.0);
         s
     }
 }

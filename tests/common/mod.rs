@@ -11,21 +11,46 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_berth-server");
 
-/// A port nobody listens on right now, never handed out twice in this test process: the kernel
-/// may give a just-released ephemeral port to the next caller, and two servers started by
-/// parallel tests must not race for one port.
+/// A port nobody listens on right now, never handed out twice in this test process.
+///
+/// Ports come from below the kernel's ephemeral range (`ip_local_port_range`), counting up from
+/// an offset derived from the pid. Inside that range a port found free by `bind(0)` can, before
+/// the server binds it, be taken as the source port of any outgoing connection, or be handed
+/// by `bind(0)` to a parallel test for a moment, which makes a startup probe see a listener that
+/// is not the server. Below the range only explicit binds take ports.
 pub fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    loop {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("free port");
-        let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
-        if !given.contains(&port) {
-            given.push(port);
+    use std::sync::atomic::AtomicU32;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let (lo, _) = ephemeral_range();
+    let (first, span) = if lo >= 12_000 {
+        (lo - 10_000, 10_000)
+    } else {
+        (1024, lo.saturating_sub(1024).max(1))
+    };
+    let start = std::process::id() * 211;
+    for _ in 0..span {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let port = first + (start.wrapping_add(n)) % span;
+        let Ok(port) = u16::try_from(port) else {
+            continue;
+        };
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
             return port;
         }
+    }
+    panic!("no free port below the ephemeral range starting at {lo}");
+}
+
+/// The kernel's ephemeral port range (Linux default 32768-60999).
+fn ephemeral_range() -> (u32, u32) {
+    let text =
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    let mut it = text
+        .split_whitespace()
+        .filter_map(|t| t.parse::<u32>().ok());
+    match (it.next(), it.next()) {
+        (Some(lo), Some(hi)) => (lo, hi),
+        _ => (32768, 60999),
     }
 }
 
@@ -88,14 +113,9 @@ impl Server {
             .args(&self.args)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
-        self.child = Some(cmd.spawn().expect("spawn berth-server"));
-        wait_for_port(self.port);
-        if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
-            panic!(
-                "berth-server exited at startup ({status}); port {} belongs to someone else",
-                self.port
-            );
-        }
+        let mut child = cmd.spawn().expect("spawn berth-server");
+        wait_for_server(self.port, &mut child);
+        self.child = Some(child);
     }
 
     /// Restarts on the same dir and port after a stop or kill.
@@ -166,19 +186,55 @@ fn unsafe_kill(pid: u32, sig: &str) {
         .status();
 }
 
-pub fn wait_for_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+/// Waits until the process `child` itself listens on `port`, as the kernel's socket table
+/// says: a successful TCP connect is no proof, since it can reach a socket that is not the
+/// server's (and sending a command would show in the server's stats). Panics, with the exit
+/// status, if the process exits first.
+pub fn wait_for_server(port: u16, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        // A connect to a port nobody listens on yet can pick that same port as its source and
-        // connect to itself (TCP simultaneous open): that is not the server answering.
-        if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
-            if s.local_addr().ok() != s.peer_addr().ok() {
-                return;
-            }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("server for port {port} exited at startup ({status})");
+        }
+        if listens_on(child.id(), port) {
+            return;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    let _ = child.kill();
     panic!("server on port {port} did not start");
+}
+
+/// True when process `pid` owns a listening TCP socket on `port` (any address).
+fn listens_on(pid: u32, port: u16) -> bool {
+    let mut inodes = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            // sl local_address rem_address st ... uid timeout inode
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let local_port = f
+                .get(1)
+                .and_then(|a| a.rsplit(':').next())
+                .and_then(|p| u16::from_str_radix(p, 16).ok());
+            if local_port == Some(port) && f.get(3) == Some(&"0A") {
+                if let Some(inode) = f.get(9) {
+                    inodes.push(format!("socket:[{inode}]"));
+                }
+            }
+        }
+    }
+    if inodes.is_empty() {
+        return false;
+    }
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten().any(|fd| {
+        std::fs::read_link(fd.path())
+            .map(|target| inodes.iter().any(|i| target.as_os_str() == i.as_str()))
+            .unwrap_or(false)
+    })
 }
 
 pub fn redis_cli(port: u16, args: &[&str]) -> String {
@@ -318,7 +374,7 @@ impl RealRedis {
     pub fn start_with(extra: &[&str]) -> RealRedis {
         let port = free_port();
         let dir = temp_dir("redis");
-        let child = Command::new("redis-server")
+        let mut child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
             .arg("--dir")
@@ -333,7 +389,7 @@ impl RealRedis {
                      Redis 7; run tests/run-all.sh, which installs it (apt-get install redis-server)"
                 )
             });
-        wait_for_port(port);
+        wait_for_server(port, &mut child);
         RealRedis { child, port, dir }
     }
 }
