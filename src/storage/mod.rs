@@ -211,6 +211,7 @@ impl Store {
             self.mem
                 .put_blind(&expire_key(new_expire, pdb, key), Some(IVec::default()));
         }
+        let new_version = record::version_of(&record);
         let old = self
             .mem
             .put(&self.tree, &meta_key(pdb, key), Some(record.into()))?;
@@ -218,7 +219,7 @@ impl Store {
             pdb,
             key,
             old.and_then(Record::from_raw).as_ref(),
-            Some(new_expire),
+            Some((new_expire, new_version)),
         );
         self.dirty += 1;
         Ok(())
@@ -245,12 +246,19 @@ impl Store {
         Ok(old)
     }
 
-    /// Bookkeeping after the record of `key` went from `old` to a record with expiry `new`
-    /// (`None` = deleted): counters, stale expiry entry, stale collection members.
-    fn after_replace(&mut self, pdb: u8, key: &[u8], old: Option<&Record>, new: Option<u64>) {
+    /// Bookkeeping after the record of `key` went from `old` to a record with (expiry, member
+    /// version) `new` (`None` = deleted): counters, stale expiry entry, stale collection members.
+    fn after_replace(
+        &mut self,
+        pdb: u8,
+        key: &[u8],
+        old: Option<&Record>,
+        new: Option<(u64, u64)>,
+    ) {
         let c = &mut self.counts[pdb as usize];
         let old_expire = old.map_or(0, |o| o.expire_at());
-        let new_expire = new.unwrap_or(0);
+        let new_expire = new.map_or(0, |n| n.0);
+        let new_version = new.map(|n| n.1);
         match (old.is_some(), new.is_some()) {
             (false, true) => c.keys += 1,
             (true, false) => c.keys = c.keys.saturating_sub(1),
@@ -266,7 +274,9 @@ impl Store {
             self.mem.put_blind(&expire_key(old_expire, pdb, key), None);
         }
         if let Some(old) = old {
-            if old.kind() != Kind::String {
+            // A collection's members die with its version: a record rewritten under the same
+            // version (a size change) keeps them.
+            if old.kind() != Kind::String && new_version != Some(old.version()) {
                 self.mem.put_blind(
                     &gc_key(&member_prefix(pdb, key, old.version())),
                     Some(IVec::default()),
@@ -518,6 +528,55 @@ impl Store {
             .scan_prefix(prefix)
             .map(|r| r.map_err(CmdError::from))
             .collect()
+    }
+
+    /// The prefix of every member entry of `key`'s collection `version` in logical `db`
+    /// (member sub-keys follow it; see the encoding table).
+    pub fn member_prefix(&self, db: usize, key: &[u8], version: u64) -> Vec<u8> {
+        member_prefix(self.phys(db), key, version)
+    }
+
+    /// Members whose sub-key (the bytes after `prefix`) lies within `from..to`, in sub-key
+    /// order or reversed, at most `limit`, as (sub-key, value). Applies queued writes first:
+    /// the memtable is a hash map, so ordered reads go to sled.
+    pub fn member_range(
+        &mut self,
+        prefix: &[u8],
+        from: std::ops::Bound<&[u8]>,
+        to: std::ops::Bound<&[u8]>,
+        rev: bool,
+        limit: usize,
+    ) -> CmdResult<Vec<(Vec<u8>, IVec)>> {
+        use std::ops::Bound;
+        self.sync()?;
+        let join = |b: &[u8]| {
+            let mut k = prefix.to_vec();
+            k.extend_from_slice(b);
+            k
+        };
+        let lo = match from {
+            Bound::Included(b) => Bound::Included(join(b)),
+            Bound::Excluded(b) => Bound::Excluded(join(b)),
+            Bound::Unbounded => Bound::Included(prefix.to_vec()),
+        };
+        let hi = match to {
+            Bound::Included(b) => Bound::Included(join(b)),
+            Bound::Excluded(b) => Bound::Excluded(join(b)),
+            Bound::Unbounded => match prefix_end(prefix) {
+                Some(end) => Bound::Excluded(end),
+                None => Bound::Unbounded,
+            },
+        };
+        let iter = self.tree.range::<Vec<u8>, _>((lo, hi));
+        let strip = |r: sled::Result<(IVec, IVec)>| -> CmdResult<(Vec<u8>, IVec)> {
+            let (k, v) = r?;
+            Ok((k[prefix.len()..].to_vec(), v))
+        };
+        if rev {
+            iter.rev().take(limit).map(strip).collect()
+        } else {
+            iter.take(limit).map(strip).collect()
+        }
     }
 }
 

@@ -146,6 +146,16 @@ fn secs_u32(ms: u64) -> u32 {
     (ms / 1000).min(u32::MAX as u64) as u32
 }
 
+/// The member version of an encoded record (0 for strings), without parsing it whole.
+pub fn version_of(raw: &[u8]) -> u64 {
+    match raw.first() {
+        Some(&b) if Kind::from_u8(b) != Kind::String && raw.len() >= COLL_HEADER => {
+            u64::from_be_bytes(raw[HEADER..HEADER + 8].try_into().unwrap_or_default())
+        }
+        _ => 0,
+    }
+}
+
 /// Encodes a string record.
 pub fn encode_string(value: &[u8], expire_at: u64, flags: u8) -> Vec<u8> {
     let mut v = Vec::with_capacity(HEADER + value.len());
