@@ -336,15 +336,11 @@ impl Drop for Net {
         self.client = None;
         let prefix = self.prefix.clone();
         sweep_where(|name| name.starts_with(&prefix) || name == self.uplink);
+        // Cleaned up also after a failure: what the failure needs is printed first.
         if std::thread::panicking() {
-            eprintln!(
-                "net {}: kept {} (dnsmasq.log)",
-                self.tag,
-                self.dir.display()
-            );
-        } else {
-            let _ = fs::remove_dir_all(&self.dir);
+            eprintln!("net {}: {}", self.tag, self.dnsmasq_log());
         }
+        let _ = fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -37,6 +37,10 @@ const SCENARIOS: &[(&str, fn())] = &[
         scenarios::prod_overlay,
     ),
     (
+        "ordered_ready_pods_created_one_by_one_each_after_readiness",
+        scenarios::ordered_ready,
+    ),
+    (
         "pet_test_prod_pod_1_killed_other_shards_answer_recreated_with_new_ip",
         scenarios::pet_prod,
     ),

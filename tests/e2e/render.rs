@@ -2,8 +2,6 @@
 //! prod values) or `kubectl kustomize` (the prod overlay). Only what the harness needs is kept;
 //! anything it cannot emulate is either ignored with a log line or a test failure.
 
-#![allow(dead_code)] // groundwork: later scenarios (kill, rolling restart, overlay) use the rest
-
 use serde_yaml::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -141,8 +139,6 @@ impl Render {
                 Probe {
                     path: str_at(p, "httpGet.path").to_owned(),
                     port,
-                    failure_threshold: at(p, "failureThreshold").as_u64().unwrap_or(3) as u32,
-                    period: Duration::from_secs(at(p, "periodSeconds").as_u64().unwrap_or(10)),
                 }
             })
         };
@@ -197,13 +193,45 @@ impl Render {
                 source,
             });
         }
+        assert!(
+            at(main, "envFrom").is_null(),
+            "envFrom is not emulated: list variables under env"
+        );
         let env = seq(at(main, "env"))
             .iter()
-            .filter_map(|e| {
-                let value = at(e, "value").as_str()?;
-                Some((str_at(e, "name").to_owned(), value.to_owned()))
+            .map(|e| {
+                let name = str_at(e, "name").to_owned();
+                let value = if let Some(v) = at(e, "value").as_str() {
+                    EnvValue::Literal(v.to_owned())
+                } else if !at(e, "valueFrom.fieldRef").is_null() {
+                    EnvValue::Field(str_at(e, "valueFrom.fieldRef.fieldPath").to_owned())
+                } else if !at(e, "valueFrom.secretKeyRef").is_null() {
+                    EnvValue::SecretKey(
+                        str_at(e, "valueFrom.secretKeyRef.name").to_owned(),
+                        str_at(e, "valueFrom.secretKeyRef.key").to_owned(),
+                    )
+                } else if !at(e, "valueFrom.configMapKeyRef").is_null() {
+                    let cm = str_at(e, "valueFrom.configMapKeyRef.name");
+                    let key = str_at(e, "valueFrom.configMapKeyRef.key");
+                    let data = self
+                        .find("ConfigMap", cm)
+                        .map(|c| string_map(at(c, "data")))
+                        .unwrap_or_else(|| {
+                            panic!("env {name}: ConfigMap {cm} is not in the render")
+                        });
+                    let v = data
+                        .get(key)
+                        .unwrap_or_else(|| panic!("env {name}: ConfigMap {cm} has no key {key}"));
+                    EnvValue::Literal(v.clone())
+                } else if at(e, "value").is_null() && at(e, "valueFrom").is_null() {
+                    EnvValue::Literal(String::new())
+                } else {
+                    panic!("env {name}: this valueFrom is not emulated")
+                };
+                (name, value)
             })
             .collect();
+        let security = |k: &str| at(main, &format!("securityContext.{k}"));
         let uid = |k: &str| {
             at(main, &format!("securityContext.{k}"))
                 .as_u64()
@@ -235,6 +263,16 @@ impl Render {
             env,
             startup: probe("startupProbe"),
             readiness: probe("readinessProbe"),
+            liveness: probe("livenessProbe"),
+            read_only_root: security("readOnlyRootFilesystem")
+                .as_bool()
+                .unwrap_or(false),
+            no_new_privs: !security("allowPrivilegeEscalation")
+                .as_bool()
+                .unwrap_or(true),
+            drop_all_caps: seq(security("capabilities.drop"))
+                .iter()
+                .any(|c| c.as_str() == Some("ALL")),
             ports,
             mounts,
             run_as: uid("runAsUser").zip(uid("runAsGroup")),
@@ -303,8 +341,6 @@ fn items(items: &Value, data: BTreeMap<String, String>) -> BTreeMap<String, Stri
 pub struct Probe {
     pub path: String,
     pub port: u16,
-    pub failure_threshold: u32,
-    pub period: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -346,14 +382,32 @@ pub struct StatefulSet {
     pub grace: Duration,
     pub command: Vec<String>,
     pub args: Vec<String>,
-    pub env: Vec<(String, String)>,
+    pub env: Vec<(String, EnvValue)>,
     pub ports: BTreeMap<String, u16>,
     pub startup: Option<Probe>,
     pub readiness: Option<Probe>,
+    pub liveness: Option<Probe>,
+    /// securityContext: `/` read-only in the pod's mount namespace.
+    pub read_only_root: bool,
+    /// securityContext `allowPrivilegeEscalation: false`: PR_SET_NO_NEW_PRIVS.
+    pub no_new_privs: bool,
+    /// securityContext `capabilities.drop: [ALL]`: the bounding set emptied.
+    pub drop_all_caps: bool,
     pub mounts: Vec<Mount>,
     pub run_as: Option<(u32, u32)>,
     pub fs_group: Option<u32>,
     pub image_pull_secrets: Vec<String>,
+}
+
+/// A container env value as rendered: literal (also `configMapKeyRef`, read from the render), or
+/// resolved per pod when it starts (the downward API, Secrets the test created).
+#[derive(Clone, Debug)]
+pub enum EnvValue {
+    Literal(String),
+    /// `fieldRef.fieldPath`: metadata.name, metadata.namespace, status.podIP, spec.nodeName, …
+    Field(String),
+    /// `secretKeyRef` (name, key).
+    SecretKey(String, String),
 }
 
 #[derive(Clone, Debug)]

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::net::run_for;
 use super::render;
-use super::sts::Cluster;
+use super::sts::{Cluster, Event};
 
 /// The Secret prod values reference (`auth.existingSecret`): the harness creates its content.
 const PASSWORD: &str = "e2e-test-password";
@@ -107,6 +107,55 @@ fn prod_checks(c: &mut Cluster) {
         .map(|i| c.cli(&c.pod_fqdn(i), &["DBSIZE"]).parse::<usize>().unwrap())
         .sum();
     assert_eq!(total, 10_000 + c.sts.replicas, "keys over all shards");
+}
+
+/// OrderedReady (prod values with `podManagementPolicy=OrderedReady`): the controller creates
+/// each pod only once the previous one passes its rendered readiness probe, and the shards still
+/// form a cluster (readiness is per pod, never the cluster's). The same install checks the pod
+/// as the kubelet sets it up: downward-API env from `extraEnv`, a read-only root filesystem.
+pub fn ordered_ready() {
+    let env = r#"[{"name":"POD_NAME","valueFrom":{"fieldRef":{"fieldPath":"metadata.name"}}},
+        {"name":"POD_IP","valueFrom":{"fieldRef":{"fieldPath":"status.podIP"}}},
+        {"name":"BERTH_PASSWORD","valueFrom":{"secretKeyRef":{"name":"berth-auth","key":"password"}}}]"#;
+    let r = render::helm_with(
+        "ord",
+        "ord",
+        "values-prod.yaml",
+        &[
+            "--set",
+            "podManagementPolicy=OrderedReady",
+            "--set-json",
+            &format!("extraEnv={}", env.replace('\n', "")),
+        ],
+    );
+    let mut c = Cluster::new("ord", &r, PROD_SECRETS);
+    assert!(!c.sts.parallel);
+    c.create_all();
+    let expected: Vec<(Event, usize)> = (0..c.sts.replicas)
+        .flat_map(|i| [(Event::Spawned, i), (Event::Ready, i)])
+        .collect();
+    assert_eq!(
+        c.events, expected,
+        "OrderedReady: each pod ready before the next"
+    );
+    wait_cluster_ok(&c);
+    let check = cluster_check(&c, 2);
+    assert!(check.contains("[OK] All 16384 slots covered"), "{check}");
+    let pod = c.pod(1).expect("pod 1");
+    let environ = pod.environ();
+    for var in [
+        "POD_NAME=ord-berth-1".to_string(),
+        format!("POD_IP={}", pod.ip),
+        format!("BERTH_PASSWORD={PASSWORD}"),
+    ] {
+        assert!(environ.contains(&var), "{var} not in {environ:?}");
+    }
+    assert!(
+        c.sts.read_only_root,
+        "the chart sets readOnlyRootFilesystem"
+    );
+    let opts = pod.root_mount_options();
+    assert!(opts.split(',').any(|o| o == "ro"), "/ mounted {opts}");
 }
 
 /// Rolling restart under load: a redis-py writer keeps writing (recording each acknowledged

@@ -1,8 +1,6 @@
 //! The harness as StatefulSet controller, kubelet and DNS: runs a rendered StatefulSet's pods as
 //! `berth-server` processes, each in its own network, mount and UTS namespace (see README.md).
 
-#![allow(dead_code)] // groundwork: later scenarios (kill, rolling restart, overlay) use the rest
-
 use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
@@ -17,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use super::common::BIN;
 use super::net::{run_ok, Host, Net};
-use super::render::{Probe, Render, Service, Source, StatefulSet};
+use super::render::{EnvValue, Probe, Render, Service, Source, StatefulSet};
 
 /// Longest wait for a pod to pass its probes (the rendered startupProbe allows an hour).
 const READY_LIMIT: Duration = Duration::from_secs(60);
@@ -41,6 +39,26 @@ impl Pod {
         run_ok(Command::new("nsenter").args(["-t", &pid, "-u", "hostname"]))
             .trim()
             .to_owned()
+    }
+
+    /// The process's environment (`/proc/<pid>/environ`).
+    pub fn environ(&self) -> Vec<String> {
+        let raw = fs::read(format!("/proc/{}/environ", self.pid())).unwrap_or_default();
+        raw.split(|&b| b == 0)
+            .filter(|v| !v.is_empty())
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .collect()
+    }
+
+    /// The mount options of `/` as the process sees it (its mount namespace).
+    pub fn root_mount_options(&self) -> String {
+        let info =
+            fs::read_to_string(format!("/proc/{}/mountinfo", self.pid())).unwrap_or_default();
+        info.lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .find(|f| f.get(4) == Some(&"/"))
+            .and_then(|f| f.get(5).map(|o| o.to_string()))
+            .unwrap_or_default()
     }
 
     /// The process's real uid.
@@ -72,6 +90,14 @@ pub struct Cluster {
     pub dns_enabled: bool,
     /// Mount points this harness created on the host, removed on drop (deepest first).
     created: Vec<PathBuf>,
+    /// What the controller did, in order: (`Spawned` or `Ready`, ordinal).
+    pub events: Vec<(Event, usize)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    Spawned,
+    Ready,
 }
 
 impl Cluster {
@@ -104,10 +130,18 @@ impl Cluster {
                 }
             }
         }
+        let services = render.services();
+        for s in &services {
+            assert_eq!(
+                s.namespace, sts.namespace,
+                "Service {} selects pods of another namespace",
+                s.name
+            );
+        }
         let n = sts.replicas;
         Cluster {
             net: Net::new(tag),
-            services: render.services(),
+            services,
             sts,
             password,
             secrets: map,
@@ -115,6 +149,7 @@ impl Cluster {
             ready: vec![false; n],
             dns_enabled: true,
             created: Vec::new(),
+            events: Vec::new(),
         }
     }
 
@@ -357,16 +392,22 @@ impl Cluster {
             .append(true)
             .open(self.net.dir().join(format!("{name}.log")))
             .expect("pod log");
+        let env: Vec<(String, String)> = self
+            .sts
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), self.env_value(k, v, &name, ip)))
+            .collect();
         let mut cmd = host.cmd(BIN);
         cmd.args(&args)
             .env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .env("HOSTNAME", &name)
-            .envs(self.sts.env.iter().map(|(k, v)| (k, v)))
+            .envs(env)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log);
-        enter_pod(&mut cmd, &name, &binds, self.sts.run_as, fs_group);
+        enter_pod(&mut cmd, &name, &binds, &self.sts, fs_group);
         let child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("start pod {name}: {e}"));
@@ -376,6 +417,28 @@ impl Cluster {
             child,
             _host: host,
         });
+        self.events.push((Event::Spawned, i));
+    }
+
+    /// An env value for pod `name` at `ip`, as the kubelet resolves it.
+    fn env_value(&self, var: &str, v: &EnvValue, name: &str, ip: Ipv4Addr) -> String {
+        match v {
+            EnvValue::Literal(s) => s.clone(),
+            EnvValue::Field(path) => match path.as_str() {
+                "metadata.name" => name.to_owned(),
+                "metadata.namespace" => self.sts.namespace.clone(),
+                "status.podIP" => ip.to_string(),
+                "spec.nodeName" => "e2e-node".to_owned(),
+                "spec.serviceAccountName" => "default".to_owned(),
+                other => panic!("env {var}: fieldRef {other} is not emulated"),
+            },
+            EnvValue::SecretKey(secret, key) => self
+                .secrets
+                .get(secret)
+                .and_then(|m| m.get(key))
+                .unwrap_or_else(|| panic!("env {var}: Secret {secret} key {key} was not created"))
+                .clone(),
+        }
     }
 
     /// Polls the rendered startup and readiness probes on the pod's IP (every 100 ms, not the
@@ -407,7 +470,18 @@ impl Cluster {
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
+        // The kubelet starts liveness checks with readiness: a live pod must pass it at once.
+        if let Some(p) = &self.sts.liveness {
+            let ip = self.pods[i].as_ref().expect("pod exists").ip;
+            assert_eq!(
+                http_get(SocketAddr::from((ip, p.port)), &p.path),
+                Some(200),
+                "pod {i} ready but its livenessProbe {} fails",
+                p.path
+            );
+        }
         self.ready[i] = true;
+        self.events.push((Event::Ready, i));
         self.sync_dns();
     }
 
@@ -436,6 +510,17 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
+        // A failed scenario shows the pods' logs here: the scratch directory holding them is
+        // removed with everything else.
+        if std::thread::panicking() {
+            for i in 0..self.pods.len() {
+                eprintln!(
+                    "--- {} log (last lines):\n{}",
+                    self.pod_name(i),
+                    self.log_tail(i)
+                );
+            }
+        }
         self.pods.iter_mut().for_each(|p| drop(p.take()));
         for p in self.created.drain(..).rev() {
             let _ = if p.is_dir() {
@@ -467,9 +552,12 @@ fn enter_pod(
     cmd: &mut Command,
     name: &str,
     binds: &[(PathBuf, PathBuf, bool)],
-    run_as: Option<(u32, u32)>,
+    sts: &StatefulSet,
     fs_group: u32,
 ) {
+    let run_as = sts.run_as;
+    let (read_only_root, no_new_privs, drop_caps) =
+        (sts.read_only_root, sts.no_new_privs, sts.drop_all_caps);
     let cstr = |p: &Path| CString::new(p.as_os_str().as_bytes()).expect("path");
     let binds: Vec<(CString, CString, bool)> = binds
         .iter()
@@ -506,6 +594,23 @@ fn enter_pod(
                     let flags = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY;
                     ok(libc::mount(null, target.as_ptr(), null, flags, no_data))?;
                 }
+            }
+            // readOnlyRootFilesystem: this namespace's `/` turns read-only; the volumes are
+            // mounts of their own and keep their modes.
+            if read_only_root {
+                let flags = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY;
+                ok(libc::mount(null, c"/".as_ptr(), null, flags, no_data))?;
+            }
+            if drop_caps {
+                // Every capability out of the bounding set (the kernel knows at most 64).
+                for cap in 0..64 {
+                    if libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 {
+                        break;
+                    }
+                }
+            }
+            if no_new_privs {
+                ok(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))?;
             }
             if let Some((uid, gid)) = run_as {
                 let groups = [gid, fs_group];
