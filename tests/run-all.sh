@@ -95,7 +95,7 @@ status=0
 cargo test --all-targets --no-fail-fast 2>&1 | tee "$log" || status=$?
 
 say "test summary"
-grep -E '^\s+Running |^test result:|^scenario |^cluster(: | tests skipped)|^image (built|test skipped)' "$log" || true
+grep -E '^\s+Running |^test result:|^scenario |^cluster(: | tests skipped)|^e2e(: | tests skipped)|^image (built|test skipped)' "$log" || true
 if [ "$status" -ne 0 ]; then
     echo "FAILED (cargo test exited $status)" >&2
     exit "$status"

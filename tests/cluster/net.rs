@@ -37,6 +37,11 @@ const STEP: Duration = Duration::from_secs(10);
 /// True when this process may create network namespaces. Otherwise prints the one skip line:
 /// the caller then returns success. Being root but unable to run `ip` is a hard failure.
 pub fn require_root() -> bool {
+    require_root_for("cluster tests")
+}
+
+/// `require_root` with the skip line naming `what` (e.g. "e2e tests").
+pub fn require_root_for(what: &str) -> bool {
     // CAP_NET_ADMIN (12) and CAP_SYS_ADMIN (21): root in an unprivileged container has neither.
     let caps = fs::read_to_string("/proc/self/status")
         .ok()
@@ -47,9 +52,7 @@ pub fn require_root() -> bool {
         .unwrap_or(0);
     let need = (1 << 12) | (1 << 21);
     if unsafe { libc::geteuid() } != 0 || caps & need != need {
-        println!(
-            "cluster tests skipped: need root for network namespaces (run as root, as CI does)"
-        );
+        println!("{what} skipped: need root for network namespaces (run as root, as CI does)");
         return false;
     }
     run(Command::new("ip").args(["netns", "list"]));
@@ -249,6 +252,49 @@ impl Net {
         }
     }
 
+    /// Publishes `fqdn` -> every address of `ips` (one hosts line each, as a headless Service
+    /// has one A record per pod; empty removes the name) and waits until the client
+    /// namespace's resolver returns exactly that set.
+    pub fn set_dns_all(&self, fqdn: &str, ips: &[Ipv4Addr]) {
+        let file = self.dir.join("hosts").join(fqdn);
+        let mut want: Vec<Ipv4Addr> = ips.to_vec();
+        want.sort();
+        want.dedup();
+        if want.is_empty() {
+            let _ = fs::remove_file(&file);
+        } else {
+            let lines: String = want.iter().map(|ip| format!("{ip} {fqdn}\n")).collect();
+            fs::write(&file, lines).expect("write hosts file");
+        }
+        let deadline = Instant::now() + STEP;
+        loop {
+            let got = self.resolve_all(fqdn);
+            if got == want {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "net {}: {fqdn} resolves to {got:?}, want {want:?}\n{}",
+                self.tag,
+                self.dnsmasq_log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Every IPv4 address `name` resolves to in the client namespace, sorted.
+    pub fn resolve_all(&self, name: &str) -> Vec<Ipv4Addr> {
+        let out = run(self.client_cmd("getent").args(["ahostsv4", name]));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut ips: Vec<Ipv4Addr> = text
+            .lines()
+            .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+            .collect();
+        ips.sort();
+        ips.dedup();
+        ips
+    }
+
     /// What `name` resolves to (IPv4, getaddrinfo) in the client namespace.
     pub fn resolve(&self, name: &str) -> Option<Ipv4Addr> {
         let out = run(self.client_cmd("getent").args(["ahostsv4", name]));
@@ -290,15 +336,11 @@ impl Drop for Net {
         self.client = None;
         let prefix = self.prefix.clone();
         sweep_where(|name| name.starts_with(&prefix) || name == self.uplink);
+        // Cleaned up also after a failure: what the failure needs is printed first.
         if std::thread::panicking() {
-            eprintln!(
-                "net {}: kept {} (dnsmasq.log)",
-                self.tag,
-                self.dir.display()
-            );
-        } else {
-            let _ = fs::remove_dir_all(&self.dir);
+            eprintln!("net {}: {}", self.tag, self.dnsmasq_log());
         }
+        let _ = fs::remove_dir_all(&self.dir);
     }
 }
 
