@@ -366,3 +366,38 @@ fn sets_survive_sigkill_with_appendfsync_always() {
         ],
     );
 }
+
+#[test]
+fn random_picks_cover_small_and_large_sets() {
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    c.cmd(&["SADD", "small", "a", "b", "c"]);
+    let mut hits = std::collections::BTreeMap::new();
+    for _ in 0..300 {
+        *hits.entry(c.cmd(&["SRANDMEMBER", "small"])).or_insert(0) += 1;
+    }
+    assert_eq!(hits.len(), 3, "{hits:?}");
+    assert!(hits.values().all(|n| *n > 50), "not uniform: {hits:?}");
+    // A set past the full-read threshold is sampled by seeks: picks stay distinct and valid.
+    let members: Vec<String> = (0..3000).map(|i| format!("m{i:05}")).collect();
+    for chunk in members.chunks(500) {
+        let mut args = vec!["SADD", "big"];
+        args.extend(chunk.iter().map(String::as_str));
+        c.cmd(&args);
+    }
+    let picks = c.cmd(&["SRANDMEMBER", "big", "50"]);
+    assert_eq!(count_of(&picks), 50, "{picks}");
+    assert_eq!(elements(&picks).len(), 50, "{picks}");
+    let rep = c.cmd(&["SRANDMEMBER", "big", "-20"]);
+    assert_eq!(count_of(&rep), 20, "{rep}");
+    let popped = c.cmd(&["SPOP", "big", "100"]);
+    let popped = elements(&popped);
+    assert_eq!(popped.len(), 100);
+    assert_eq!(c.cmd(&["SCARD", "big"]), ":2900\r\n");
+    for m in popped.iter().take(10) {
+        assert_eq!(c.cmd(&["SISMEMBER", "big", m]), ":0\r\n");
+    }
+    let one = c.cmd(&["SPOP", "big"]);
+    assert!(one.starts_with("$6\r\nm"), "{one}");
+    assert_eq!(c.cmd(&["SCARD", "big"]), ":2899\r\n");
+}

@@ -112,9 +112,16 @@ pub fn members(store: &mut Store, c: &Coll) -> CmdResult<Vec<Member>> {
 /// Collections up to this size are sampled from a full read; larger ones by random seeks.
 const SAMPLE_FULL_READ: u64 = 1024;
 
-/// One random member: a seek to a random sub-key between the first and the last (cheap, not
-/// perfectly uniform: a member after a wide gap in sub-key space is picked more often).
+/// Single picks read collections up to this size whole, so that their picks are uniform.
+const SAMPLE_ONE_FULL_READ: u64 = 128;
+
+/// One random member. Small collections are read whole and picked from uniformly; larger ones
+/// by a seek to a random sub-key between the first and the last (cheap, not perfectly uniform:
+/// a member after a wide gap in sub-key space is picked more often).
 pub fn random_member(store: &mut Store, c: &Coll) -> CmdResult<Option<Member>> {
+    if c.size <= SAMPLE_ONE_FULL_READ {
+        return Ok(random_distinct(store, c, 1)?.into_iter().next());
+    }
     let first = store.member_range(&c.prefix, Unbounded, Unbounded, false, 1)?;
     let last = store.member_range(&c.prefix, Unbounded, Unbounded, true, 1)?;
     let (Some(first), Some(last)) = (first.into_iter().next(), last.into_iter().next()) else {
