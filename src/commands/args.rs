@@ -138,6 +138,11 @@ pub fn scan_opts(args: &[Bytes]) -> CmdResult<(Option<&[u8]>, usize)> {
     Ok((pattern, count))
 }
 
+/// The reply of the SCAN family: the next cursor and the elements found.
+pub fn scan_reply(next: u64, elements: Vec<Reply>) -> Reply {
+    Reply::Array(vec![Reply::bulk(next.to_string()), Reply::Array(elements)])
+}
+
 /// A count argument in `-LONG_MAX..=LONG_MAX`, with Redis's range error (HRANDFIELD,
 /// SRANDMEMBER, ZRANDMEMBER).
 pub fn signed_count(arg: &[u8]) -> CmdResult<i64> {

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use super::args::{cursor, int, is, scan_opts, signed_count};
+use super::args::{cursor, int, is, scan_opts, scan_reply, signed_count};
 use super::{cmd, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::reply::Reply;
@@ -263,9 +263,4 @@ fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         out.extend([bulk(&f), bulk(&v)]);
     }
     Ok(scan_reply(next, out))
-}
-
-/// The reply of the SCAN family: the next cursor and the elements found.
-pub fn scan_reply(next: u64, elements: Vec<Reply>) -> Reply {
-    Reply::Array(vec![Reply::bulk(next.to_string()), Reply::Array(elements)])
 }

@@ -6,8 +6,7 @@ use std::collections::BTreeSet;
 
 use bytes::Bytes;
 
-use super::args::{cursor, int, scan_opts, signed_count};
-use super::hash::scan_reply;
+use super::args::{cursor, int, scan_opts, scan_reply, signed_count};
 use super::{cmd, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::reply::Reply;

@@ -302,7 +302,8 @@ pub fn scan_members(
     whole: bool,
     mut keep: impl FnMut(&[u8]) -> bool,
 ) -> CmdResult<(u64, Vec<Member>)> {
-    let resume = if cursor == 0 {
+    // A compact collection is returned whole whatever the cursor, as Redis does.
+    let resume = if cursor == 0 || whole {
         None
     } else {
         let table = CURSORS.lock().unwrap_or_else(|e| e.into_inner());
