@@ -416,3 +416,27 @@ fn hashes_survive_sigkill_with_appendfsync_always() {
         ],
     );
 }
+
+#[test]
+fn a_hash_recreated_after_del_or_set_holds_only_its_new_fields() {
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    for i in 0..300 {
+        c.cmd(&["HSET", "h", &format!("f{i:03}"), "v"]);
+    }
+    check(
+        &mut c,
+        &[
+            (&["DEL", "h"], ":1\r\n"),
+            (&["HSET", "h", "f001", "new"], ":1\r\n"),
+            (&["HGETALL", "h"], &array(&["f001", "new"])),
+            (&["HGET", "h", "f002"], "$-1\r\n"),
+            (&["SET", "h", "str"], "+OK\r\n"),
+            (&["HSET", "h", "x", "1"], WRONGTYPE),
+            (&["DEL", "h"], ":1\r\n"),
+            (&["HINCRBY", "h", "f001", "2"], ":2\r\n"),
+            (&["HLEN", "h"], ":1\r\n"),
+            (&["OBJECT", "ENCODING", "h"], "$8\r\nlistpack\r\n"),
+        ],
+    );
+}

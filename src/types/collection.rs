@@ -167,7 +167,8 @@ pub fn random_distinct(store: &mut Store, c: &Coll, n: u64) -> CmdResult<Vec<Mem
     }
     // Unlucky seeks: complete with the members that follow the last pick.
     let mut from = out.last().map(|m| m.0.clone()).unwrap_or_default();
-    while (out.len() as u64) < n {
+    let mut visited = 0u64;
+    while (out.len() as u64) < n && visited <= c.size + 64 {
         let next = store.member_range(&c.prefix, Excluded(&from), Unbounded, false, 64)?;
         let wrapped = next.is_empty();
         let batch = if wrapped {
@@ -175,7 +176,11 @@ pub fn random_distinct(store: &mut Store, c: &Coll, n: u64) -> CmdResult<Vec<Mem
         } else {
             next
         };
+        if batch.is_empty() {
+            break;
+        }
         for m in batch {
+            visited += 1;
             from = m.0.clone();
             if (out.len() as u64) < n && seen.insert(m.0.clone()) {
                 out.push(m);
