@@ -440,3 +440,51 @@ fn a_hash_recreated_after_del_or_set_holds_only_its_new_fields() {
         ],
     );
 }
+
+#[test]
+fn redis_crate_and_redis_cli_read_hashes() {
+    use std::collections::HashMap;
+    let s = Server::start(&[]);
+    let mut c = s.client();
+    let _: () = redis::cmd("HSET")
+        .arg("h")
+        .arg(&[("a", "1"), ("b", "2")])
+        .query(&mut c)
+        .expect("hset");
+    let all: HashMap<String, String> = redis::cmd("HGETALL")
+        .arg("h")
+        .query(&mut c)
+        .expect("hgetall");
+    assert_eq!(all.get("a").map(String::as_str), Some("1"));
+    assert_eq!(all.len(), 2);
+    let n: i64 = redis::cmd("HINCRBY")
+        .arg("h")
+        .arg("a")
+        .arg(41)
+        .query(&mut c)
+        .expect("hincrby");
+    assert_eq!(n, 42);
+    // HSCAN through the crate's iterator visits every field.
+    for i in 0..200 {
+        let _: () = redis::cmd("HSET")
+            .arg("big")
+            .arg(format!("f{i}"))
+            .arg(i)
+            .query(&mut c)
+            .expect("hset");
+    }
+    let fields: redis::RedisResult<Vec<(String, String)>> = redis::cmd("HSCAN")
+        .arg("big")
+        .cursor_arg(0)
+        .arg("COUNT")
+        .arg(13)
+        .clone()
+        .iter(&mut c)
+        .expect("hscan")
+        .collect();
+    let fields = fields.expect("hscan items");
+    let uniq: std::collections::BTreeSet<_> = fields.iter().map(|(f, _)| f.clone()).collect();
+    assert_eq!(uniq.len(), 200);
+    assert_eq!(s.cli(&["HGET", "h", "b"]).trim(), "2");
+    assert_eq!(s.cli(&["HLEN", "big"]).trim(), "200");
+}
