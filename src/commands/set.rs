@@ -154,10 +154,13 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         Some(0) => Vec::new(),
         Some(n) => collection::random_distinct(store, &c, n)?,
     };
-    for (m, _) in &picks {
-        set::remove(store, &mut c, m)?;
-    }
-    if !picks.is_empty() {
+    if picks.len() as u64 >= c.size {
+        // Everything popped: delete the key, its members are collected in the background.
+        store.delete(db, &args[1])?;
+    } else if !picks.is_empty() {
+        for (m, _) in &picks {
+            set::remove(store, &mut c, m)?;
+        }
         collection::save(store, db, &args[1], &c)?;
     }
     let mut members = picks.into_iter().map(|(m, _)| m);
