@@ -323,14 +323,11 @@ pub fn scan_members(
         None => Unbounded,
     };
     let limit = if whole { usize::MAX } else { count.max(1) };
-    let batch = store.member_range(&c.prefix, from, Unbounded, false, limit)?;
-    let more = !whole
-        && batch.len() == limit
-        && batch.last().is_some_and(|(last, _)| {
-            store
-                .member_range(&c.prefix, Excluded(last), Unbounded, false, 1)
-                .is_ok_and(|n| !n.is_empty())
-        });
+    // One member past the step tells whether the scan goes on.
+    let mut batch =
+        store.member_range(&c.prefix, from, Unbounded, false, limit.saturating_add(1))?;
+    let more = batch.len() > limit;
+    batch.truncate(limit);
     let next = match batch.last() {
         Some((last, _)) if more => {
             let mut table = CURSORS.lock().unwrap_or_else(|e| e.into_inner());
