@@ -411,6 +411,144 @@ static GENERATORS: &[(u32, Generator)] = &[
     }),
     (1, |g| vec!["KEYS".into(), format!("{}*", g.prefix)]),
     (1, |g| vec!["OBJECT".into(), "ENCODING".into(), g.key()]),
+    // hashes and sets (on the same keys as strings, so WRONGTYPE paths run)
+    (5, |g| {
+        let name = g.rng.pick(&["HSET", "HSET", "HMSET", "hset"]);
+        let mut c = vec![name.into(), g.key()];
+        for _ in 0..1 + g.rng.below(3) {
+            c.push(g.field());
+            c.push(g.value());
+        }
+        if g.rng.chance(5) {
+            c.pop(); // odd argument count
+        }
+        c
+    }),
+    (2, |g| vec!["HSETNX".into(), g.key(), g.field(), g.value()]),
+    (4, |g| vec!["HGET".into(), g.key(), g.field()]),
+    (2, |g| {
+        let mut c = vec!["HMGET".into(), g.key()];
+        for _ in 0..1 + g.rng.below(3) {
+            c.push(g.field());
+        }
+        c
+    }),
+    (3, |g| {
+        let mut c = vec!["HDEL".into(), g.key()];
+        for _ in 0..1 + g.rng.below(3) {
+            c.push(g.field());
+        }
+        c
+    }),
+    (2, |g| {
+        let name = g.rng.pick(&["HLEN", "HKEYS", "HVALS", "HGETALL"]);
+        vec![name.into(), g.key()]
+    }),
+    (2, |g| {
+        let name = g.rng.pick(&["HSTRLEN", "HEXISTS"]);
+        vec![name.into(), g.key(), g.field()]
+    }),
+    (3, |g| vec!["HINCRBY".into(), g.key(), g.field(), g.int()]),
+    (2, |g| {
+        let by = g
+            .rng
+            .pick(&["0.1", "-1.5", "3", "1e2", "abc", "inf", "", "5.0e3"]);
+        vec!["HINCRBYFLOAT".into(), g.key(), g.field(), by.into()]
+    }),
+    (2, |g| {
+        let mut c = vec!["HRANDFIELD".into(), g.key()];
+        if g.rng.chance(70) {
+            c.push(g.count());
+            if g.rng.chance(50) {
+                c.push(g.rng.pick(&["WITHVALUES", "withvalues", "BAD"]).into());
+            }
+        }
+        c
+    }),
+    (2, |g| {
+        let mut c = vec!["HSCAN".into(), g.key()];
+        g.scan_args(&mut c);
+        c
+    }),
+    (5, |g| {
+        let mut c = vec!["SADD".into(), g.key()];
+        for _ in 0..1 + g.rng.below(4) {
+            c.push(g.member());
+        }
+        c
+    }),
+    (3, |g| {
+        let mut c = vec!["SREM".into(), g.key()];
+        for _ in 0..1 + g.rng.below(3) {
+            c.push(g.member());
+        }
+        c
+    }),
+    (2, |g| {
+        let name = g.rng.pick(&["SCARD", "SMEMBERS"]);
+        vec![name.into(), g.key()]
+    }),
+    (2, |g| vec!["SISMEMBER".into(), g.key(), g.member()]),
+    (1, |g| {
+        let mut c = vec!["SMISMEMBER".into(), g.key()];
+        for _ in 0..1 + g.rng.below(3) {
+            c.push(g.member());
+        }
+        c
+    }),
+    // SPOP only where the outcome is deterministic: everything, nothing, or an error.
+    (1, |g| {
+        let count = g.rng.pick(&["100", "0", "-1", "x"]);
+        let mut c = vec!["SPOP".into(), g.key(), count.into()];
+        if g.rng.chance(5) {
+            c.push("1".into());
+        }
+        c
+    }),
+    (2, |g| {
+        let mut c = vec!["SRANDMEMBER".into(), g.key()];
+        if g.rng.chance(70) {
+            c.push(g.count());
+        }
+        c
+    }),
+    (2, |g| vec!["SMOVE".into(), g.key(), g.key(), g.member()]),
+    (3, |g| {
+        let name = g.rng.pick(&[
+            "SINTER",
+            "SUNION",
+            "SDIFF",
+            "SINTERSTORE",
+            "SUNIONSTORE",
+            "SDIFFSTORE",
+        ]);
+        let mut c = vec![name.into()];
+        c.extend(g.keys(3));
+        if name.ends_with("STORE") {
+            c.push(g.key());
+        }
+        c
+    }),
+    (1, |g| {
+        let keys = g.keys(3);
+        let numkeys = if g.rng.chance(90) {
+            keys.len().to_string()
+        } else {
+            g.rng.pick(&["0", "9", "x"]).into()
+        };
+        let mut c = vec!["SINTERCARD".into(), numkeys];
+        c.extend(keys);
+        if g.rng.chance(40) {
+            c.push("LIMIT".into());
+            c.push(g.rng.pick(&["0", "1", "2", "-1", "x"]).into());
+        }
+        c
+    }),
+    (2, |g| {
+        let mut c = vec!["SSCAN".into(), g.key()];
+        g.scan_args(&mut c);
+        c
+    }),
 ];
 
 /// Makes replies that legitimately differ between two servers comparable: remaining TTLs depend on
@@ -422,19 +560,43 @@ fn normalize(args: &[String], reply: String) -> String {
             Some(n) if n.trim_end().parse::<i64>().is_ok_and(|n| n > 0) => ":positive\r\n".into(),
             _ => reply,
         },
-        "KEYS" => {
-            let mut lines: Vec<&str> = reply.split("\r\n").collect();
-            if lines.len() > 2 {
-                let body = &lines[1..lines.len() - 1];
-                let mut pairs: Vec<String> = body.chunks(2).map(|p| p.join("\r\n")).collect();
-                pairs.sort();
-                let head = lines.remove(0).to_string();
-                return format!("{head}\r\n{}\r\n", pairs.join("\r\n"));
+        "KEYS" | "HKEYS" | "HVALS" | "SMEMBERS" | "SINTER" | "SUNION" | "SDIFF" | "SPOP" => {
+            sort_elements(&reply, 1)
+        }
+        "HGETALL" => sort_elements(&reply, 2),
+        // Random picks: only the shape (type and length) is comparable.
+        "HRANDFIELD" | "SRANDMEMBER" => match reply.as_bytes().first() {
+            Some(b'*') | Some(b'~') => reply.split("\r\n").next().unwrap_or("").into(),
+            Some(b'$') if !reply.starts_with("$-1") => "$bulk".into(),
+            _ => reply,
+        },
+        "HSCAN" | "SSCAN" => {
+            // *2, $len, cursor, *n, elements: sort the elements (pairs for HSCAN).
+            let lines: Vec<&str> = reply.splitn(4, "\r\n").collect();
+            if reply.starts_with("*2\r\n") && lines.len() == 4 {
+                let per = if name == "HSCAN" { 2 } else { 1 };
+                let head = lines[..3].join("\r\n");
+                return format!("{head}\r\n{}", sort_elements(lines[3], per));
             }
             reply
         }
         _ => reply,
     }
+}
+
+/// An aggregate reply (array, set or map) with its elements sorted, `per` elements at a time
+/// (2 for field/value pairs): collections have no defined order.
+fn sort_elements(reply: &str, per: usize) -> String {
+    let mut lines: Vec<&str> = reply.split("\r\n").collect();
+    if lines.len() <= 2 || !matches!(reply.as_bytes()[0], b'*' | b'~' | b'%') {
+        return reply.to_string();
+    }
+    let body = &lines[1..lines.len() - 1];
+    // Each element is a bulk string: a `$len` line and its text.
+    let mut groups: Vec<String> = body.chunks(2 * per).map(|p| p.join("\r\n")).collect();
+    groups.sort();
+    let head = lines.remove(0).to_string();
+    format!("{head}\r\n{}\r\n", groups.join("\r\n"))
 }
 
 fn draw(g: &mut Gen) -> Vec<String> {
@@ -517,6 +679,57 @@ fn pipeline(c: &mut Raw, commands: &[Vec<String>]) -> Vec<String> {
         .iter()
         .map(|_| String::from_utf8_lossy(&c.read_reply().expect("pipelined reply")).into_owned())
         .collect()
+}
+
+// Hash and set generator helpers.
+impl Gen {
+    /// A hash field: few names, so fields collide; sometimes long (past listpack's 64 bytes).
+    fn field(&mut self) -> String {
+        if self.rng.chance(2) {
+            return "f".repeat(65);
+        }
+        self.rng.pick(&["a", "b", "c", "f1", "f2", "10", ""]).into()
+    }
+
+    /// A set member: integers (intset) and text (hashtable) mixed.
+    fn member(&mut self) -> String {
+        self.rng
+            .pick(&["1", "2", "3", "10", "-7", "007", "a", "b", "x y", ""])
+            .into()
+    }
+
+    /// A count for HRANDFIELD / SRANDMEMBER.
+    fn count(&mut self) -> String {
+        self.rng
+            .pick(&[
+                "0",
+                "1",
+                "2",
+                "100",
+                "-1",
+                "-3",
+                "x",
+                "-9223372036854775808",
+                "4611686018427387904",
+            ])
+            .into()
+    }
+
+    /// The cursor and options of HSCAN/SSCAN: cursor 0 with a COUNT that covers every small
+    /// collection (Redis then answers in one step too), or malformed options.
+    fn scan_args(&mut self, c: &mut Vec<String>) {
+        c.push(self.rng.pick(&["0", "0", "0", "x"]).into());
+        if self.rng.chance(40) {
+            c.push("MATCH".into());
+            c.push(self.rng.pick(&["*", "a*", "1?", "[ab]*"]).into());
+        }
+        match self.rng.below(6) {
+            0 => c.extend(["COUNT".into(), "0".into()]),
+            1 => c.push("COUNT".into()),
+            2 => c.push("NOVALUES".into()),
+            _ => c.extend(["COUNT".into(), "1000".into()]),
+        }
+    }
 }
 
 #[test]

@@ -63,6 +63,27 @@ impl<'a> Opts<'a> {
     }
 }
 
+/// Parses a cursor as Redis does (`strtoul`: optional sign, digits, no overflow).
+pub fn cursor(arg: &[u8]) -> CmdResult<u64> {
+    let invalid = || CmdError::err("invalid cursor");
+    let (neg, digits) = match arg.first() {
+        Some(b'-') => (true, &arg[1..]),
+        Some(b'+') => (false, &arg[1..]),
+        _ => (false, arg),
+    };
+    if arg.is_empty() {
+        return Ok(0);
+    }
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(invalid());
+    }
+    let v: u64 = std::str::from_utf8(digits)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(invalid)?;
+    Ok(if neg { v.wrapping_neg() } else { v })
+}
+
 /// Converts a relative or absolute expiry argument into unix milliseconds, with Redis's checks.
 /// `unit_ms` is 1000 for seconds, 1 for milliseconds. `command` names the command in the error.
 pub fn expire_at(arg: &[u8], unit_ms: i64, absolute: bool, command: &str) -> CmdResult<u64> {
@@ -90,4 +111,46 @@ pub fn help_reply(command: &str, lines: &[&str]) -> Reply {
         out.push(Reply::Status(Bytes::copy_from_slice(line.as_bytes())));
     }
     Reply::Array(out)
+}
+
+/// The options of HSCAN, SSCAN and ZSCAN after the cursor: `MATCH pattern` (None for `*`, which
+/// matches everything) and `COUNT n` (at least 1).
+pub fn scan_opts(args: &[Bytes]) -> CmdResult<(Option<&[u8]>, usize)> {
+    let mut pattern = None;
+    let mut count = 10usize;
+    let mut opts = Opts::new(args);
+    while let Some(opt) = opts.next_upper() {
+        match opt.as_str() {
+            "COUNT" if opts.remaining() >= 1 => {
+                let n = int(opts.value()?)?;
+                if n < 1 {
+                    return Err(CmdError::Syntax);
+                }
+                count = n as usize;
+            }
+            "MATCH" if opts.remaining() >= 1 => {
+                let p = opts.value()?;
+                pattern = (p.as_ref() != b"*").then_some(p.as_ref());
+            }
+            _ => return Err(CmdError::Syntax),
+        }
+    }
+    Ok((pattern, count))
+}
+
+/// The reply of the SCAN family: the next cursor and the elements found.
+pub fn scan_reply(next: u64, elements: Vec<Reply>) -> Reply {
+    Reply::Array(vec![Reply::bulk(next.to_string()), Reply::Array(elements)])
+}
+
+/// A count argument in `-LONG_MAX..=LONG_MAX`, with Redis's range error (HRANDFIELD,
+/// SRANDMEMBER, ZRANDMEMBER).
+pub fn signed_count(arg: &[u8]) -> CmdResult<i64> {
+    let v = int(arg)?;
+    if v == i64::MIN {
+        return Err(CmdError::err(
+            "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+        ));
+    }
+    Ok(v)
 }

@@ -10,14 +10,15 @@ use std::sync::Mutex;
 
 use bytes::Bytes;
 
-use super::args::{int, is, Opts};
+use super::args::{cursor, int, is, Opts};
 use super::{cmd, container, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::reply::Reply;
 use crate::storage::record::{FLAG_NOINT, FLAG_RAW};
 use crate::storage::scan::{ScanFrom, ScanNext};
+use crate::storage::Store;
 use crate::storage::{encode_string, now_ms, Kind, Record};
-use crate::types::dump;
+use crate::types::{collection, dump, hash, set};
 use crate::util::glob::glob_match;
 use crate::util::num::parse_i64;
 
@@ -146,12 +147,19 @@ fn type_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::status(name))
 }
 
-/// Keys whose data is all in the record can be moved by moving the record; others cannot yet.
-fn movable(rec: &Record, command: &str) -> CmdResult<()> {
-    match rec.kind() {
-        Kind::String => Ok(()),
-        other => Err(dump::unsupported(command, other)),
+/// The record `dst` gets when `rec` (the record of `src`) is renamed, moved or copied there. A
+/// string's value is in its record; a collection's members are copied under a fresh version (the
+/// source's are garbage-collected once it is deleted or replaced).
+fn moved_record(
+    store: &mut Store,
+    (db, src): (usize, &[u8]),
+    (dst_db, dst): (usize, &[u8]),
+    rec: &Record,
+) -> CmdResult<Vec<u8>> {
+    if rec.kind() == Kind::String {
+        return Ok(rec.raw().to_vec());
     }
+    collection::duplicate(store, db, src, dst_db, dst)?.ok_or(CmdError::NoSuchKey)
 }
 
 fn same_object() -> CmdError {
@@ -171,9 +179,9 @@ fn rename_with(ctx: &mut Ctx, args: &[Bytes], nx: bool) -> CmdResult<Reply> {
     if nx && store.get(db, dst)?.is_some() {
         return Ok(Reply::Integer(0));
     }
-    movable(&rec, "RENAME")?;
+    let moved = moved_record(store, (db, src), (db, dst), &rec)?;
     store.put_many(vec![
-        (db, dst.to_vec(), Some(rec.raw().to_vec())),
+        (db, dst.to_vec(), Some(moved)),
         (db, src.to_vec(), None),
     ])?;
     Ok(done)
@@ -229,12 +237,14 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let Some(rec) = store.get(db, src)? else {
         return Ok(Reply::Integer(0));
     };
-    movable(&rec, "COPY")?;
     if !replace && store.get(dst_db, dst)?.is_some() {
         return Ok(Reply::Integer(0));
     }
     // A copy is a new value: same bytes, encoding flags and TTL, written now.
-    let record = encode_string(rec.str_value(), rec.expire_at(), rec.flags());
+    let record = match rec.kind() {
+        Kind::String => encode_string(rec.str_value(), rec.expire_at(), rec.flags()),
+        _ => moved_record(store, (db, src), (dst_db, dst), &rec)?,
+    };
     store.put_many(vec![(dst_db, dst.to_vec(), Some(record))])?;
     Ok(Reply::Integer(1))
 }
@@ -256,9 +266,9 @@ fn move_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     if store.get(dst_db, key)?.is_some() {
         return Ok(Reply::Integer(0));
     }
-    movable(&rec, "MOVE")?;
+    let moved = moved_record(store, (db, key), (dst_db, key), &rec)?;
     store.put_many(vec![
-        (dst_db, key.to_vec(), Some(rec.raw().to_vec())),
+        (dst_db, key.to_vec(), Some(moved)),
         (db, key.to_vec(), None),
     ])?;
     Ok(Reply::Integer(1))
@@ -347,29 +357,8 @@ fn cursor_slot(cursor: u64) -> u16 {
 
 static CURSORS: Mutex<Option<Cursors>> = Mutex::new(None);
 
-/// Parses a cursor as Redis does (`strtoul`: optional sign, digits, no overflow).
-fn parse_cursor(arg: &[u8]) -> CmdResult<u64> {
-    let invalid = || CmdError::err("invalid cursor");
-    let (neg, digits) = match arg.first() {
-        Some(b'-') => (true, &arg[1..]),
-        Some(b'+') => (false, &arg[1..]),
-        _ => (false, arg),
-    };
-    if arg.is_empty() {
-        return Ok(0);
-    }
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(invalid());
-    }
-    let v: u64 = std::str::from_utf8(digits)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(invalid)?;
-    Ok(if neg { v.wrapping_neg() } else { v })
-}
-
 fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
-    let cursor = parse_cursor(&args[1])?;
+    let cursor = cursor(&args[1])?;
     let mut pattern = Pattern(None);
     let mut type_filter: Option<&[u8]> = None;
     let mut count = 10usize;
@@ -594,6 +583,8 @@ fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     };
     match rec.kind() {
         Kind::String => Ok(Reply::bulk_str(string_encoding(&rec))),
+        Kind::Hash => Ok(Reply::bulk_str(hash::encoding(rec.extra()))),
+        Kind::Set => Ok(Reply::bulk_str(set::encoding(rec.extra()))),
         other => Err(dump::unsupported("OBJECT ENCODING", other)),
     }
 }

@@ -13,10 +13,12 @@ pub mod cluster;
 pub mod command;
 pub mod config;
 pub mod connection;
+pub mod hash;
 pub mod info;
 pub mod keys;
 pub mod pubsub;
 pub mod server;
+pub mod set;
 pub mod strings;
 
 use std::collections::HashMap;
@@ -134,7 +136,7 @@ pub struct Table {
 }
 
 /// All families, in the order COMMAND lists them.
-pub fn families() -> [&'static [Command]; 11] {
+pub fn families() -> [&'static [Command]; 13] {
     [
         connection::COMMANDS,
         server::COMMANDS,
@@ -145,6 +147,8 @@ pub fn families() -> [&'static [Command]; 11] {
         keys::COMMANDS,
         strings::COMMANDS,
         bitmap::COMMANDS,
+        hash::COMMANDS,
+        set::COMMANDS,
         cluster::COMMANDS,
         pubsub::COMMANDS,
     ]

@@ -40,7 +40,8 @@ pub mod scan;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sled::{IVec, Tree};
+pub use sled::IVec;
+use sled::Tree;
 
 use crate::error::{CmdError, CmdResult};
 use keys::*;

@@ -6,7 +6,14 @@
 //! followed by a sub-key that the type module defines. A collection emptied by removals is
 //! deleted, as in Redis (EXISTS 0, TYPE none); its key never holds an empty collection.
 
+use std::collections::{HashMap, VecDeque};
+use std::ops::Bound::{Excluded, Included, Unbounded};
+use std::sync::Mutex;
+
+use crate::storage::IVec;
+
 use crate::error::{CmdError, CmdResult};
+use crate::storage::scan::random_u64;
 use crate::storage::{encode_collection, Kind, Store};
 
 /// A collection's record, decoded for one command. Change `size`/`extra`, then `save`.
@@ -56,9 +63,15 @@ pub fn get(store: &mut Store, db: usize, key: &[u8], kind: Kind) -> CmdResult<Op
 /// The collection at `key`, or a new empty one under a fresh version (stored by `save` once it
 /// has members). WRONGTYPE when the key holds another type.
 pub fn get_or_new(store: &mut Store, db: usize, key: &[u8], kind: Kind) -> CmdResult<Coll> {
-    if let Some(c) = get(store, db, key, kind)? {
-        return Ok(c);
+    match get(store, db, key, kind)? {
+        Some(c) => Ok(c),
+        None => fresh(store, db, key, kind),
     }
+}
+
+/// A new empty collection under a fresh version that will replace whatever `key` holds (the
+/// STORE forms): no type check.
+pub fn fresh(store: &mut Store, db: usize, key: &[u8], kind: Kind) -> CmdResult<Coll> {
     let version = store.new_version()?;
     Ok(Coll {
         kind,
@@ -85,4 +98,244 @@ pub fn save(store: &mut Store, db: usize, key: &[u8], c: &Coll) -> CmdResult<()>
         key,
         encode_collection(c.kind, c.expire_at, c.version, c.size, &c.extra),
     )
+}
+
+/// A member as read: (sub-key, value).
+pub type Member = (Vec<u8>, IVec);
+
+/// Every member of `c` in sub-key order, as (sub-key, value). Reads the whole collection: only
+/// for replies that need all of it.
+pub fn members(store: &mut Store, c: &Coll) -> CmdResult<Vec<Member>> {
+    store.member_range(&c.prefix, Unbounded, Unbounded, false, usize::MAX)
+}
+
+/// Collections up to this size are sampled from a full read; larger ones by random seeks.
+const SAMPLE_FULL_READ: u64 = 1024;
+
+/// Single picks read collections up to this size whole, so that their picks are uniform.
+const SAMPLE_ONE_FULL_READ: u64 = 128;
+
+/// One random member. Small collections are read whole and picked from uniformly; larger ones
+/// by a seek to a random sub-key between the first and the last (cheap, not perfectly uniform:
+/// a member after a wide gap in sub-key space is picked more often).
+pub fn random_member(store: &mut Store, c: &Coll) -> CmdResult<Option<Member>> {
+    if c.size <= SAMPLE_ONE_FULL_READ {
+        return Ok(random_distinct(store, c, 1)?.into_iter().next());
+    }
+    let first = store.member_range(&c.prefix, Unbounded, Unbounded, false, 1)?;
+    let last = store.member_range(&c.prefix, Unbounded, Unbounded, true, 1)?;
+    let (Some(first), Some(last)) = (first.into_iter().next(), last.into_iter().next()) else {
+        return Ok(None);
+    };
+    let (lo, hi) = (&first.0, &last.0);
+    let common = lo.iter().zip(hi).take_while(|(a, b)| a == b).count();
+    if common == hi.len() {
+        return Ok(Some(first));
+    }
+    let lo_byte = lo.get(common).copied().unwrap_or(0) as u64;
+    let hi_byte = hi[common] as u64;
+    let mut pivot = hi[..common].to_vec();
+    pivot.push((lo_byte + random_u64() % (hi_byte - lo_byte + 1)) as u8);
+    pivot.extend_from_slice(&random_u64().to_be_bytes());
+    let hit = store.member_range(&c.prefix, Included(&pivot), Unbounded, false, 1)?;
+    Ok(Some(hit.into_iter().next().unwrap_or(first)))
+}
+
+/// `n` distinct random members (all of them when `n >= size`), in no particular order.
+pub fn random_distinct(store: &mut Store, c: &Coll, n: u64) -> CmdResult<Vec<Member>> {
+    if n >= c.size || c.size <= SAMPLE_FULL_READ || n > c.size / 4 {
+        let mut all = members(store, c)?;
+        let n = (n as usize).min(all.len());
+        // Partial Fisher-Yates: the first n slots become a uniform sample.
+        for i in 0..n {
+            let j = i + (random_u64() % (all.len() - i) as u64) as usize;
+            all.swap(i, j);
+        }
+        all.truncate(n);
+        return Ok(all);
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(n as usize);
+    let mut attempts = 0;
+    while (out.len() as u64) < n && attempts < 4 * n {
+        attempts += 1;
+        if let Some(m) = random_member(store, c)? {
+            if seen.insert(m.0.clone()) {
+                out.push(m);
+            }
+        }
+    }
+    // Unlucky seeks: complete with the members that follow the last pick.
+    let mut from = out.last().map(|m| m.0.clone()).unwrap_or_default();
+    let mut visited = 0u64;
+    while (out.len() as u64) < n && visited <= c.size + 64 {
+        let next = store.member_range(&c.prefix, Excluded(&from), Unbounded, false, 64)?;
+        let wrapped = next.is_empty();
+        let batch = if wrapped {
+            store.member_range(&c.prefix, Unbounded, Unbounded, false, 64)?
+        } else {
+            next
+        };
+        if batch.is_empty() {
+            break;
+        }
+        for m in batch {
+            visited += 1;
+            from = m.0.clone();
+            if (out.len() as u64) < n && seen.insert(m.0.clone()) {
+                out.push(m);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `n` random members, possibly repeated (the negative counts of HRANDFIELD/SRANDMEMBER).
+pub fn random_repeated(store: &mut Store, c: &Coll, n: u64) -> CmdResult<Vec<Member>> {
+    if c.size <= SAMPLE_FULL_READ {
+        let all = members(store, c)?;
+        if all.is_empty() {
+            return Ok(Vec::new());
+        }
+        return Ok((0..n)
+            .map(|_| all[(random_u64() % all.len() as u64) as usize].clone())
+            .collect());
+    }
+    let mut out = Vec::with_capacity(n.min(1 << 20) as usize);
+    for _ in 0..n {
+        match random_member(store, c)? {
+            Some(m) => out.push(m),
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
+/// Copies every member of `src` under `dst_prefix` (RENAME, COPY, MOVE of a collection: the
+/// destination gets a fresh version, the source's old members are garbage-collected later).
+pub fn copy_members(store: &mut Store, src: &Coll, dst_prefix: &[u8]) -> CmdResult<()> {
+    for (sub, value) in members(store, src)? {
+        let mut k = dst_prefix.to_vec();
+        k.extend_from_slice(&sub);
+        store.member_put(&k, &value);
+    }
+    Ok(())
+}
+
+/// The collection record of `rec` at `key` in `db`, copied under a fresh version to `dst_db`:
+/// returns the destination's record bytes, to be stored by the caller in the same command.
+pub fn duplicate(
+    store: &mut Store,
+    db: usize,
+    key: &[u8],
+    dst_db: usize,
+    dst_key: &[u8],
+) -> CmdResult<Option<Vec<u8>>> {
+    let Some(rec) = store.get(db, key)? else {
+        return Ok(None);
+    };
+    let Some(c) = get(store, db, key, rec.kind())? else {
+        return Ok(None);
+    };
+    let version = store.new_version()?;
+    let dst_prefix = store.member_prefix(dst_db, dst_key, version);
+    copy_members(store, &c, &dst_prefix)?;
+    Ok(Some(encode_collection(
+        c.kind,
+        c.expire_at,
+        version,
+        c.size,
+        &c.extra,
+    )))
+}
+
+// SCAN-family cursors (HSCAN, SSCAN, ZSCAN).
+//
+// Members are stored in sub-key order and a step resumes just after the last sub-key it
+// returned, so every member present for the whole scan is returned at least once (members added
+// or removed meanwhile may or may not be). Redis's cursor is an opaque integer, so the resume
+// sub-key lives in a bounded server-side table: the cursor is a token naming (member prefix,
+// last sub-key). A cursor that is unknown (evicted, from before a restart, made up) or that
+// belongs to another collection restarts the scan from the first member: members may come back
+// twice, which the SCAN contract allows, but none is skipped. Collections small enough for
+// Redis's compact encodings are returned whole in one step with cursor 0, as Redis does.
+
+/// Bounds of the resume table: at most this many positions and this many sub-key bytes.
+const CURSOR_ENTRIES: usize = 4096;
+const CURSOR_BYTES: usize = 16 << 20;
+
+#[derive(Default)]
+struct Cursors {
+    next: u64,
+    bytes: usize,
+    positions: HashMap<u64, (Vec<u8>, Vec<u8>)>,
+    order: VecDeque<u64>,
+}
+
+impl Cursors {
+    fn register(&mut self, prefix: Vec<u8>, sub: Vec<u8>) -> u64 {
+        // Tokens stay below 2^53 so clients that parse cursors as doubles keep them exact.
+        self.next = self.next % ((1 << 53) - 1) + 1;
+        let token = self.next;
+        self.bytes += prefix.len() + sub.len();
+        if let Some((p, s)) = self.positions.insert(token, (prefix, sub)) {
+            self.bytes -= p.len() + s.len();
+        }
+        self.order.push_back(token);
+        while self.order.len() > CURSOR_ENTRIES || self.bytes > CURSOR_BYTES {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            if let Some((p, s)) = self.positions.remove(&oldest) {
+                self.bytes -= p.len() + s.len();
+            }
+        }
+        token
+    }
+}
+
+static CURSORS: Mutex<Option<Cursors>> = Mutex::new(None);
+
+/// One step of a SCAN-family iteration over `c`: up to `count` members after `cursor`'s
+/// position (all of them when `whole`: the compact encodings), and the next cursor (0 at the
+/// end). `keep` filters what is returned (MATCH) without affecting the position.
+pub fn scan_members(
+    store: &mut Store,
+    c: &Coll,
+    cursor: u64,
+    count: usize,
+    whole: bool,
+    mut keep: impl FnMut(&[u8]) -> bool,
+) -> CmdResult<(u64, Vec<Member>)> {
+    // A compact collection is returned whole whatever the cursor, as Redis does.
+    let resume = if cursor == 0 || whole {
+        None
+    } else {
+        let table = CURSORS.lock().unwrap_or_else(|e| e.into_inner());
+        table
+            .as_ref()
+            .and_then(|t| t.positions.get(&cursor))
+            .filter(|(p, _)| *p == c.prefix)
+            .map(|(_, s)| s.clone())
+    };
+    let from = match &resume {
+        Some(s) => Excluded(s.as_slice()),
+        None => Unbounded,
+    };
+    let limit = if whole { usize::MAX } else { count.max(1) };
+    // One member past the step tells whether the scan goes on.
+    let mut batch =
+        store.member_range(&c.prefix, from, Unbounded, false, limit.saturating_add(1))?;
+    let more = batch.len() > limit;
+    batch.truncate(limit);
+    let next = match batch.last() {
+        Some((last, _)) if more => {
+            let mut table = CURSORS.lock().unwrap_or_else(|e| e.into_inner());
+            table
+                .get_or_insert_with(Cursors::default)
+                .register(c.prefix.clone(), last.clone())
+        }
+        _ => 0,
+    };
+    Ok((next, batch.into_iter().filter(|(s, _)| keep(s)).collect()))
 }

@@ -3,4 +3,6 @@
 pub mod bitmap;
 pub mod collection;
 pub mod dump;
+pub mod hash;
+pub mod set;
 pub mod string;

@@ -1,0 +1,67 @@
+//! Sets: one member entry per element.
+//!
+//! | member sub-key | member value |
+//! |----------------|--------------|
+//! | element bytes  | empty        |
+//!
+//! The record's `extra` is one byte, `ENC_HASHTABLE` once the set has outgrown Redis 7.0's
+//! intset encoding (an element that is not a canonical 64-bit integer, or more than
+//! `set-max-intset-entries` = 512 elements). Redis never converts back, so neither does the flag:
+//! OBJECT ENCODING is exact without reading members. (The listpack set encoding is Redis 7.2.)
+
+use super::collection::{self, Coll};
+use crate::error::CmdResult;
+use crate::storage::{Kind, Store};
+use crate::util::num::parse_i64;
+
+pub const INTSET_ENTRIES: u64 = 512;
+const ENC_HASHTABLE: u8 = 1;
+
+pub fn get(store: &mut Store, db: usize, key: &[u8]) -> CmdResult<Option<Coll>> {
+    collection::get(store, db, key, Kind::Set)
+}
+
+pub fn get_or_new(store: &mut Store, db: usize, key: &[u8]) -> CmdResult<Coll> {
+    collection::get_or_new(store, db, key, Kind::Set)
+}
+
+pub fn contains(store: &mut Store, c: &Coll, member: &[u8]) -> CmdResult<bool> {
+    Ok(store.member_get(&c.member_key(member))?.is_some())
+}
+
+/// Adds an element; true when it is new. Call `collection::save` afterwards.
+pub fn add(store: &mut Store, c: &mut Coll, member: &[u8]) -> CmdResult<bool> {
+    let k = c.member_key(member);
+    if store.member_get(&k)?.is_some() {
+        return Ok(false);
+    }
+    store.member_put(&k, b"");
+    c.size += 1;
+    if c.size > INTSET_ENTRIES || parse_i64(member).is_none() {
+        c.extra = vec![ENC_HASHTABLE];
+    }
+    Ok(true)
+}
+
+/// Removes an element; true when it was present. Call `collection::save` afterwards.
+pub fn remove(store: &mut Store, c: &mut Coll, member: &[u8]) -> CmdResult<bool> {
+    let removed = store.member_remove(&c.member_key(member))?;
+    if removed {
+        c.size -= 1;
+    }
+    Ok(removed)
+}
+
+/// What OBJECT ENCODING reports for a set record's `extra`.
+pub fn encoding(extra: &[u8]) -> &'static str {
+    if extra.first() == Some(&ENC_HASHTABLE) {
+        "hashtable"
+    } else {
+        "intset"
+    }
+}
+
+/// True while Redis would still hold the set as an intset (SSCAN returns it whole).
+pub fn is_compact(c: &Coll) -> bool {
+    c.extra.first() != Some(&ENC_HASHTABLE)
+}
