@@ -18,6 +18,7 @@ pub mod keys;
 pub mod pubsub;
 pub mod server;
 pub mod strings;
+pub mod zset;
 
 use std::collections::HashMap;
 use std::sync::{MutexGuard, OnceLock};
@@ -134,7 +135,7 @@ pub struct Table {
 }
 
 /// All families, in the order COMMAND lists them.
-pub fn families() -> [&'static [Command]; 11] {
+pub fn families() -> [&'static [Command]; 12] {
     [
         connection::COMMANDS,
         server::COMMANDS,
@@ -147,6 +148,7 @@ pub fn families() -> [&'static [Command]; 11] {
         bitmap::COMMANDS,
         cluster::COMMANDS,
         pubsub::COMMANDS,
+        zset::COMMANDS,
     ]
 }
 

@@ -517,6 +517,11 @@ impl Store {
         self.mem.put_blind(k, Some(v.into()));
     }
 
+    /// Deletes a member entry without reading it (the caller knows it exists, or does not care).
+    pub fn member_delete(&mut self, k: &[u8]) {
+        self.mem.put_blind(k, None);
+    }
+
     pub fn member_remove(&mut self, k: &[u8]) -> CmdResult<bool> {
         Ok(self.mem.put(&self.tree, k, None)?.is_some())
     }

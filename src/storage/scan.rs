@@ -143,7 +143,7 @@ impl Store {
 }
 
 /// A fast non-cryptographic random number (xorshift64*), seeded from the clock.
-fn random_u64() -> u64 {
+pub fn random_u64() -> u64 {
     static STATE: AtomicU64 = AtomicU64::new(0);
     let mut x = STATE.load(Ordering::Relaxed);
     if x == 0 {

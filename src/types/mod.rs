@@ -4,3 +4,4 @@ pub mod bitmap;
 pub mod collection;
 pub mod dump;
 pub mod string;
+pub mod zset;
