@@ -1319,3 +1319,35 @@ fn zsets_survive_sigkill_with_appendfsync_always() {
     assert_eq!(c.cmd(&["ZCARD", "u"]), ":201\r\n");
     assert_eq!(c.cmd(&["TYPE", "u"]), "+zset\r\n");
 }
+
+#[test]
+fn object_encoding_follows_redis_listpack_limits() {
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    let long = "x".repeat(65);
+    check(
+        &mut c,
+        &[
+            (&["ZADD", "small", "1", "a"], ":1\r\n"),
+            (&["OBJECT", "ENCODING", "small"], "$8\r\nlistpack\r\n"),
+            (&["ZADD", "small", "2", &long], ":1\r\n"),
+            (&["OBJECT", "ENCODING", "small"], "$8\r\nskiplist\r\n"),
+            // Redis never converts back.
+            (&["ZREM", "small", &long], ":1\r\n"),
+            (&["OBJECT", "ENCODING", "small"], "$8\r\nskiplist\r\n"),
+            // A stored result is encoded afresh.
+            (&["ZUNIONSTORE", "copy", "1", "small"], ":1\r\n"),
+            (&["OBJECT", "ENCODING", "copy"], "$8\r\nlistpack\r\n"),
+        ],
+    );
+    let mut args: Vec<String> = vec!["ZADD".into(), "many".into()];
+    for i in 0..128 {
+        args.push(i.to_string());
+        args.push(format!("m{i}"));
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(c.cmd(&refs), ":128\r\n");
+    assert_eq!(c.cmd(&["OBJECT", "ENCODING", "many"]), "$8\r\nlistpack\r\n");
+    assert_eq!(c.cmd(&["ZADD", "many", "200", "one-more"]), ":1\r\n");
+    assert_eq!(c.cmd(&["OBJECT", "ENCODING", "many"]), "$8\r\nskiplist\r\n");
+}

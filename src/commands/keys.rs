@@ -594,6 +594,7 @@ fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     };
     match rec.kind() {
         Kind::String => Ok(Reply::bulk_str(string_encoding(&rec))),
+        Kind::ZSet => Ok(Reply::bulk_str(crate::types::zset::encoding(rec.extra()))),
         other => Err(dump::unsupported("OBJECT ENCODING", other)),
     }
 }

@@ -27,6 +27,23 @@ use crate::types::collection::{self, Coll};
 const MEMBER: u8 = b'm';
 const INDEX: u8 = b's';
 
+/// Redis 7.0 keeps a sorted set as a listpack up to `zset-max-listpack-entries` (128) members of
+/// at most `zset-max-listpack-value` (64) bytes, and never converts back. The record's `extra`
+/// is one byte, `ENC_SKIPLIST`, once a set has outgrown that, so OBJECT ENCODING is exact
+/// without reading members.
+pub const LISTPACK_ENTRIES: u64 = 128;
+pub const LISTPACK_VALUE: usize = 64;
+const ENC_SKIPLIST: u8 = 1;
+
+/// OBJECT ENCODING of a sorted set from its record's `extra`.
+pub fn encoding(extra: &[u8]) -> &'static str {
+    if extra.first() == Some(&ENC_SKIPLIST) {
+        "skiplist"
+    } else {
+        "listpack"
+    }
+}
+
 /// Order-preserving bytes of a score.
 pub fn ord_bits(score: f64) -> u64 {
     let score = if score == 0.0 { 0.0 } else { score };
@@ -91,9 +108,6 @@ pub fn save(store: &mut Store, db: usize, key: &[u8], c: &Coll) -> CmdResult<()>
 
 /// The score of `member`.
 pub fn score(store: &mut Store, c: &Coll, member: &[u8]) -> CmdResult<Option<f64>> {
-    if !c.exists {
-        return Ok(None);
-    }
     Ok(store
         .member_get(&c.member_key(&member_sub(member)))?
         .and_then(|v| <[u8; 8]>::try_from(&v[..]).ok())
@@ -111,6 +125,9 @@ pub fn set(store: &mut Store, c: &mut Coll, member: &[u8], old: Option<f64>, new
         store.member_delete(&c.member_key(&index_sub(o, member)));
     } else {
         c.size += 1;
+        if c.size > LISTPACK_ENTRIES || member.len() > LISTPACK_VALUE {
+            c.extra = vec![ENC_SKIPLIST];
+        }
     }
     store.member_put(&c.member_key(&member_sub(member)), &new.to_be_bytes());
     store.member_put(&c.member_key(&index_sub(new, member)), &[]);
@@ -242,7 +259,7 @@ fn scan(
     rev: bool,
     limit: usize,
 ) -> CmdResult<Vec<Entry>> {
-    if !c.exists || limit == 0 {
+    if c.size == 0 || limit == 0 {
         return Ok(Vec::new());
     }
     let prefix = index_prefix(c);
@@ -336,7 +353,7 @@ pub fn range_by_lex(
     offset: usize,
     limit: usize,
 ) -> CmdResult<Vec<Entry>> {
-    if r.is_empty() || !c.exists || limit == 0 {
+    if r.is_empty() || c.size == 0 || limit == 0 {
         return Ok(Vec::new());
     }
     let first = scan(store, c, Bound::Unbounded, Bound::Unbounded, false, 1)?;
