@@ -1351,3 +1351,101 @@ fn object_encoding_follows_redis_listpack_limits() {
     assert_eq!(c.cmd(&["ZADD", "many", "200", "one-more"]), ":1\r\n");
     assert_eq!(c.cmd(&["OBJECT", "ENCODING", "many"]), "$8\r\nskiplist\r\n");
 }
+#[test]
+fn command_getkeys_finds_sorted_set_keys() {
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    check(
+        &mut c,
+        &[
+            (
+                &[
+                    "COMMAND", "GETKEYS", "ZUNION", "2", "a", "b", "WEIGHTS", "1", "2",
+                ],
+                "*2\r\n$1\r\na\r\n$1\r\nb\r\n",
+            ),
+            (
+                &["COMMAND", "GETKEYS", "ZUNIONSTORE", "d", "2", "a", "b"],
+                "*3\r\n$1\r\nd\r\n$1\r\na\r\n$1\r\nb\r\n",
+            ),
+            (
+                &["COMMAND", "GETKEYS", "ZMPOP", "2", "a", "b", "MIN"],
+                "*2\r\n$1\r\na\r\n$1\r\nb\r\n",
+            ),
+            (
+                &[
+                    "COMMAND",
+                    "GETKEYS",
+                    "ZINTERCARD",
+                    "2",
+                    "a",
+                    "b",
+                    "LIMIT",
+                    "1",
+                ],
+                "*2\r\n$1\r\na\r\n$1\r\nb\r\n",
+            ),
+            (
+                &["COMMAND", "GETKEYS", "ZRANGESTORE", "d", "s", "0", "1"],
+                "*2\r\n$1\r\nd\r\n$1\r\ns\r\n",
+            ),
+            (
+                &["COMMAND", "GETKEYS", "ZADD", "k", "1", "a"],
+                "*1\r\n$1\r\nk\r\n",
+            ),
+        ],
+    );
+}
+
+/// A server whose db 0 holds the plain set `s` = {y, q}, written through the storage layer in
+/// the set encoding (`element -> empty`), so set inputs of ZUNION & co. can be tested here.
+fn server_with_set() -> Server {
+    use berth::storage::{encode_collection, Kind, Store};
+    let dir = common::temp_dir("zset-set");
+    {
+        let mut store = Store::open(&dir, 1 << 20, 16).expect("open store");
+        let version = store.new_version().expect("version");
+        let prefix = store.member_prefix(0, b"s", version);
+        for m in [&b"y"[..], b"q"] {
+            store.member_put(&[&prefix[..], m].concat(), b"");
+        }
+        let rec = encode_collection(Kind::Set, 0, version, 2, &[1]);
+        store.put(0, b"s", rec).expect("seed set");
+        store.flush().expect("flush");
+    }
+    Server::start_in(&dir, &[])
+}
+
+#[test]
+fn plain_sets_are_inputs_with_score_one() {
+    let s = server_with_set();
+    let mut c = s.raw();
+    check(
+        &mut c,
+        &[
+            (&["ZADD", "a", "1", "x", "2", "y", "3", "z"], ":3\r\n"),
+            (
+                &["ZUNION", "2", "a", "s", "WITHSCORES"],
+                "*8\r\n$1\r\nq\r\n$1\r\n1\r\n$1\r\nx\r\n$1\r\n1\r\n$1\r\ny\r\n$1\r\n3\r\n$1\r\nz\r\n$1\r\n3\r\n",
+            ),
+            (
+                &["ZINTER", "2", "s", "a", "WITHSCORES"],
+                "*2\r\n$1\r\ny\r\n$1\r\n3\r\n",
+            ),
+            (
+                &["ZDIFF", "2", "s", "a", "WITHSCORES"],
+                "*2\r\n$1\r\nq\r\n$1\r\n1\r\n",
+            ),
+            (&["ZINTERSTORE", "d", "2", "a", "s", "WEIGHTS", "1", "10"], ":1\r\n"),
+            (
+                &["ZRANGE", "d", "0", "-1", "WITHSCORES"],
+                "*2\r\n$1\r\ny\r\n$2\r\n12\r\n",
+            ),
+            (&["ZINTERCARD", "2", "s", "a"], ":1\r\n"),
+            (
+                &["ZRANGESTORE", "d", "s", "0", "-1"],
+                "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+            ),
+        ],
+    );
+}
