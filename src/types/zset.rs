@@ -16,7 +16,8 @@
 //! and lex ranges are ordered scans of the `s` index. Lex ranges follow Redis's rule that all
 //! members share one score: the index is walked in order and members compared, exactly as Redis
 //! walks a listpack (when every member does have the same score, the scan seeks directly).
-//! Ranks are not stored: a rank query scans the index from one end, O(rank) as in Kvrocks.
+//! Ranks are not stored: a rank query walks the index from the nearer end, O(min(rank,
+//! size - rank)) as in Kvrocks; ranges by rank start from the nearer end too.
 
 use std::ops::Bound;
 
@@ -421,30 +422,15 @@ fn bref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
 }
 
 /// The 0-based rank of `member` (whose score is `score`), from the start or from the end.
-/// O(rank): the index is counted from the chosen end.
+/// O(min(rank, size - rank)): the index is walked from both ends (see `Store::member_rank`).
 pub fn rank(store: &mut Store, c: &Coll, member: &[u8], score: f64, rev: bool) -> CmdResult<u64> {
     let me = index_sub(score, member);
-    let me = &me[1..];
-    let before = if rev {
-        scan(
-            store,
-            c,
-            Bound::Excluded(me),
-            Bound::Unbounded,
-            false,
-            usize::MAX,
-        )?
+    let before = store.member_rank(&index_prefix(c), &me[1..], c.size)?;
+    Ok(if rev {
+        c.size.saturating_sub(before + 1)
     } else {
-        scan(
-            store,
-            c,
-            Bound::Unbounded,
-            Bound::Excluded(me),
-            false,
-            usize::MAX,
-        )?
-    };
-    Ok(before.len() as u64)
+        before
+    })
 }
 
 /// Every member with its score, in score order.
