@@ -412,8 +412,8 @@ static GENERATORS: &[(u32, Generator)] = &[
     (1, |g| vec!["KEYS".into(), format!("{}*", g.prefix)]),
     (1, |g| vec!["OBJECT".into(), "ENCODING".into(), g.key()]),
     // sorted sets
-    (8, |g| {
-        let mut c = vec!["ZADD".into(), g.key()];
+    (14, |g| {
+        let mut c = vec!["ZADD".into(), g.zkey()];
         for _ in 0..g.rng.below(3) {
             c.push(
                 g.rng
@@ -421,8 +421,10 @@ static GENERATORS: &[(u32, Generator)] = &[
                     .into(),
             );
         }
-        for _ in 0..1 + g.rng.below(3) {
-            c.push(g.zscore());
+        // Often one score for every member, so lex ranges see the sets they are meant for.
+        let same = g.rng.chance(40);
+        for _ in 0..1 + g.rng.below(5) {
+            c.push(if same { "0".into() } else { g.zscore() });
             c.push(g.zmember());
         }
         if g.rng.chance(5) {
@@ -431,65 +433,67 @@ static GENERATORS: &[(u32, Generator)] = &[
         c
     }),
     (3, |g| {
-        vec!["ZINCRBY".into(), g.key(), g.zscore(), g.zmember()]
+        vec!["ZINCRBY".into(), g.zkey(), g.zscore(), g.zmember()]
     }),
     (3, |g| {
-        let mut c = vec!["ZREM".into(), g.key()];
+        let mut c = vec!["ZREM".into(), g.zkey()];
         for _ in 0..1 + g.rng.below(3) {
             c.push(g.zmember());
         }
         c
     }),
-    (2, |g| vec!["ZCARD".into(), g.key()]),
-    (2, |g| vec!["ZSCORE".into(), g.key(), g.zmember()]),
+    (2, |g| vec!["ZCARD".into(), g.zkey()]),
+    (2, |g| vec!["ZSCORE".into(), g.zkey(), g.zmember()]),
     (1, |g| {
-        vec!["ZMSCORE".into(), g.key(), g.zmember(), g.zmember()]
+        vec!["ZMSCORE".into(), g.zkey(), g.zmember(), g.zmember()]
     }),
     (2, |g| {
         let name = g.rng.pick(&["ZRANK", "ZREVRANK"]);
-        vec![name.into(), g.key(), g.zmember()]
+        vec![name.into(), g.zkey(), g.zmember()]
     }),
     (2, |g| {
-        vec!["ZCOUNT".into(), g.key(), g.zbound(), g.zbound()]
+        vec!["ZCOUNT".into(), g.zkey(), g.zbound(), g.zbound()]
     }),
-    (2, |g| vec!["ZLEXCOUNT".into(), g.key(), g.zlex(), g.zlex()]),
+    (2, |g| {
+        vec!["ZLEXCOUNT".into(), g.zkey(), g.zlex(), g.zlex()]
+    }),
     (6, |g| {
-        let mut c = vec!["ZRANGE".into(), g.key()];
+        let mut c = vec!["ZRANGE".into(), g.zkey()];
         g.zrange_args(&mut c, true);
         c
     }),
     (2, |g| {
-        let mut c = vec!["ZRANGESTORE".into(), g.key(), g.key()];
+        let mut c = vec!["ZRANGESTORE".into(), g.zkey(), g.zkey()];
         g.zrange_args(&mut c, false);
         c
     }),
     (3, |g| {
         let name = g.rng.pick(&["ZRANGEBYSCORE", "ZREVRANGEBYSCORE"]);
-        let mut c = vec![name.into(), g.key(), g.zbound(), g.zbound()];
+        let mut c = vec![name.into(), g.zkey(), g.zbound(), g.zbound()];
         g.zrange_opts(&mut c, &["WITHSCORES"]);
         c
     }),
     (3, |g| {
         let name = g.rng.pick(&["ZRANGEBYLEX", "ZREVRANGEBYLEX"]);
-        let mut c = vec![name.into(), g.key(), g.zlex(), g.zlex()];
+        let mut c = vec![name.into(), g.zkey(), g.zlex(), g.zlex()];
         g.zrange_opts(&mut c, &[]);
         c
     }),
     (2, |g| {
-        let mut c = vec!["ZREVRANGE".into(), g.key(), g.zrank(), g.zrank()];
+        let mut c = vec!["ZREVRANGE".into(), g.zkey(), g.zrank(), g.zrank()];
         if g.rng.chance(50) {
             c.push("WITHSCORES".into());
         }
         c
     }),
     (2, |g| match g.rng.below(3) {
-        0 => vec!["ZREMRANGEBYRANK".into(), g.key(), g.zrank(), g.zrank()],
-        1 => vec!["ZREMRANGEBYSCORE".into(), g.key(), g.zbound(), g.zbound()],
-        _ => vec!["ZREMRANGEBYLEX".into(), g.key(), g.zlex(), g.zlex()],
+        0 => vec!["ZREMRANGEBYRANK".into(), g.zkey(), g.zrank(), g.zrank()],
+        1 => vec!["ZREMRANGEBYSCORE".into(), g.zkey(), g.zbound(), g.zbound()],
+        _ => vec!["ZREMRANGEBYLEX".into(), g.zkey(), g.zlex(), g.zlex()],
     }),
-    (3, |g| {
+    (2, |g| {
         let name = g.rng.pick(&["ZPOPMIN", "ZPOPMAX"]);
-        let mut c = vec![name.into(), g.key()];
+        let mut c = vec![name.into(), g.zkey()];
         if g.rng.chance(50) {
             c.push(g.rng.pick(&["0", "1", "2", "10", "-1", "x"]).into());
         }
@@ -498,8 +502,8 @@ static GENERATORS: &[(u32, Generator)] = &[
         }
         c
     }),
-    (2, |g| {
-        let keys = g.keys(3);
+    (1, |g| {
+        let keys = g.zkeys(3);
         let mut n = keys.len().to_string();
         if g.rng.chance(10) {
             n = g.rng.pick(&["0", "-1", "x", "9"]).into();
@@ -514,7 +518,7 @@ static GENERATORS: &[(u32, Generator)] = &[
         c
     }),
     (2, |g| {
-        let mut c = vec!["ZRANDMEMBER".into(), g.key()];
+        let mut c = vec!["ZRANDMEMBER".into(), g.zkey()];
         if g.rng.chance(70) {
             let counts = ["0", "1", "3", "20", "-1", "-5", "x", "-9223372036854775808"];
             c.push(g.rng.pick(&counts).into());
@@ -536,7 +540,7 @@ static GENERATORS: &[(u32, Generator)] = &[
         let store = name.ends_with("STORE");
         let mut c = vec![name.to_string()];
         if store {
-            c.push(g.key());
+            c.push(g.zkey());
         }
         g.zsetop_args(&mut c, !store, false);
         c
@@ -549,6 +553,22 @@ static GENERATORS: &[(u32, Generator)] = &[
 ];
 
 impl Gen {
+    /// A key for a sorted set command: mostly from a few keys that only sorted set (and generic)
+    /// commands touch, so sets grow and ranges have something to return; otherwise a shared key
+    /// that strings use too (WRONGTYPE both ways).
+    fn zkey(&mut self) -> String {
+        if self.rng.chance(65) {
+            format!("{}z{}", self.prefix, self.rng.below(4))
+        } else {
+            self.key()
+        }
+    }
+
+    fn zkeys(&mut self, max: usize) -> Vec<String> {
+        let n = 1 + self.rng.below(max);
+        (0..n).map(|_| self.zkey()).collect()
+    }
+
     /// A sorted set member (a small space, so members repeat).
     fn zmember(&mut self) -> String {
         self.rng
@@ -651,7 +671,7 @@ impl Gen {
 
     /// numkeys, keys, then WEIGHTS / AGGREGATE / WITHSCORES / LIMIT options, sometimes wrong.
     fn zsetop_args(&mut self, c: &mut Vec<String>, withscores: bool, card: bool) {
-        let keys = self.keys(3);
+        let keys = self.zkeys(3);
         let n = if self.rng.chance(8) {
             self.rng.pick(&["0", "-1", "x", "5"]).to_string()
         } else {
