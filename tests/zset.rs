@@ -1159,6 +1159,13 @@ fn large_zset_ranks_and_ranges_scan_from_either_end() {
         want_rev(103..=104)
     );
     assert_eq!(c.cmd(&["ZCOUNT", "big", "-inf", "(150"]), ":150\r\n");
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..60 {
+        let m = c.cmd(&["ZRANDMEMBER", "big"]);
+        assert!(m.starts_with("$4\r\nm"), "{m:?}");
+        seen.insert(m);
+    }
+    assert!(seen.len() > 10, "random members too concentrated: {seen:?}");
     assert_eq!(c.cmd(&["ZREMRANGEBYRANK", "big", "0", "99"]), ":100\r\n");
     assert_eq!(c.cmd(&["ZRANK", "big", &name(100)]), ":0\r\n");
     assert_eq!(c.cmd(&["ZCARD", "big"]), ":200\r\n");
@@ -1202,11 +1209,23 @@ fn zrandmember_picks_members_of_the_set() {
         let one = c.cmd(&["ZRANDMEMBER", "z"]);
         assert!(["a", "b", "c"].iter().any(|m| one == bulk(m)), "{one:?}");
     }
-    // A positive count gives distinct members; the whole set when count >= size.
-    let all = c.cmd(&["ZRANDMEMBER", "z", "10"]);
-    assert_eq!(all.matches("\r\n$1\r\n").count(), 3, "{all:?}");
-    for m in ["a", "b", "c"] {
-        assert!(all.contains(&bulk(m)), "{all:?}");
+    // A count of at least the size gives the whole set, highest score first (as Redis 7.0).
+    assert_eq!(
+        c.cmd(&["ZRANDMEMBER", "z", "10"]),
+        bulks(&["c".into(), "b".into(), "a".into()])
+    );
+    assert_eq!(
+        c.cmd(&["ZRANDMEMBER", "z", "3", "WITHSCORES"]),
+        "*6\r\n$1\r\nc\r\n$1\r\n3\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\na\r\n$1\r\n1\r\n"
+    );
+    // A smaller positive count gives distinct members.
+    for _ in 0..10 {
+        let two = c.cmd(&["ZRANDMEMBER", "z", "2"]);
+        let picked: Vec<&str> = ["a", "b", "c"]
+            .into_iter()
+            .filter(|m| two.contains(&bulk(m)))
+            .collect();
+        assert_eq!(picked.len(), 2, "{two:?}");
     }
     let two = c.cmd(&["ZRANDMEMBER", "z", "2"]);
     assert!(two.starts_with("*2\r\n"), "{two:?}");

@@ -707,9 +707,7 @@ fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         let Some(c) = zset::get(store, db, &args[1])? else {
             return Ok(Reply::Nil);
         };
-        let pick = random_u64() % c.size.max(1);
-        let e = zset::range_by_rank(store, &c, pick, pick, false)?;
-        return Ok(e.first().map_or(Reply::Nil, |(m, _)| bulk(m)));
+        return Ok(zset::random_member(store, &c)?.map_or(Reply::Nil, |m| bulk(&m)));
     }
     let count = match int(&args[2]) {
         Ok(v) if v != i64::MIN => v,
@@ -734,6 +732,12 @@ fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     };
     if count == 0 {
         return Ok(Reply::Array(Vec::new()));
+    }
+    if count > 0 && count as u64 >= c.size {
+        // The whole set, highest score first, as Redis replies (no randomness involved).
+        let mut all = zset::all(store, &c)?;
+        all.reverse();
+        return Ok(entries_reply(resp3, all, withscores));
     }
     let mut all = zset::all(store, &c)?;
     let picked: Vec<Entry> = if count < 0 {
