@@ -369,8 +369,7 @@ fn zcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let Some(c) = zset::get(store, db, &args[1])? else {
         return Ok(Reply::Integer(0));
     };
-    let n = zset::range_by_score(store, &c, &r, false, 0, usize::MAX)?.len();
-    Ok(Reply::Integer(n as i64))
+    Ok(Reply::Integer(zset::count_by_score(store, &c, &r)? as i64))
 }
 
 fn zlexcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {

@@ -345,6 +345,19 @@ pub fn range_by_score(
     Ok(v)
 }
 
+/// How many members have a score in `r`, from the ranks of the first and last of them (as
+/// Redis): O(distance of those two from the nearer ends), not O(count).
+pub fn count_by_score(store: &mut Store, c: &Coll, r: &ScoreRange) -> CmdResult<u64> {
+    let first = range_by_score(store, c, r, false, 0, 1)?;
+    let last = range_by_score(store, c, r, true, 0, 1)?;
+    let (Some((fm, fs)), Some((lm, ls))) = (first.first(), last.first()) else {
+        return Ok(0);
+    };
+    let a = rank(store, c, fm, *fs, false)?;
+    let b = rank(store, c, lm, *ls, false)?;
+    Ok(b + 1 - a.min(b + 1))
+}
+
 /// Members in a lex range, Redis's way (see the module doc), skipping `offset`, at most `limit`.
 pub fn range_by_lex(
     store: &mut Store,
