@@ -1231,6 +1231,11 @@ fn zrandmember_picks_members_of_the_set() {
     assert!(two.starts_with("*2\r\n"), "{two:?}");
     let neg = c.cmd(&["ZRANDMEMBER", "z", "-7", "WITHSCORES"]);
     assert!(neg.starts_with("*14\r\n"), "{neg:?}");
+    // Redis would build a reply of any size; berth refuses one it cannot build.
+    assert_eq!(
+        c.cmd(&["ZRANDMEMBER", "z", "-1000000000"]),
+        "-ERR value is out of range\r\n"
+    );
 }
 
 #[test]

@@ -698,6 +698,9 @@ fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 
 // ---- ZRANDMEMBER ----
 
+/// The largest negative-count ZRANDMEMBER reply built (Redis has no limit but memory).
+const MAX_RANDOM_REPLY: u64 = 1 << 24;
+
 fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let db = ctx.db();
     let resp3 = ctx.session.resp3;
@@ -741,6 +744,10 @@ fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let mut all = zset::all(store, &c)?;
     let picked: Vec<Entry> = if count < 0 {
         let n = count.unsigned_abs();
+        // Redis would try to build a reply of any size; a reply this large cannot be built here.
+        if n > MAX_RANDOM_REPLY {
+            return Err(CmdError::err("value is out of range"));
+        }
         (0..n)
             .map(|_| all[(random_u64() % all.len() as u64) as usize].clone())
             .collect()
