@@ -1473,3 +1473,62 @@ fn plain_sets_are_inputs_with_score_one() {
         ],
     );
 }
+#[test]
+fn zset_writes_keep_the_ttl_and_stored_results_drop_it() {
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    check(
+        &mut c,
+        &[
+            (&["ZADD", "z", "1", "a", "2", "b"], ":2\r\n"),
+            (&["EXPIRE", "z", "1000"], ":1\r\n"),
+            (&["ZADD", "z", "3", "c"], ":1\r\n"),
+            (&["ZINCRBY", "z", "1", "a"], "$1\r\n2\r\n"),
+            (&["ZREM", "z", "b"], ":1\r\n"),
+            (&["ZPOPMIN", "z"], "*2\r\n$1\r\na\r\n$1\r\n2\r\n"),
+            (&["PERSIST", "z"], ":1\r\n"),
+            (&["EXPIRE", "z", "1000"], ":1\r\n"),
+            (&["ZUNIONSTORE", "z", "1", "z"], ":1\r\n"),
+            (&["PERSIST", "z"], ":0\r\n"),
+            (&["EXPIRE", "z", "1000"], ":1\r\n"),
+            (&["ZRANGESTORE", "z", "z", "0", "-1"], ":1\r\n"),
+            (&["PERSIST", "z"], ":0\r\n"),
+        ],
+    );
+}
+
+#[test]
+fn a_deleted_or_overwritten_zset_leaves_no_members_behind() {
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    check(
+        &mut c,
+        &[
+            (&["ZADD", "z", "1", "a", "2", "b"], ":2\r\n"),
+            (&["DEL", "z"], ":1\r\n"),
+            (&["ZADD", "z", "3", "c"], ":1\r\n"),
+            (
+                &["ZRANGE", "z", "0", "-1", "WITHSCORES"],
+                "*2\r\n$1\r\nc\r\n$1\r\n3\r\n",
+            ),
+            (&["SET", "z", "str"], "+OK\r\n"),
+            (
+                &["ZADD", "z", "1", "a"],
+                "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+            ),
+            (&["GET", "z"], "$3\r\nstr\r\n"),
+            (&["DEL", "z"], ":1\r\n"),
+            (&["ZADD", "z", "4", "d"], ":1\r\n"),
+            (
+                &["ZRANGE", "z", "0", "-1", "WITHSCORES"],
+                "*2\r\n$1\r\nd\r\n$1\r\n4\r\n",
+            ),
+            (&["ZCARD", "z"], ":1\r\n"),
+            (&["ZUNIONSTORE", "z", "1", "z", "WEIGHTS", "2"], ":1\r\n"),
+            (
+                &["ZRANGE", "z", "0", "-1", "WITHSCORES"],
+                "*2\r\n$1\r\nd\r\n$1\r\n8\r\n",
+            ),
+        ],
+    );
+}
