@@ -2,13 +2,14 @@
 //!
 //! # Encoding
 //!
-//! A sorted set is a collection record (`Kind::ZSet`, size = member count, no extra bytes) and two
-//! entries per member under the collection's member prefix, told apart by the first sub-key byte:
+//! A sorted set is a collection record (`Kind::ZSet`, size = member count, `extra` = the
+//! OBJECT ENCODING flag, see `ENC_SKIPLIST`) and two entries per member under the collection's
+//! member prefix, told apart by the first sub-key byte:
 //!
-//! | sub-key                         | value                      |
-//! |---------------------------------|----------------------------|
-//! | `m` member                      | score: f64 bits, big-endian |
-//! | `s` ordered-score:u64 member    | empty (the score index)    |
+//! | sub-key                      | value                        |
+//! |------------------------------|------------------------------|
+//! | `m` member                   | score: f64 bits, big-endian  |
+//! | `s` ordered-score:u64 member | empty (the score index)      |
 //!
 //! The ordered score is the f64 bit pattern with the sign bit flipped for positives and every
 //! bit flipped for negatives, so byte order is numeric order (-0.0 is stored as 0.0; NaN never
