@@ -80,6 +80,17 @@ fn index_sub(score: f64, member: &[u8]) -> Vec<u8> {
     k
 }
 
+/// The prefix of the member entries (`m`): a ZSCAN walks the sub-keys under it (each one a
+/// member) and reads each score with `decode_score`. The `s` index is not for scanning.
+pub fn member_space(c: &Coll) -> Vec<u8> {
+    c.member_key(&[MEMBER])
+}
+
+/// The score stored in a member entry's value.
+pub fn decode_score(value: &[u8]) -> Option<f64> {
+    <[u8; 8]>::try_from(value).ok().map(f64::from_be_bytes)
+}
+
 /// The sorted set at `key`, if any (WRONGTYPE for another type).
 pub fn get(store: &mut Store, db: usize, key: &[u8]) -> CmdResult<Option<Coll>> {
     collection::get(store, db, key, Kind::ZSet)
@@ -112,8 +123,7 @@ pub fn save(store: &mut Store, db: usize, key: &[u8], c: &Coll) -> CmdResult<()>
 pub fn score(store: &mut Store, c: &Coll, member: &[u8]) -> CmdResult<Option<f64>> {
     Ok(store
         .member_get(&c.member_key(&member_sub(member)))?
-        .and_then(|v| <[u8; 8]>::try_from(&v[..]).ok())
-        .map(f64::from_be_bytes))
+        .and_then(|v| decode_score(&v)))
 }
 
 /// Sets `member`'s score; `old` is its current score (None when it is new).
@@ -457,7 +467,7 @@ pub fn random_member(store: &mut Store, c: &Coll) -> CmdResult<Option<Vec<u8>>> 
     if c.size == 0 {
         return Ok(None);
     }
-    let base = c.member_key(&[MEMBER]);
+    let base = member_space(c);
     let mut chosen: Vec<u8> = Vec::new();
     loop {
         let space = [&base[..], &chosen[..]].concat();
