@@ -549,7 +549,305 @@ static GENERATORS: &[(u32, Generator)] = &[
         g.scan_args(&mut c);
         c
     }),
+    // sorted sets
+    (14, |g| {
+        let mut c = vec!["ZADD".into(), g.zkey()];
+        for _ in 0..g.rng.below(3) {
+            c.push(
+                g.rng
+                    .pick(&["NX", "XX", "GT", "LT", "CH", "INCR", "ch"])
+                    .into(),
+            );
+        }
+        // Often one score for every member, so lex ranges see the sets they are meant for.
+        let same = g.rng.chance(40);
+        for _ in 0..1 + g.rng.below(5) {
+            c.push(if same { "0".into() } else { g.zscore() });
+            c.push(g.zmember());
+        }
+        if g.rng.chance(5) {
+            c.pop();
+        }
+        c
+    }),
+    (3, |g| {
+        vec!["ZINCRBY".into(), g.zkey(), g.zscore(), g.zmember()]
+    }),
+    (3, |g| {
+        let mut c = vec!["ZREM".into(), g.zkey()];
+        for _ in 0..1 + g.rng.below(3) {
+            c.push(g.zmember());
+        }
+        c
+    }),
+    (2, |g| vec!["ZCARD".into(), g.zkey()]),
+    (2, |g| vec!["ZSCORE".into(), g.zkey(), g.zmember()]),
+    (1, |g| {
+        vec!["ZMSCORE".into(), g.zkey(), g.zmember(), g.zmember()]
+    }),
+    (2, |g| {
+        let name = g.rng.pick(&["ZRANK", "ZREVRANK"]);
+        vec![name.into(), g.zkey(), g.zmember()]
+    }),
+    (2, |g| {
+        vec!["ZCOUNT".into(), g.zkey(), g.zbound(), g.zbound()]
+    }),
+    (2, |g| {
+        vec!["ZLEXCOUNT".into(), g.zkey(), g.zlex(), g.zlex()]
+    }),
+    (6, |g| {
+        let mut c = vec!["ZRANGE".into(), g.zkey()];
+        g.zrange_args(&mut c, true);
+        c
+    }),
+    (2, |g| {
+        let mut c = vec!["ZRANGESTORE".into(), g.zkey(), g.zkey()];
+        g.zrange_args(&mut c, false);
+        c
+    }),
+    (3, |g| {
+        let name = g.rng.pick(&["ZRANGEBYSCORE", "ZREVRANGEBYSCORE"]);
+        let mut c = vec![name.into(), g.zkey(), g.zbound(), g.zbound()];
+        g.zrange_opts(&mut c, &["WITHSCORES"]);
+        c
+    }),
+    (3, |g| {
+        let name = g.rng.pick(&["ZRANGEBYLEX", "ZREVRANGEBYLEX"]);
+        let mut c = vec![name.into(), g.zkey(), g.zlex(), g.zlex()];
+        g.zrange_opts(&mut c, &[]);
+        c
+    }),
+    (2, |g| {
+        let mut c = vec!["ZREVRANGE".into(), g.zkey(), g.zrank(), g.zrank()];
+        if g.rng.chance(50) {
+            c.push("WITHSCORES".into());
+        }
+        c
+    }),
+    (2, |g| match g.rng.below(3) {
+        0 => vec!["ZREMRANGEBYRANK".into(), g.zkey(), g.zrank(), g.zrank()],
+        1 => vec!["ZREMRANGEBYSCORE".into(), g.zkey(), g.zbound(), g.zbound()],
+        _ => vec!["ZREMRANGEBYLEX".into(), g.zkey(), g.zlex(), g.zlex()],
+    }),
+    (2, |g| {
+        let name = g.rng.pick(&["ZPOPMIN", "ZPOPMAX"]);
+        let mut c = vec![name.into(), g.zkey()];
+        if g.rng.chance(50) {
+            c.push(g.rng.pick(&["0", "1", "2", "10", "-1", "x"]).into());
+        }
+        if g.rng.chance(5) {
+            c.push("1".into());
+        }
+        c
+    }),
+    (1, |g| {
+        let keys = g.zkeys(3);
+        let mut n = keys.len().to_string();
+        if g.rng.chance(10) {
+            n = g.rng.pick(&["0", "-1", "x", "9"]).into();
+        }
+        let mut c = vec!["ZMPOP".into(), n];
+        c.extend(keys);
+        c.push(g.rng.pick(&["MIN", "MAX", "max", "BAD"]).into());
+        if g.rng.chance(50) {
+            c.push("COUNT".into());
+            c.push(g.rng.pick(&["1", "2", "10", "0", "-1", "x"]).into());
+        }
+        c
+    }),
+    (2, |g| {
+        let mut c = vec!["ZRANDMEMBER".into(), g.zkey()];
+        if g.rng.chance(70) {
+            let counts = ["0", "1", "3", "20", "-1", "-5", "x", "-9223372036854775808"];
+            c.push(g.rng.pick(&counts).into());
+            if g.rng.chance(50) {
+                c.push(g.rng.pick(&["WITHSCORES", "withscores", "BAD"]).into());
+            }
+        }
+        c
+    }),
+    (4, |g| {
+        let name = g.rng.pick(&[
+            "ZUNION",
+            "ZINTER",
+            "ZDIFF",
+            "ZUNIONSTORE",
+            "ZINTERSTORE",
+            "ZDIFFSTORE",
+        ]);
+        let store = name.ends_with("STORE");
+        let mut c = vec![name.to_string()];
+        if store {
+            c.push(g.zkey());
+        }
+        g.zsetop_args(&mut c, !store, false);
+        c
+    }),
+    (1, |g| {
+        let mut c = vec!["ZINTERCARD".into()];
+        g.zsetop_args(&mut c, false, true);
+        c
+    }),
 ];
+
+impl Gen {
+    /// A key for a sorted set command: mostly from a few keys that only sorted set (and generic)
+    /// commands touch, so sets grow and ranges have something to return; otherwise a shared key
+    /// that strings use too (WRONGTYPE both ways).
+    fn zkey(&mut self) -> String {
+        if self.rng.chance(65) {
+            format!("{}z{}", self.prefix, self.rng.below(4))
+        } else {
+            self.key()
+        }
+    }
+
+    fn zkeys(&mut self, max: usize) -> Vec<String> {
+        let n = 1 + self.rng.below(max);
+        (0..n).map(|_| self.zkey()).collect()
+    }
+
+    /// A sorted set member (a small space, so members repeat).
+    fn zmember(&mut self) -> String {
+        self.rng
+            .pick(&["a", "b", "c", "d", "e", "aa", "ab", "", "1", "z"])
+            .into()
+    }
+
+    /// A score argument: numbers, infinities, hex, and things that are not floats.
+    fn zscore(&mut self) -> String {
+        const SCORES: &[&str] = &[
+            "0", "1", "-1", "2.5", "-2.5", "inf", "-inf", "+inf", "1e3", "0x10", "nan", "abc", "",
+            " 1", "3.14", "1e400", "-0", "0.1",
+        ];
+        if self.rng.chance(40) {
+            return (self.rng.next() as i64 % 20 - 10).to_string();
+        }
+        self.rng.pick(SCORES).into()
+    }
+
+    /// A score range bound, sometimes exclusive or malformed.
+    fn zbound(&mut self) -> String {
+        const BOUNDS: &[&str] = &[
+            "-inf", "+inf", "inf", "(1", "(2.5", "0", "1", "5", "(0", "abc", "(", "(inf", "",
+            "nan", "(-inf", "2.5",
+        ];
+        if self.rng.chance(40) {
+            let n = self.rng.next() as i64 % 12 - 6;
+            return if self.rng.chance(30) {
+                format!("({n}")
+            } else {
+                n.to_string()
+            };
+        }
+        self.rng.pick(BOUNDS).into()
+    }
+
+    /// A lex range bound, sometimes malformed.
+    fn zlex(&mut self) -> String {
+        self.rng
+            .pick(&[
+                "-", "+", "[a", "(a", "[b", "(c", "[aa", "[", "(", "a", "++", "[e", "(z", "[",
+            ])
+            .into()
+    }
+
+    /// A rank: mostly small, sometimes not an integer or at the edges.
+    fn zrank(&mut self) -> String {
+        if self.rng.chance(80) {
+            return (self.rng.next() as i64 % 12 - 6).to_string();
+        }
+        self.int()
+    }
+
+    /// Random ZRANGE options after the range (LIMIT, REV, WITHSCORES, sometimes junk).
+    fn zrange_opts(&mut self, c: &mut Vec<String>, extra: &[&str]) {
+        for _ in 0..self.rng.below(3) {
+            match self.rng.below(4 + extra.len()) {
+                0 | 1 => {
+                    c.push("LIMIT".into());
+                    c.push(self.rng.pick(&["0", "1", "2", "-1", "x"]).into());
+                    if self.rng.chance(95) {
+                        c.push(self.rng.pick(&["1", "2", "-1", "0", "10"]).into());
+                    }
+                }
+                2 => c.push(
+                    self.rng
+                        .pick(&["REV", "BYSCORE", "BYLEX", "withscores"])
+                        .into(),
+                ),
+                3 => {
+                    if self.rng.chance(20) {
+                        c.push("BOGUS".into());
+                    }
+                }
+                i => c.push(extra[i - 4].into()),
+            }
+        }
+    }
+
+    /// ZRANGE/ZRANGESTORE arguments after the key(s): a rank, score or lex range and options.
+    fn zrange_args(&mut self, c: &mut Vec<String>, withscores: bool) {
+        match self.rng.below(3) {
+            0 => {
+                c.extend([self.zrank(), self.zrank()]);
+            }
+            1 => {
+                c.extend([self.zbound(), self.zbound()]);
+                c.push("BYSCORE".into());
+            }
+            _ => {
+                c.extend([self.zlex(), self.zlex()]);
+                c.push("BYLEX".into());
+            }
+        }
+        if self.rng.chance(30) {
+            c.push("REV".into());
+        }
+        self.zrange_opts(c, if withscores { &["WITHSCORES"] } else { &[] });
+    }
+
+    /// numkeys, keys, then WEIGHTS / AGGREGATE / WITHSCORES / LIMIT options, sometimes wrong.
+    fn zsetop_args(&mut self, c: &mut Vec<String>, withscores: bool, card: bool) {
+        let keys = self.zkeys(3);
+        let n = if self.rng.chance(8) {
+            self.rng.pick(&["0", "-1", "x", "5"]).to_string()
+        } else {
+            keys.len().to_string()
+        };
+        c.push(n);
+        let count = keys.len();
+        c.extend(keys);
+        for _ in 0..self.rng.below(3) {
+            match self.rng.below(5) {
+                0 => {
+                    c.push("WEIGHTS".into());
+                    for _ in 0..count {
+                        c.push(
+                            self.rng
+                                .pick(&["1", "2", "-1", "0", "0.5", "inf", "x"])
+                                .into(),
+                        );
+                    }
+                }
+                1 => {
+                    c.push("AGGREGATE".into());
+                    c.push(self.rng.pick(&["SUM", "MIN", "MAX", "max", "AVG"]).into());
+                }
+                2 if withscores => c.push("WITHSCORES".into()),
+                3 if card => {
+                    c.push("LIMIT".into());
+                    c.push(self.rng.pick(&["0", "1", "2", "-1", "x"]).into());
+                }
+                _ => {
+                    if self.rng.chance(20) {
+                        c.push("WITHSCORES".into());
+                    }
+                }
+            }
+        }
+    }
+}
 
 /// Makes replies that legitimately differ between two servers comparable: remaining TTLs depend on
 /// when each server received the command, and KEYS has no defined order.
@@ -565,7 +863,7 @@ fn normalize(args: &[String], reply: String) -> String {
         }
         "HGETALL" => sort_elements(&reply, 2),
         // Random picks: only the shape (type and length) is comparable.
-        "HRANDFIELD" | "SRANDMEMBER" => match reply.as_bytes().first() {
+        "HRANDFIELD" | "SRANDMEMBER" | "ZRANDMEMBER" => match reply.as_bytes().first() {
             Some(b'*') | Some(b'~') => reply.split("\r\n").next().unwrap_or("").into(),
             Some(b'$') if !reply.starts_with("$-1") => "$bulk".into(),
             _ => reply,

@@ -18,7 +18,7 @@ use crate::storage::record::{FLAG_NOINT, FLAG_RAW};
 use crate::storage::scan::{ScanFrom, ScanNext};
 use crate::storage::Store;
 use crate::storage::{encode_string, now_ms, Kind, Record};
-use crate::types::{collection, dump, hash, set};
+use crate::types::{collection, dump, hash, set, zset};
 use crate::util::glob::glob_match;
 use crate::util::num::parse_i64;
 
@@ -585,6 +585,7 @@ fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         Kind::String => Ok(Reply::bulk_str(string_encoding(&rec))),
         Kind::Hash => Ok(Reply::bulk_str(hash::encoding(rec.extra()))),
         Kind::Set => Ok(Reply::bulk_str(set::encoding(rec.extra()))),
+        Kind::ZSet => Ok(Reply::bulk_str(zset::encoding(rec.extra()))),
         other => Err(dump::unsupported("OBJECT ENCODING", other)),
     }
 }

@@ -20,6 +20,7 @@ pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod strings;
+pub mod zset;
 
 use std::collections::HashMap;
 use std::sync::{MutexGuard, OnceLock};
@@ -136,7 +137,7 @@ pub struct Table {
 }
 
 /// All families, in the order COMMAND lists them.
-pub fn families() -> [&'static [Command]; 13] {
+pub fn families() -> [&'static [Command]; 14] {
     [
         connection::COMMANDS,
         server::COMMANDS,
@@ -149,6 +150,7 @@ pub fn families() -> [&'static [Command]; 13] {
         bitmap::COMMANDS,
         hash::COMMANDS,
         set::COMMANDS,
+        zset::COMMANDS,
         cluster::COMMANDS,
         pubsub::COMMANDS,
     ]

@@ -518,6 +518,11 @@ impl Store {
         self.mem.put_blind(k, Some(v.into()));
     }
 
+    /// Deletes a member entry without reading it (the caller knows it exists, or does not care).
+    pub fn member_delete(&mut self, k: &[u8]) {
+        self.mem.put_blind(k, None);
+    }
+
     pub fn member_remove(&mut self, k: &[u8]) -> CmdResult<bool> {
         Ok(self.mem.put(&self.tree, k, None)?.is_some())
     }
@@ -577,6 +582,36 @@ impl Store {
             iter.rev().take(limit).map(strip).collect()
         } else {
             iter.take(limit).map(strip).collect()
+        }
+    }
+
+    /// How many members sort before the member with sub-key `at`, in a collection of `total`
+    /// members that holds it. Both sides of `at` are walked in step, so this costs
+    /// O(min(before, after)) entries: ranks are not stored (as in Kvrocks).
+    pub fn member_rank(&mut self, prefix: &[u8], at: &[u8], total: u64) -> CmdResult<u64> {
+        use std::ops::Bound;
+        self.sync()?;
+        let key = [prefix, at].concat();
+        let end = match prefix_end(prefix) {
+            Some(end) => Bound::Excluded(end),
+            None => Bound::Unbounded,
+        };
+        let mut below = self.tree.range::<Vec<u8>, _>((
+            Bound::Included(prefix.to_vec()),
+            Bound::Excluded(key.clone()),
+        ));
+        let mut above = self.tree.range::<Vec<u8>, _>((Bound::Excluded(key), end));
+        let mut n = 0u64;
+        loop {
+            match below.next() {
+                None => return Ok(n),
+                Some(r) => r.map(|_| ())?,
+            }
+            match above.next() {
+                None => return Ok(total.saturating_sub(n + 1)),
+                Some(r) => r.map(|_| ())?,
+            }
+            n += 1;
         }
     }
 }

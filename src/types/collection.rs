@@ -65,13 +65,18 @@ pub fn get(store: &mut Store, db: usize, key: &[u8], kind: Kind) -> CmdResult<Op
 pub fn get_or_new(store: &mut Store, db: usize, key: &[u8], kind: Kind) -> CmdResult<Coll> {
     match get(store, db, key, kind)? {
         Some(c) => Ok(c),
-        None => fresh(store, db, key, kind),
+        None => empty(store, db, key, kind, false),
     }
 }
 
 /// A new empty collection under a fresh version that will replace whatever `key` holds (the
-/// STORE forms): no type check.
+/// STORE forms): no type check; saved empty, it deletes the key.
 pub fn fresh(store: &mut Store, db: usize, key: &[u8], kind: Kind) -> CmdResult<Coll> {
+    let exists = store.get(db, key)?.is_some();
+    empty(store, db, key, kind, exists)
+}
+
+fn empty(store: &mut Store, db: usize, key: &[u8], kind: Kind, exists: bool) -> CmdResult<Coll> {
     let version = store.new_version()?;
     Ok(Coll {
         kind,
@@ -80,7 +85,7 @@ pub fn fresh(store: &mut Store, db: usize, key: &[u8], kind: Kind) -> CmdResult<
         size: 0,
         extra: Vec::new(),
         prefix: store.member_prefix(db, key, version),
-        exists: false,
+        exists,
     })
 }
 

@@ -6,3 +6,4 @@ pub mod dump;
 pub mod hash;
 pub mod set;
 pub mod string;
+pub mod zset;

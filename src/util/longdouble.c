@@ -48,3 +48,24 @@ int berth_fmt_g17(double d, char *out, size_t outlen) {
     int l = snprintf(out, outlen, "%.17g", d);
     return l < 0 ? 0 : l;
 }
+
+/* strtod as Redis applies it to doubles. strict != 0: getDoubleFromObject (no leading space,
+ * whole string, no overflow/underflow, no NaN). strict == 0: zslParseRange (whatever strtod
+ * accepts up to the end of the string, NaN refused). Returns 1 and sets *out on success. */
+int berth_strtod(const char *s, size_t slen, int strict, double *out) {
+    char buf[MAX_LONG_DOUBLE_CHARS];
+    char *eptr;
+    double value;
+    if (slen >= sizeof(buf)) return 0;
+    if (strict && slen == 0) return 0;
+    memcpy(buf, s, slen);
+    buf[slen] = '\0';
+    errno = 0;
+    value = strtod(buf, &eptr);
+    if (eptr[0] != '\0' || isnan(value)) return 0;
+    if (strict && (isspace((unsigned char)buf[0]) || (size_t)(eptr - buf) != slen ||
+                   (errno == ERANGE && (value == HUGE_VAL || value == -HUGE_VAL || fpclassify(value) == FP_ZERO))))
+        return 0;
+    *out = value;
+    return 1;
+}

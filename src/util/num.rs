@@ -16,6 +16,7 @@ extern "C" {
         outlen: usize,
     ) -> i32;
     fn berth_fmt_g17(d: f64, out: *mut c_char, outlen: usize) -> i32;
+    fn berth_strtod(s: *const c_char, slen: usize, strict: i32, out: *mut f64) -> i32;
 }
 
 /// Strict integer parse, as Redis's `string2ll`.
@@ -75,6 +76,24 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
     } else {
         Some(v)
     }
+}
+
+/// A double parsed by C's `strtod` as Redis uses it (hex floats, `inf`, `infinity` accepted).
+/// `strict`: `getDoubleFromObject` (ZADD scores, weights): no leading space, no overflow or
+/// underflow. Not strict: `zslParseRange` (score range bounds): an empty string is 0, leading
+/// spaces and overflow to infinity are accepted. NaN is always refused.
+pub fn strtod(s: &[u8], strict: bool) -> Option<f64> {
+    let mut out = 0.0f64;
+    // SAFETY: the C function reads exactly slen bytes and writes one double.
+    let ok = unsafe {
+        berth_strtod(
+            s.as_ptr() as *const c_char,
+            s.len(),
+            strict as i32,
+            &mut out,
+        )
+    };
+    (ok == 1).then_some(out)
 }
 
 /// Why INCRBYFLOAT failed.
