@@ -15,6 +15,7 @@ pub mod config;
 pub mod connection;
 pub mod info;
 pub mod keys;
+pub mod list;
 pub mod pubsub;
 pub mod server;
 pub mod strings;
@@ -134,7 +135,7 @@ pub struct Table {
 }
 
 /// All families, in the order COMMAND lists them.
-pub fn families() -> [&'static [Command]; 11] {
+pub fn families() -> [&'static [Command]; 12] {
     [
         connection::COMMANDS,
         server::COMMANDS,
@@ -145,6 +146,7 @@ pub fn families() -> [&'static [Command]; 11] {
         keys::COMMANDS,
         strings::COMMANDS,
         bitmap::COMMANDS,
+        list::COMMANDS,
         cluster::COMMANDS,
         pubsub::COMMANDS,
     ]

@@ -146,6 +146,8 @@ pub struct Session {
     /// This connection's Pub/Sub mailbox and subscriptions (by `pubsub::Kind` index).
     pub subscriber: Subscriber,
     pub subs: [BTreeSet<Bytes>; 3],
+    /// Set by a blocking command that found nothing: the connection blocks instead of replying.
+    pub block: Option<super::blocking::BlockRequest>,
 }
 
 impl Session {
@@ -165,6 +167,7 @@ impl Session {
             handle,
             subscriber,
             subs: Default::default(),
+            block: None,
         }
     }
 

@@ -3,4 +3,5 @@
 pub mod bitmap;
 pub mod collection;
 pub mod dump;
+pub mod list;
 pub mod string;
