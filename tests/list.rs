@@ -41,6 +41,9 @@ fn push_pop_and_index_on_both_ends() {
         (&["LINDEX", "l", "-6"], NIL),
         (&["LINDEX", "nx", "0"], NIL),
         (&["LINDEX", "l", "x"], NOT_INT),
+        // The key is looked up before the index is parsed.
+        (&["LINDEX", "nx", "x"], NIL),
+        (&["LSET", "nx", "x", "v"], "-ERR no such key\r\n"),
         (&["LPUSHX", "nx", "a"], ":0\r\n"),
         (&["RPUSHX", "nx", "a"], ":0\r\n"),
         (&["EXISTS", "nx"], ":0\r\n"),
@@ -189,6 +192,11 @@ fn lpos_rank_count_and_maxlen() {
         (&["LPOS", "p", "c", "COUNT", "-1"], "-ERR COUNT can't be negative\r\n"),
         (&["LPOS", "p", "c", "MAXLEN", "-1"], "-ERR MAXLEN can't be negative\r\n"),
         (&["LPOS", "p", "c", "FOO"], SYNTAX),
+        (&["LPOS", "p", "c", "COUNT", "x"], "-ERR COUNT can't be negative\r\n"),
+        (&["LPOS", "p", "c", "MAXLEN", "x"], "-ERR MAXLEN can't be negative\r\n"),
+        (&["LPOS", "p", "c", "RANK", "x"], NOT_INT),
+        // Redis negates the rank in a long: the most negative one acts as -1.
+        (&["LPOS", "p", "c", "RANK", "-9223372036854775808"], ":7\r\n"),
         (&["LPOS", "p", "c", "RANK"], SYNTAX),
     ]);
 }

@@ -153,12 +153,13 @@ fn llen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn lindex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
-    let i = int(&args[2])?;
     let db = ctx.db();
     let store = ctx.store();
+    // Redis looks the key up before it parses the index.
     let Some(l) = list::get(store, db, &args[1])? else {
         return Ok(Reply::Nil);
     };
+    let i = int(&args[2])?;
     match l.index(i) {
         Some(i) => Ok(Reply::Bulk(l.get(store, i)?)),
         None => Ok(Reply::Nil),
@@ -166,12 +167,12 @@ fn lindex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn lset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
-    let i = int(&args[2])?;
     let db = ctx.db();
     let store = ctx.store();
     let Some(mut l) = list::get(store, db, &args[1])? else {
         return Err(CmdError::NoSuchKey);
     };
+    let i = int(&args[2])?;
     let i = l
         .index(i)
         .ok_or_else(|| CmdError::err("index out of range"))?;
@@ -298,23 +299,16 @@ fn lpos(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
                 if rank == 0 {
                     return Err(CmdError::err("RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"));
                 }
-                if rank == i64::MIN {
-                    return Err(CmdError::err("value is out of range, value must between -9223372036854775807 and 9223372036854775807"));
-                }
             }
             "COUNT" => {
-                let n = int(opts.value()?)?;
-                if n < 0 {
-                    return Err(CmdError::err("COUNT can't be negative"));
-                }
-                count = Some(n as u64);
+                let err = || CmdError::err("COUNT can't be negative");
+                let n = int(opts.value()?).map_err(|_| err())?;
+                count = Some(u64::try_from(n).map_err(|_| err())?);
             }
             "MAXLEN" => {
-                let n = int(opts.value()?)?;
-                if n < 0 {
-                    return Err(CmdError::err("MAXLEN can't be negative"));
-                }
-                maxlen = n as u64;
+                let err = || CmdError::err("MAXLEN can't be negative");
+                let n = int(opts.value()?).map_err(|_| err())?;
+                maxlen = u64::try_from(n).map_err(|_| err())?;
             }
             _ => return Err(CmdError::Syntax),
         }
@@ -330,7 +324,12 @@ fn lpos(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     };
     let mut found = Vec::new();
     if let Some(l) = &l {
-        let mut skip = rank.unsigned_abs() - 1;
+        // Redis negates the rank in a long: i64::MIN stays negative and matches at once.
+        let mut skip = if rank == i64::MIN {
+            0
+        } else {
+            rank.unsigned_abs() - 1
+        };
         let scan = if maxlen == 0 { len } else { maxlen.min(len) };
         for step in 0..scan {
             let i = if rank > 0 { step } else { len - 1 - step };
@@ -552,8 +551,8 @@ fn brpoplpush(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn blmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
-    let t = timeout(&args[1])?;
     let (keys, left, count) = parse_mpop(&args[2..])?;
+    let t = timeout(&args[1])?;
     let db = ctx.db();
     if let Some(r) = mpop_first(ctx.store(), db, &keys, left, count)? {
         return Ok(r);
