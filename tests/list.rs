@@ -501,3 +501,58 @@ fn lists_survive_sigkill_with_appendfsync_always() {
     c.cmd(&["SELECT", "3"]);
     assert_eq!(c.cmd(&["LRANGE", "other", "0", "-1"]), arr(&["1"]));
 }
+
+#[test]
+fn multi_key_list_commands_route_by_their_keys_in_cluster_mode() {
+    let s = Server::start(common::ONE_SHARD_CLUSTER);
+    let cross = "-CROSSSLOT Keys in request don't hash to the same slot\r\n";
+    let mut c = s.raw();
+    check(
+        &mut c,
+        &[
+            (&["BLPOP", "a", "b", "0"], cross),
+            (&["LMPOP", "2", "a", "b", "LEFT"], cross),
+            (&["BLMPOP", "0", "2", "a", "b", "LEFT"], cross),
+            (&["LMOVE", "a", "b", "LEFT", "LEFT"], cross),
+            (&["RPUSH", "{t}a", "x"], ":1\r\n"),
+            (&["BLPOP", "{t}b", "{t}a", "0"], &arr(&["{t}a", "x"])),
+            (&["RPUSH", "{t}b", "y"], ":1\r\n"),
+            (
+                &["LMPOP", "2", "{t}a", "{t}b", "LEFT"],
+                "*2\r\n$4\r\n{t}b\r\n*1\r\n$1\r\ny\r\n",
+            ),
+            (
+                &["COMMAND", "GETKEYS", "BLMPOP", "0", "2", "a", "b", "LEFT"],
+                &arr(&["a", "b"]),
+            ),
+            (
+                &["COMMAND", "GETKEYS", "BLPOP", "a", "b", "0"],
+                &arr(&["a", "b"]),
+            ),
+        ],
+    );
+}
+
+#[test]
+fn a_blocked_client_waits_on_its_own_database_and_can_be_killed() {
+    let s = Server::start(&[]);
+    let mut admin = s.raw();
+    let mut w = s.raw();
+    assert_eq!(w.cmd(&["SELECT", "1"]), OK);
+    let id = w.cmd(&["CLIENT", "ID"]);
+    let id = id.trim_start_matches(':').trim_end();
+    send(&mut w, &["BLPOP", "q", "0"]);
+    wait_blocked(&mut admin, 1);
+    // A push to the same name in db 0 is not for it.
+    assert_eq!(admin.cmd(&["RPUSH", "q", "a"]), ":1\r\n");
+    thread::sleep(Duration::from_millis(50));
+    wait_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["CLIENT", "KILL", "ID", id]), ":1\r\n");
+    wait_blocked(&mut admin, 0);
+    assert!(w.is_closed());
+    admin.cmd(&["SELECT", "1"]);
+    assert_eq!(admin.cmd(&["RPUSH", "q", "b"]), ":1\r\n");
+    assert_eq!(admin.cmd(&["LLEN", "q"]), ":1\r\n");
+    admin.cmd(&["SELECT", "0"]);
+    assert_eq!(admin.cmd(&["LLEN", "q"]), ":1\r\n");
+}
