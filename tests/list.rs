@@ -543,6 +543,15 @@ fn a_blocked_client_waits_on_its_own_database_and_can_be_killed() {
     let id = id.trim_start_matches(':').trim_end();
     send(&mut w, &["BLPOP", "q", "0"]);
     wait_blocked(&mut admin, 1);
+    let list = admin.cmd(&["CLIENT", "LIST"]);
+    let line = list
+        .lines()
+        .find(|l| l.contains(&format!("id={id} ")))
+        .expect("blocked client listed");
+    assert!(
+        line.contains(" flags=b ") && line.contains(" cmd=blpop "),
+        "{line}"
+    );
     // A push to the same name in db 0 is not for it.
     assert_eq!(admin.cmd(&["RPUSH", "q", "a"]), ":1\r\n");
     thread::sleep(Duration::from_millis(50));

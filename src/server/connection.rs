@@ -163,7 +163,10 @@ impl Connection<'_> {
                 let Some(blocked) = self.blocked.take() else {
                     break;
                 };
-                let Some(reply) = self.wait_blocked(blocked, &mut shutdown).await? else {
+                handle.set_blocked(true);
+                let waited = self.wait_blocked(blocked, &mut shutdown).await;
+                handle.set_blocked(false);
+                let Some(reply) = waited? else {
                     return Ok(());
                 };
                 if self.shared.config.fsync() == Fsync::Always {

@@ -37,6 +37,8 @@ pub struct ClientInfo {
     pub user: &'static str,
     /// Channel, pattern and shard channel subscriptions.
     pub subs: [usize; 3],
+    /// Blocked in BLPOP and friends (flag `b`).
+    pub blocked: bool,
 }
 
 impl ClientHandle {
@@ -59,6 +61,7 @@ impl ClientHandle {
                 no_touch: false,
                 user: "default",
                 subs: [0; 3],
+                blocked: false,
             }),
             killed: AtomicBool::new(false),
             kill_signal: Notify::new(),
@@ -68,6 +71,11 @@ impl ClientHandle {
     pub fn kill(&self) {
         self.killed.store(true, Ordering::SeqCst);
         self.kill_signal.notify_one();
+    }
+
+    /// Marks the client blocked (or not) for CLIENT LIST.
+    pub fn set_blocked(&self, blocked: bool) {
+        self.info.lock().unwrap_or_else(|e| e.into_inner()).blocked = blocked;
     }
 
     pub fn is_killed(&self) -> bool {
@@ -94,6 +102,9 @@ impl ClientHandle {
         }
         if i.subs.iter().any(|&n| n > 0) {
             flags.push('P');
+        }
+        if i.blocked {
+            flags.push('b');
         }
         if flags.is_empty() {
             flags.push('N');
