@@ -565,3 +565,50 @@ fn a_blocked_client_waits_on_its_own_database_and_can_be_killed() {
     admin.cmd(&["SELECT", "0"]);
     assert_eq!(admin.cmd(&["LLEN", "q"]), ":1\r\n");
 }
+
+#[test]
+fn no_element_is_lost_or_duplicated_when_timeouts_race_with_pushes() {
+    let s = Server::start(&[]);
+    let port = s.port;
+    let poppers: Vec<_> = (0..6)
+        .map(|_| {
+            thread::spawn(move || {
+                let mut c = Raw::connect(port);
+                let mut got = Vec::new();
+                let start = Instant::now();
+                while start.elapsed() < Duration::from_millis(1500) {
+                    let r = c.cmd(&["BLPOP", "q", "0.01"]);
+                    if r != NIL_ARRAY {
+                        let v = r.rsplit("\r\n").nth(1).expect("element").to_string();
+                        got.push(v);
+                    }
+                }
+                got
+            })
+        })
+        .collect();
+    let mut pusher = s.raw();
+    let mut pushed = 0;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(1200) {
+        pusher.cmd(&["RPUSH", "q", &pushed.to_string()]);
+        pushed += 1;
+        if pushed % 7 == 0 {
+            thread::sleep(Duration::from_millis(3));
+        }
+    }
+    let mut all: Vec<String> = poppers
+        .into_iter()
+        .flat_map(|t| t.join().expect("popper"))
+        .collect();
+    let rest = pusher.cmd(&["LRANGE", "q", "0", "-1"]);
+    for line in rest.split("\r\n").skip(2).step_by(2) {
+        if !line.is_empty() {
+            all.push(line.to_string());
+        }
+    }
+    let mut nums: Vec<usize> = all.iter().map(|v| v.parse().expect("number")).collect();
+    nums.sort();
+    assert_eq!(nums, (0..pushed).collect::<Vec<_>>());
+    wait_blocked(&mut pusher, 0);
+}
