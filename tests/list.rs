@@ -35,6 +35,8 @@ fn push_pop_and_index_on_both_ends() {
         (&["LRANGE", "l", "0", "-1"], &abc),
         (&["LLEN", "l"], ":5\r\n"),
         (&["LLEN", "nx"], ":0\r\n"),
+        (&["TYPE", "l"], "+list\r\n"),
+        (&["OBJECT", "ENCODING", "l"], &bulk("quicklist")),
         (&["LINDEX", "l", "0"], &bulk("y")),
         (&["LINDEX", "l", "-1"], &bulk("c")),
         (&["LINDEX", "l", "5"], NIL),
@@ -611,4 +613,21 @@ fn no_element_is_lost_or_duplicated_when_timeouts_race_with_pushes() {
     nums.sort();
     assert_eq!(nums, (0..pushed).collect::<Vec<_>>());
     wait_blocked(&mut pusher, 0);
+}
+
+#[test]
+fn blmove_to_a_destination_of_another_type_fails_the_blocked_client_and_keeps_the_element() {
+    let s = Server::start(&[]);
+    let mut admin = s.raw();
+    let mut w = s.raw();
+    send(&mut w, &["BLMOVE", "src", "dst", "RIGHT", "LEFT", "0"]);
+    wait_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["SET", "dst", "s"]), OK);
+    assert_eq!(admin.cmd(&["RPUSH", "src", "a", "b"]), ":2\r\n");
+    assert_eq!(
+        String::from_utf8(w.read_reply().expect("reply")).expect("utf8"),
+        WRONGTYPE
+    );
+    assert_eq!(admin.cmd(&["LRANGE", "src", "0", "-1"]), arr(&["a", "b"]));
+    wait_blocked(&mut admin, 0);
 }

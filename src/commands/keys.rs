@@ -594,6 +594,8 @@ fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     };
     match rec.kind() {
         Kind::String => Ok(Reply::bulk_str(string_encoding(&rec))),
+        // Redis 7.0 always encodes lists as quicklists.
+        Kind::List => Ok(Reply::bulk_str("quicklist")),
         other => Err(dump::unsupported("OBJECT ENCODING", other)),
     }
 }
