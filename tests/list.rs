@@ -631,3 +631,43 @@ fn blmove_to_a_destination_of_another_type_fails_the_blocked_client_and_keeps_th
     assert_eq!(admin.cmd(&["LRANGE", "src", "0", "-1"]), arr(&["a", "b"]));
     wait_blocked(&mut admin, 0);
 }
+
+#[test]
+fn client_unblock_ends_a_wait_with_a_timeout_or_an_error() {
+    let s = Server::start(&[]);
+    let mut admin = s.raw();
+    let mut w = s.raw();
+    let id = w.cmd(&["CLIENT", "ID"]);
+    let id = id.trim_start_matches(':').trim_end().to_string();
+    check(
+        &mut admin,
+        &[
+            (&["CLIENT", "UNBLOCK", &id], ":0\r\n"),
+            (&["CLIENT", "UNBLOCK", "x"], NOT_INT),
+            (
+                &["CLIENT", "UNBLOCK", &id, "NOPE"],
+                "-ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR\r\n",
+            ),
+            (
+                &["CLIENT", "UNBLOCK", &id, "TIMEOUT", "x"],
+                "-ERR unknown subcommand or wrong number of arguments for 'UNBLOCK'. Try CLIENT HELP.\r\n",
+            ),
+        ],
+    );
+    send(&mut w, &["BLPOP", "q", "0"]);
+    wait_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["CLIENT", "UNBLOCK", &id]), ":1\r\n");
+    assert_eq!(
+        String::from_utf8(w.read_reply().expect("reply")).expect("utf8"),
+        NIL_ARRAY
+    );
+    send(&mut w, &["BLMOVE", "q", "d", "LEFT", "LEFT", "0"]);
+    wait_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["CLIENT", "UNBLOCK", &id, "error"]), ":1\r\n");
+    assert_eq!(
+        String::from_utf8(w.read_reply().expect("reply")).expect("utf8"),
+        "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+    );
+    wait_blocked(&mut admin, 0);
+    assert_eq!(w.cmd(&["PING"]), "+PONG\r\n");
+}

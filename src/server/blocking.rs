@@ -57,6 +57,7 @@ pub enum Served {
 pub type ServeFn = fn(&mut Store, usize, &Bytes, &BlockOp) -> Served;
 
 struct Waiter {
+    client: u64,
     db: usize,
     keys: Vec<Bytes>,
     op: BlockOp,
@@ -85,7 +86,12 @@ impl Blocking {
     }
 
     /// Registers a waiter; its reply arrives on the receiver.
-    pub fn register(&self, db: usize, req: BlockRequest) -> (u64, oneshot::Receiver<Reply>) {
+    pub fn register(
+        &self,
+        client: u64,
+        db: usize,
+        req: BlockRequest,
+    ) -> (u64, oneshot::Receiver<Reply>) {
         let (tx, rx) = oneshot::channel();
         let mut s = self.state();
         s.next_id += 1;
@@ -99,6 +105,7 @@ impl Blocking {
         s.waiters.insert(
             id,
             Waiter {
+                client,
                 db,
                 keys: req.keys,
                 op: req.op,
@@ -129,6 +136,24 @@ impl Blocking {
     pub fn cancel(&self, id: u64) -> bool {
         let mut s = self.state();
         self.remove(&mut s, id).is_some()
+    }
+
+    /// CLIENT UNBLOCK: ends the wait of client `client` with `reply`. False when it is not
+    /// blocked.
+    pub fn unblock(&self, client: u64, reply: Reply) -> bool {
+        let mut s = self.state();
+        let Some(id) = s
+            .waiters
+            .iter()
+            .find(|(_, w)| w.client == client)
+            .map(|(&id, _)| id)
+        else {
+            return false;
+        };
+        if let Some(w) = self.remove(&mut s, id) {
+            let _ = w.tx.send(reply);
+        }
+        true
     }
 
     /// Clients currently blocked (INFO's `blocked_clients`).

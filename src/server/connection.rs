@@ -279,7 +279,7 @@ impl Connection<'_> {
                     }
                     if let Some(req) = session.block.take() {
                         let timeout = req.timeout;
-                        let (id, rx) = shared.blocking.register(session.db, req);
+                        let (id, rx) = shared.blocking.register(session.id, session.db, req);
                         self.blocked = Some(Blocked { id, rx, timeout });
                         break;
                     }
