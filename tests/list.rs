@@ -671,3 +671,22 @@ fn client_unblock_ends_a_wait_with_a_timeout_or_an_error() {
     wait_blocked(&mut admin, 0);
     assert_eq!(w.cmd(&["PING"]), "+PONG\r\n");
 }
+
+#[test]
+fn swapdb_serves_clients_blocked_on_keys_that_now_hold_lists() {
+    let s = Server::start(&[]);
+    let mut admin = s.raw();
+    let mut w = s.raw();
+    send(&mut w, &["BLPOP", "q", "0"]);
+    wait_blocked(&mut admin, 1);
+    admin.cmd(&["SELECT", "1"]);
+    assert_eq!(admin.cmd(&["RPUSH", "q", "a", "b"]), ":2\r\n");
+    assert_eq!(admin.cmd(&["SWAPDB", "0", "1"]), OK);
+    assert_eq!(
+        String::from_utf8(w.read_reply().expect("reply")).expect("utf8"),
+        arr(&["q", "a"])
+    );
+    assert_eq!(admin.cmd(&["LRANGE", "q", "0", "-1"]), "*0\r\n");
+    admin.cmd(&["SELECT", "0"]);
+    assert_eq!(admin.cmd(&["LRANGE", "q", "0", "-1"]), arr(&["b"]));
+}

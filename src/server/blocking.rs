@@ -174,6 +174,21 @@ impl Blocking {
         }
     }
 
+    /// Notes that any key of `db` may now have elements (SWAPDB).
+    pub fn signal_db(&self, db: usize) {
+        if self.count.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let mut s = self.state();
+        let keys: Vec<(usize, Bytes)> = s.queues.keys().filter(|k| k.0 == db).cloned().collect();
+        for k in keys {
+            if !s.ready.contains(&k) {
+                s.ready.push_back(k);
+                self.has_ready.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+
     /// Whether `serve` has work.
     pub fn has_ready(&self) -> bool {
         self.has_ready.load(Ordering::SeqCst)
