@@ -487,6 +487,8 @@ fn timeout(arg: &[u8]) -> CmdResult<Option<Duration>> {
 }
 
 /// Blocks the client on `keys`: the connection registers it and replies when it is served.
+/// (Inside MULTI, once it exists, Redis does not block: the command answers as if it timed out;
+/// that check belongs here.)
 fn block(ctx: &mut Ctx, keys: Vec<Bytes>, timeout: Option<Duration>, op: BlockOp) -> Reply {
     ctx.session.block = Some(BlockRequest { keys, timeout, op });
     Reply::NilArray

@@ -10,6 +10,11 @@
 //! arrival order until the key is empty, and sends each served waiter its reply. A waiter is
 //! served by at most one key and leaves every queue when served, timed out or disconnected
 //! (`cancel`); a disconnected waiter consumes nothing.
+//!
+//! `serve` runs after every command the connection dispatches, so a future EXEC serves the
+//! waiters once the whole transaction completed, as Redis does. Commands that make a list
+//! appear by other means (RENAME, COPY, MOVE, RESTORE, SORT ... STORE) should `signal` their
+//! destination when it is a list; SWAPDB signals whole databases (`signal_db`).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
