@@ -690,3 +690,66 @@ fn swapdb_serves_clients_blocked_on_keys_that_now_hold_lists() {
     admin.cmd(&["SELECT", "0"]);
     assert_eq!(admin.cmd(&["LRANGE", "q", "0", "-1"]), arr(&["b"]));
 }
+
+#[test]
+fn long_lists_match_redis_after_random_edits() {
+    let redis = common::RealRedis::start();
+    let s = Server::start(&[]);
+    let mut r = Raw::connect(redis.port);
+    let mut b = s.raw();
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let elems = ["a", "b", "c", "d", "e"];
+    for step in 0..3000 {
+        let key = ["x", "y"][next(2) as usize];
+        let e = elems[next(5) as usize].to_string();
+        let i = (next(400) as i64 - 200).to_string();
+        let j = (next(400) as i64 - 200).to_string();
+        let cmd: Vec<String> = match next(20) {
+            0..=4 => vec!["RPUSH".into(), key.into(), e.clone(), e],
+            5..=8 => vec!["LPUSH".into(), key.into(), e],
+            9 => vec!["LPOP".into(), key.into(), "3".into()],
+            10 => vec!["RPOP".into(), key.into()],
+            11 => vec!["LINSERT".into(), key.into(), "BEFORE".into(), e.clone(), e],
+            12 => vec!["LINSERT".into(), key.into(), "AFTER".into(), e, "z".into()],
+            13 => vec![
+                "LREM".into(),
+                key.into(),
+                (next(5) as i64 - 2).to_string(),
+                e,
+            ],
+            14 => vec!["LSET".into(), key.into(), i, e],
+            15 if next(10) == 0 => vec!["LTRIM".into(), key.into(), i, j],
+            16 => vec![
+                "LMOVE".into(),
+                key.into(),
+                "y".into(),
+                "LEFT".into(),
+                "RIGHT".into(),
+            ],
+            17 => vec![
+                "LPOS".into(),
+                key.into(),
+                e,
+                "RANK".into(),
+                "-2".into(),
+                "COUNT".into(),
+                "3".into(),
+            ],
+            _ => vec!["LINDEX".into(), key.into(), i],
+        };
+        let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
+        assert_eq!(b.cmd(&args), r.cmd(&args), "step {step}: {args:?}");
+        if step % 100 == 0 {
+            for k in ["x", "y"] {
+                let range = ["LRANGE", k, "0", "-1"];
+                assert_eq!(b.cmd(&range), r.cmd(&range), "step {step}: contents of {k}");
+            }
+        }
+    }
+}
