@@ -688,6 +688,91 @@ static GENERATORS: &[(u32, Generator)] = &[
         g.zsetop_args(&mut c, false, true);
         c
     }),
+    // lists (mostly on their own key names, so lists grow long; sometimes on the shared ones)
+    (4, |g| {
+        let mut c = vec![
+            g.rng
+                .pick(&["LPUSH", "RPUSH", "lpush", "RPUSHX", "LPUSHX"])
+                .to_string(),
+            g.lkey(),
+        ];
+        for _ in 0..1 + g.rng.below(4) {
+            c.push(g.elem());
+        }
+        c
+    }),
+    (3, |g| {
+        let mut c = vec![g.rng.pick(&["LPOP", "RPOP"]).to_string(), g.lkey()];
+        if g.rng.chance(40) {
+            c.push(g.rng.pick(&["0", "1", "2", "5", "-1", "x"]).into());
+        }
+        c
+    }),
+    (2, |g| vec!["LLEN".into(), g.lkey()]),
+    (2, |g| vec!["LINDEX".into(), g.lkey(), g.lindex()]),
+    (2, |g| vec!["LSET".into(), g.lkey(), g.lindex(), g.elem()]),
+    (3, |g| {
+        vec!["LRANGE".into(), g.lkey(), g.lindex(), g.lindex()]
+    }),
+    (1, |g| {
+        vec!["LTRIM".into(), g.lkey(), g.lindex(), g.lindex()]
+    }),
+    (2, |g| {
+        let wh = g.rng.pick(&["BEFORE", "AFTER", "after", "MIDDLE"]);
+        vec!["LINSERT".into(), g.lkey(), wh.into(), g.elem(), g.elem()]
+    }),
+    (2, |g| vec!["LREM".into(), g.lkey(), g.lindex(), g.elem()]),
+    (2, |g| {
+        let mut c = vec!["LPOS".into(), g.lkey(), g.elem()];
+        for _ in 0..g.rng.below(3) {
+            let opt = g.rng.pick(&["RANK", "COUNT", "MAXLEN", "rank", "BAD"]);
+            c.push(opt.into());
+            c.push(g.rng.pick(&["0", "1", "2", "-1", "-2", "3", "x"]).into());
+        }
+        c
+    }),
+    (2, |g| {
+        let (a, b) = (g.side(), g.side());
+        vec!["LMOVE".into(), g.lkey(), g.lkey(), a, b]
+    }),
+    (1, |g| vec!["RPOPLPUSH".into(), g.lkey(), g.lkey()]),
+    (2, |g| {
+        let mut c = vec!["LMPOP".to_string()];
+        c.extend(g.lmpop_args());
+        c
+    }),
+    (1, |g| {
+        let name = g.rng.pick(&["BLPOP", "BRPOP"]);
+        let mut c = vec![name.to_string()];
+        c.extend(g.lkeys(3));
+        c.push(g.btimeout());
+        c
+    }),
+    (1, |g| {
+        let (a, b) = (g.side(), g.side());
+        vec!["BLMOVE".into(), g.lkey(), g.lkey(), a, b, g.btimeout()]
+    }),
+    (1, |g| {
+        vec!["BRPOPLPUSH".into(), g.lkey(), g.lkey(), g.btimeout()]
+    }),
+    (1, |g| {
+        let mut c = vec!["BLMPOP".to_string(), g.btimeout()];
+        c.extend(g.lmpop_args());
+        c
+    }),
+    // Strings and generic commands on the list keys (WRONGTYPE both ways, emptied lists gone).
+    (3, |g| {
+        let name = g
+            .rng
+            .pick(&["GET", "TYPE", "EXISTS", "DEL", "STRLEN", "TTL", "PERSIST"]);
+        vec![name.into(), g.lkey()]
+    }),
+    (2, |g| {
+        let name = g.rng.pick(&["SET", "APPEND", "GETSET", "SETNX"]);
+        vec![name.into(), g.lkey(), g.elem()]
+    }),
+    (1, |g| vec!["INCR".into(), g.lkey()]),
+    (1, |g| vec!["EXPIRE".into(), g.lkey(), g.ttl(false)]),
 ];
 
 impl Gen {
@@ -846,6 +931,73 @@ impl Gen {
                 }
             }
         }
+    }
+}
+
+impl Gen {
+    /// A key of the list commands' own key space.
+    fn lkey(&mut self) -> String {
+        if self.rng.chance(25) {
+            return self.key();
+        }
+        format!("{}l{}", self.prefix, self.rng.below(4))
+    }
+
+    fn lkeys(&mut self, max: usize) -> Vec<String> {
+        let n = 1 + self.rng.below(max);
+        (0..n).map(|_| self.lkey()).collect()
+    }
+
+    /// A list element from a small set, so that LREM, LPOS and LINSERT find matches.
+    fn elem(&mut self) -> String {
+        self.rng.pick(&["a", "b", "c", "1", "", "a b"]).into()
+    }
+
+    fn lindex(&mut self) -> String {
+        self.rng
+            .pick(&[
+                "0",
+                "1",
+                "2",
+                "-1",
+                "-2",
+                "5",
+                "-10",
+                "100",
+                "x",
+                "9223372036854775807",
+            ])
+            .into()
+    }
+
+    fn side(&mut self) -> String {
+        self.rng.pick(&["LEFT", "RIGHT", "left", "UP"]).into()
+    }
+
+    /// A blocking timeout: short (nothing else can push during a case), or invalid.
+    fn btimeout(&mut self) -> String {
+        self.rng
+            .pick(&["0.01", "0.01", "0.01", "-1", "x", "nan"])
+            .into()
+    }
+
+    /// `numkeys key... LEFT|RIGHT [COUNT n]`, sometimes malformed.
+    fn lmpop_args(&mut self) -> Vec<String> {
+        let keys = self.lkeys(3);
+        let numkeys = match self.rng.below(10) {
+            0 => "0".to_string(),
+            1 => (keys.len() + 1).to_string(),
+            2 => "x".to_string(),
+            _ => keys.len().to_string(),
+        };
+        let mut c = vec![numkeys];
+        c.extend(keys);
+        c.push(self.side());
+        if self.rng.chance(50) {
+            c.push("COUNT".into());
+            c.push(self.rng.pick(&["1", "2", "10", "0", "-1", "x"]).into());
+        }
+        c
     }
 }
 

@@ -1,4 +1,5 @@
-//! CLIENT subcommands: ID, SETNAME, GETNAME, LIST, INFO, KILL, SETINFO, NO-EVICT, NO-TOUCH, HELP.
+//! CLIENT subcommands: ID, SETNAME, GETNAME, LIST, INFO, KILL, UNBLOCK, SETINFO, NO-EVICT,
+//! NO-TOUCH, HELP.
 //!
 //! Other connections are seen through the registry `shared.clients`; every berth client is of
 //! type `normal` (there are no replicas, and pub/sub state is not published to the registry).
@@ -27,6 +28,7 @@ pub static COMMANDS: &[Command] = &[Command {
         cmd("client|list", -2, ADMIN, (0, 0, 0), DANGER, "connection", "2.4.0", "Get the list of client connections", list),
         cmd("client|info", 2, NS, (0, 0, 0), CONN, "connection", "6.2.0", "Returns information about the current client connection.", info),
         cmd("client|kill", -3, ADMIN, (0, 0, 0), DANGER, "connection", "2.4.0", "Kill the connection of a client", kill),
+        cmd("client|unblock", -3, ADMIN, (0, 0, 0), DANGER, "connection", "5.0.0", "Unblock a client blocked in a blocking command from a different connection", unblock),
         cmd("client|setinfo", 4, NS, (0, 0, 0), CONN, "connection", "7.2.0", "Set client or connection specific info", setinfo),
         cmd("client|no-evict", 3, ADMIN, (0, 0, 0), DANGER, "connection", "7.0.0", "Set client eviction mode for the current connection", no_evict),
         cmd("client|no-touch", 3, NS, (0, 0, 0), CONN, "connection", "7.2.0", "Controls whether commands sent by the client will alter the LRU/LFU of the keys they access.", no_touch),
@@ -266,6 +268,35 @@ fn no_touch(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     publish(ctx)
 }
 
+/// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`: a blocked client answers as if its timeout passed, or
+/// with an UNBLOCKED error.
+fn unblock(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    if args.len() > 4 {
+        return Err(CmdError::err(format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+            text(&args[1])
+        )));
+    }
+    let error = match args.get(3) {
+        None => false,
+        Some(a) if is(a, "timeout") => false,
+        Some(a) if is(a, "error") => true,
+        Some(_) => {
+            return Err(CmdError::err(
+                "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
+    };
+    let id = int(&args[2])?;
+    let reply = if error {
+        Reply::error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+    } else {
+        Reply::NilArray
+    };
+    let done = u64::try_from(id).is_ok_and(|id| ctx.shared.blocking.unblock(id, reply));
+    Ok(Reply::Integer(done as i64))
+}
+
 fn help(_: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
     Ok(help_reply(
         "CLIENT",
@@ -296,6 +327,8 @@ fn help(_: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
             "      Return clients of specified type.",
             "SETNAME <name>",
             "    Assign the name <name> to the current connection.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
             "SETINFO <option> <value>",
             "    Set client meta attr. Options are:",
             "    * LIB-NAME: the client lib name.",

@@ -171,9 +171,11 @@ fn clients(ctx: &Ctx) -> Fields {
         ("connected_clients", ctx.shared.client_count().to_string()),
         ("cluster_connections", "0".into()),
         ("maxclients", ctx.shared.config.maxclients().to_string()),
-        // No berth command blocks, and there is no client-side caching (redis-cli --stat
-        // reads these).
-        ("blocked_clients", "0".into()),
+        (
+            "blocked_clients",
+            ctx.shared.blocking.blocked_clients().to_string(),
+        ),
+        // There is no client-side caching (redis-cli --stat reads this).
         ("tracking_clients", "0".into()),
     ])
 }

@@ -162,6 +162,13 @@ fn moved_record(
     collection::duplicate(store, db, src, dst_db, dst)?.ok_or(CmdError::NoSuchKey)
 }
 
+/// A list arriving at `dst` (RENAME, COPY, MOVE) serves clients blocked on that key.
+fn wake_blocked(ctx: &Ctx, rec: &Record, db: usize, dst: &[u8]) {
+    if rec.kind() == Kind::List {
+        ctx.shared.blocking.signal(db, dst);
+    }
+}
+
 fn same_object() -> CmdError {
     CmdError::err("source and destination objects are the same")
 }
@@ -184,6 +191,7 @@ fn rename_with(ctx: &mut Ctx, args: &[Bytes], nx: bool) -> CmdResult<Reply> {
         (db, dst.to_vec(), Some(moved)),
         (db, src.to_vec(), None),
     ])?;
+    wake_blocked(ctx, &rec, db, dst);
     Ok(done)
 }
 
@@ -246,6 +254,7 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         _ => moved_record(store, (db, src), (dst_db, dst), &rec)?,
     };
     store.put_many(vec![(dst_db, dst.to_vec(), Some(record))])?;
+    wake_blocked(ctx, &rec, dst_db, dst);
     Ok(Reply::Integer(1))
 }
 
@@ -271,6 +280,7 @@ fn move_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         (dst_db, key.to_vec(), Some(moved)),
         (db, key.to_vec(), None),
     ])?;
+    wake_blocked(ctx, &rec, dst_db, key);
     Ok(Reply::Integer(1))
 }
 
@@ -583,10 +593,11 @@ fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     };
     match rec.kind() {
         Kind::String => Ok(Reply::bulk_str(string_encoding(&rec))),
+        // Redis 7.0 always encodes lists as quicklists.
+        Kind::List => Ok(Reply::bulk_str("quicklist")),
         Kind::Hash => Ok(Reply::bulk_str(hash::encoding(rec.extra()))),
         Kind::Set => Ok(Reply::bulk_str(set::encoding(rec.extra()))),
         Kind::ZSet => Ok(Reply::bulk_str(zset::encoding(rec.extra()))),
-        other => Err(dump::unsupported("OBJECT ENCODING", other)),
     }
 }
 

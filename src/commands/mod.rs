@@ -16,6 +16,7 @@ pub mod connection;
 pub mod hash;
 pub mod info;
 pub mod keys;
+pub mod list;
 pub mod pubsub;
 pub mod server;
 pub mod set;
@@ -137,7 +138,7 @@ pub struct Table {
 }
 
 /// All families, in the order COMMAND lists them.
-pub fn families() -> [&'static [Command]; 14] {
+pub fn families() -> [&'static [Command]; 15] {
     [
         connection::COMMANDS,
         server::COMMANDS,
@@ -149,6 +150,7 @@ pub fn families() -> [&'static [Command]; 14] {
         strings::COMMANDS,
         bitmap::COMMANDS,
         hash::COMMANDS,
+        list::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
         cluster::COMMANDS,

@@ -76,6 +76,10 @@ fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     }
     if a != b {
         store.swap_db(a as usize, b as usize)?;
+        // Clients blocked on keys that now hold lists are served (Redis's
+        // `scanDatabaseForReadyKeys`).
+        ctx.shared.blocking.signal_db(a as usize);
+        ctx.shared.blocking.signal_db(b as usize);
     }
     Ok(Reply::Ok)
 }

@@ -58,6 +58,8 @@ pub async fn serve(stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
         inbuf: BytesMut::with_capacity(READ_CHUNK),
         out: BytesMut::new(),
         mailbox,
+        handle: handle.clone(),
+        blocked: None,
     }
     .run(&mut session)
     .await;
@@ -82,6 +84,16 @@ struct Connection<'a> {
     out: BytesMut,
     /// Pub/Sub messages for this client.
     mailbox: mpsc::UnboundedReceiver<Message>,
+    handle: Arc<ClientHandle>,
+    /// Set when a command blocked the client (see `server::blocking`).
+    blocked: Option<Blocked>,
+}
+
+/// A client waiting in `server::blocking`.
+struct Blocked {
+    id: u64,
+    rx: tokio::sync::oneshot::Receiver<Reply>,
+    timeout: Option<Duration>,
 }
 
 impl Connection<'_> {
@@ -116,35 +128,103 @@ impl Connection<'_> {
                 .stats
                 .net_input_bytes
                 .fetch_add(n as u64, Relaxed);
-            let (wrote, protocol_error) = self.execute(session, &mut parser);
-            if protocol_error == Some(QUERY_LIMIT) {
-                tracing::warn!(
-                    client = session.id,
-                    "closing client that reached max query buffer length"
-                );
-                return Ok(());
-            }
-            if let Some(e) = protocol_error {
-                Reply::error(format!("ERR Protocol error: {}", e.0))
-                    .encode(&mut self.out, session.resp3);
-                session.after = After::Close;
-            }
-            if wrote && self.shared.config.fsync() == Fsync::Always {
-                self.shared.durability.wait_durable().await;
-            }
-            self.flush_out().await?;
-            session.publish();
-            match session.after {
-                After::Continue => {}
-                After::Close => return Ok(()),
-                After::Shutdown => {
-                    self.shared.shutdown.send_replace(true);
+            loop {
+                let (wrote, protocol_error) = self.execute(session, &mut parser);
+                if protocol_error == Some(QUERY_LIMIT) {
+                    tracing::warn!(
+                        client = session.id,
+                        "closing client that reached max query buffer length"
+                    );
                     return Ok(());
                 }
-                After::Monitor => return self.monitor(session).await,
+                if let Some(e) = protocol_error {
+                    Reply::error(format!("ERR Protocol error: {}", e.0))
+                        .encode(&mut self.out, session.resp3);
+                    session.after = After::Close;
+                }
+                if wrote && self.shared.config.fsync() == Fsync::Always {
+                    self.shared.durability.wait_durable().await;
+                }
+                self.flush_out().await?;
+                session.publish();
+                match session.after {
+                    After::Continue => {}
+                    After::Close => return Ok(()),
+                    After::Shutdown => {
+                        self.shared.shutdown.send_replace(true);
+                        return Ok(());
+                    }
+                    After::Monitor => return self.monitor(session).await,
+                }
+                if handle.is_killed() {
+                    return Ok(());
+                }
+                // A blocking command stopped the batch: wait, reply, then run what followed it.
+                let Some(blocked) = self.blocked.take() else {
+                    break;
+                };
+                handle.set_blocked(true);
+                let waited = self.wait_blocked(blocked, &mut shutdown).await;
+                handle.set_blocked(false);
+                let Some(reply) = waited? else {
+                    return Ok(());
+                };
+                if self.shared.config.fsync() == Fsync::Always {
+                    self.shared.durability.wait_durable().await;
+                }
+                reply.encode(&mut self.out, session.resp3);
+                self.flush_out().await?;
             }
-            if handle.is_killed() {
-                return Ok(());
+        }
+    }
+
+    /// Waits until a blocked client is served (its reply), times out (null array), or goes
+    /// away (None: it leaves the queues without consuming anything). Input that arrives
+    /// meanwhile is buffered for after the reply, as Redis does.
+    async fn wait_blocked(
+        &mut self,
+        blocked: Blocked,
+        shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> std::io::Result<Option<Reply>> {
+        let blocking = &self.shared.blocking;
+        let Blocked {
+            id,
+            mut rx,
+            timeout,
+        } = blocked;
+        let sleep = tokio::time::sleep(timeout.unwrap_or(Duration::from_secs(86400 * 365 * 30)));
+        tokio::pin!(sleep);
+        let handle = self.handle.clone();
+        loop {
+            if self.inbuf.capacity() - self.inbuf.len() < READ_CHUNK {
+                self.inbuf.reserve(READ_CHUNK);
+            }
+            tokio::select! {
+                r = &mut rx => return Ok(Some(r.unwrap_or(Reply::NilArray))),
+                r = self.stream.read_buf(&mut self.inbuf) => match r {
+                    Ok(n) if n > 0 => continue,
+                    other => {
+                        if !blocking.cancel(id) {
+                            tracing::debug!(client = handle.id, "served client went away");
+                        }
+                        return other.map(|_| None);
+                    }
+                },
+                _ = &mut sleep => {
+                    if blocking.cancel(id) {
+                        return Ok(Some(Reply::NilArray));
+                    }
+                    // Served just as it timed out: the reply is on its way.
+                    return Ok(Some(rx.await.unwrap_or(Reply::NilArray)));
+                }
+                _ = handle.kill_signal.notified() => {
+                    blocking.cancel(id);
+                    return Ok(None);
+                }
+                _ = super::until_shutdown(shutdown) => {
+                    blocking.cancel(id);
+                    return Ok(None);
+                }
             }
         }
     }
@@ -189,6 +269,19 @@ impl Connection<'_> {
                     let reply = commands::run(&mut ctx, entry, &args);
                     if entry.flags & commands::WRITE != 0 && !reply.is_error() {
                         wrote = true;
+                    }
+                    // Clients blocked on keys this command filled are served now that it
+                    // completed (in the order they blocked).
+                    if shared.blocking.has_ready() {
+                        if let Some(store) = guard.as_mut() {
+                            shared.blocking.serve(store, commands::list::serve_blocked);
+                        }
+                    }
+                    if let Some(req) = session.block.take() {
+                        let timeout = req.timeout;
+                        let (id, rx) = shared.blocking.register(session.id, session.db, req);
+                        self.blocked = Some(Blocked { id, rx, timeout });
+                        break;
                     }
                     reply
                 }

@@ -1,5 +1,6 @@
 //! The server: shared state, listeners, background tasks and graceful shutdown.
 
+pub mod blocking;
 pub mod connection;
 pub mod durability;
 pub mod http;
@@ -42,6 +43,8 @@ pub struct Shared {
     pub last_save: AtomicU64,
     pub port: u16,
     pub pubsub: pubsub::PubSub,
+    /// Clients blocked on list keys.
+    pub blocking: blocking::Blocking,
     /// Clustered mode, when `cluster-enabled yes`.
     pub cluster: Option<Arc<Cluster>>,
 }
@@ -123,6 +126,7 @@ pub async fn run(config: Config) -> Result<(), String> {
         config,
         cluster,
         pubsub: Default::default(),
+        blocking: Default::default(),
     });
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),

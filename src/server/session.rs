@@ -37,6 +37,8 @@ pub struct ClientInfo {
     pub user: &'static str,
     /// Channel, pattern and shard channel subscriptions.
     pub subs: [usize; 3],
+    /// Blocked in BLPOP and friends (flag `b`).
+    pub blocked: bool,
 }
 
 impl ClientHandle {
@@ -59,6 +61,7 @@ impl ClientHandle {
                 no_touch: false,
                 user: "default",
                 subs: [0; 3],
+                blocked: false,
             }),
             killed: AtomicBool::new(false),
             kill_signal: Notify::new(),
@@ -68,6 +71,11 @@ impl ClientHandle {
     pub fn kill(&self) {
         self.killed.store(true, Ordering::SeqCst);
         self.kill_signal.notify_one();
+    }
+
+    /// Marks the client blocked (or not) for CLIENT LIST.
+    pub fn set_blocked(&self, blocked: bool) {
+        self.info.lock().unwrap_or_else(|e| e.into_inner()).blocked = blocked;
     }
 
     pub fn is_killed(&self) -> bool {
@@ -94,6 +102,9 @@ impl ClientHandle {
         }
         if i.subs.iter().any(|&n| n > 0) {
             flags.push('P');
+        }
+        if i.blocked {
+            flags.push('b');
         }
         if flags.is_empty() {
             flags.push('N');
@@ -146,6 +157,8 @@ pub struct Session {
     /// This connection's Pub/Sub mailbox and subscriptions (by `pubsub::Kind` index).
     pub subscriber: Subscriber,
     pub subs: [BTreeSet<Bytes>; 3],
+    /// Set by a blocking command that found nothing: the connection blocks instead of replying.
+    pub block: Option<super::blocking::BlockRequest>,
 }
 
 impl Session {
@@ -165,6 +178,7 @@ impl Session {
             handle,
             subscriber,
             subs: Default::default(),
+            block: None,
         }
     }
 

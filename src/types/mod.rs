@@ -4,6 +4,7 @@ pub mod bitmap;
 pub mod collection;
 pub mod dump;
 pub mod hash;
+pub mod list;
 pub mod set;
 pub mod string;
 pub mod zset;
