@@ -291,12 +291,14 @@ async fn expire_task(shared: Arc<Shared>) {
 /// Removes members of deleted or overwritten collections in the background.
 async fn gc_task(shared: Arc<Shared>) {
     loop {
-        let res = {
+        let (res, queued) = {
             let mut store = shared.store.lock().unwrap_or_else(|e| e.into_inner());
-            store.gc_cycle(1000)
+            (store.gc_cycle(1000), store.queued_writes())
         };
         match res {
             Ok(0) => tokio::time::sleep(Duration::from_millis(100)).await,
+            // Deletes go through the write queue: let the flusher keep up with them.
+            Ok(_) if queued > 20_000 => tokio::time::sleep(Duration::from_millis(5)).await,
             Ok(_) => tokio::task::yield_now().await,
             Err(e) => {
                 tracing::error!(error = %e, "background cleanup failed");

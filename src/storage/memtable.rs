@@ -8,8 +8,10 @@
 //!
 //! Every swap happens under the keyspace lock, between commands, so a batch always holds whole
 //! commands. A batch is applied through a journal: first the whole batch is written as one sled
-//! value under `j | seq`, then each entry, then the journal value is removed; `Store::open` replays
-//! journals left by a crash. sled recovers a prefix of its log, so a crash never leaves half a
+//! value under `j | seq` in a tree of its own, then each entry, then the journal value is removed;
+//! `Store::open` replays journals left by a crash. The journal tree is separate because a batch can
+//! be megabytes: sled stores a node that large as a blob file and rewrites it on every change, so a
+//! journal sharing leaves with the keyspace would be rewritten by each entry of its own batch. sled recovers a prefix of its log, so a crash never leaves half a
 //! command (or half a transaction) on disk. (sled's own `apply_batch` would do this too, but it
 //! holds a global lock that stalls every concurrent read for the whole batch.)
 //!
@@ -109,6 +111,7 @@ pub struct Memtable {
     limit: usize,
     seq: u64,
     applied: Arc<Applied>,
+    journal: Tree,
 }
 
 /// A batch taken out of the memtable, to be written to sled.
@@ -116,6 +119,7 @@ pub struct Swap {
     entries: Vec<(IVec, Option<IVec>)>,
     upto: u64,
     applied: Arc<Applied>,
+    journal: Tree,
 }
 
 pub const JOURNAL: u8 = b'j';
@@ -123,7 +127,7 @@ pub const JOURNAL: u8 = b'j';
 impl Swap {
     /// Writes the batch to sled through the journal (blocking) and publishes that it is applied.
     pub fn apply(self, tree: &Tree) -> sled::Result<()> {
-        let res = write_journaled(tree, self.upto, &self.entries);
+        let res = write_journaled(&self.journal, tree, self.upto, &self.entries);
         if res.is_ok() {
             self.applied.upto.fetch_max(self.upto, Ordering::SeqCst);
         }
@@ -144,10 +148,15 @@ fn journal_key(seq: u64) -> [u8; 9] {
     k
 }
 
-fn write_journaled(tree: &Tree, seq: u64, entries: &[(IVec, Option<IVec>)]) -> sled::Result<()> {
+fn write_journaled(
+    journal: &Tree,
+    tree: &Tree,
+    seq: u64,
+    entries: &[(IVec, Option<IVec>)],
+) -> sled::Result<()> {
     let jk = journal_key(seq);
     if entries.len() > 1 {
-        tree.insert(jk, encode_journal(entries))?;
+        journal.insert(jk, encode_journal(entries))?;
     }
     for (k, v) in entries {
         match v {
@@ -156,7 +165,7 @@ fn write_journaled(tree: &Tree, seq: u64, entries: &[(IVec, Option<IVec>)]) -> s
         };
     }
     if entries.len() > 1 {
-        tree.remove(jk)?;
+        journal.remove(jk)?;
     }
     Ok(())
 }
@@ -202,27 +211,31 @@ fn decode_journal(mut b: &[u8]) -> Option<Vec<(IVec, Option<IVec>)>> {
     Some(out)
 }
 
-/// Completes batches a crash interrupted. Run at open, before anything reads the tree.
-pub fn replay_journal(tree: &Tree) -> sled::Result<usize> {
+/// Completes batches a crash interrupted. Run at open, before anything reads the tree. Journals
+/// written inside the keyspace tree (by earlier versions) are replayed first.
+pub fn replay_journal(journal: &Tree, tree: &Tree) -> sled::Result<usize> {
     let mut replayed = 0;
-    for item in tree.scan_prefix([JOURNAL]) {
-        let (jk, blob) = item?;
-        if let Some(entries) = decode_journal(&blob) {
-            for (k, v) in entries {
-                match v {
-                    Some(v) => tree.insert(k, v)?,
-                    None => tree.remove(k)?,
-                };
+    for source in [tree, journal] {
+        for item in source.scan_prefix([JOURNAL]) {
+            let (jk, blob) = item?;
+            if let Some(entries) = decode_journal(&blob) {
+                for (k, v) in entries {
+                    match v {
+                        Some(v) => tree.insert(k, v)?,
+                        None => tree.remove(k)?,
+                    };
+                }
             }
+            source.remove(jk)?;
+            replayed += 1;
         }
-        tree.remove(jk)?;
-        replayed += 1;
     }
     Ok(replayed)
 }
 
 impl Memtable {
-    pub fn new(limit: usize) -> Self {
+    /// A memtable of `limit` bytes whose batches are journaled in `journal`.
+    pub fn new(limit: usize, journal: Tree) -> Self {
         Memtable {
             map: HashMap::new(),
             dirty: Vec::new(),
@@ -230,6 +243,7 @@ impl Memtable {
             limit,
             seq: 0,
             applied: Arc::default(),
+            journal,
         }
     }
 
@@ -352,6 +366,7 @@ impl Memtable {
             entries,
             upto: self.seq,
             applied: self.applied.clone(),
+            journal: self.journal.clone(),
         })
     }
 
@@ -423,16 +438,24 @@ mod tests {
     fn replay_completes_an_interrupted_batch() {
         let db = sled::Config::new().temporary(true).open().unwrap();
         let tree = db.open_tree("t").unwrap();
+        let journal = db.open_tree("j").unwrap();
         tree.insert(b"gone", &b"x"[..]).unwrap();
         let entries = vec![
             (IVec::from(&b"new"[..]), Some(IVec::from(&b"v"[..]))),
             (IVec::from(&b"gone"[..]), None),
         ];
-        tree.insert(journal_key(7), encode_journal(&entries))
+        journal
+            .insert(journal_key(7), encode_journal(&entries))
             .unwrap();
-        assert_eq!(replay_journal(&tree).unwrap(), 1);
+        // A journal left inside the keyspace tree by an earlier version is replayed too.
+        let legacy = vec![(IVec::from(&b"old"[..]), Some(IVec::from(&b"w"[..])))];
+        tree.insert(journal_key(3), encode_journal(&legacy))
+            .unwrap();
+        assert_eq!(replay_journal(&journal, &tree).unwrap(), 2);
         assert_eq!(tree.get(b"new").unwrap(), Some(IVec::from(&b"v"[..])));
+        assert_eq!(tree.get(b"old").unwrap(), Some(IVec::from(&b"w"[..])));
         assert_eq!(tree.get(b"gone").unwrap(), None);
         assert!(tree.scan_prefix([JOURNAL]).next().is_none());
+        assert!(journal.is_empty());
     }
 }

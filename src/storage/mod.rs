@@ -2,9 +2,9 @@
 //!
 //! # Encoding
 //!
-//! Everything lives in one sled tree, so that any group of writes can be applied as one atomic
-//! `Batch`; all access goes through a write-behind memtable (`memtable.rs`) that hands sled whole
-//! commands at a time. The first byte of a stored key says what it is:
+//! Everything lives in one sled tree (`keyspace`; write batches in progress are journaled in a
+//! tree of their own, see `memtable.rs`); all access goes through a write-behind memtable that
+//! hands sled whole commands at a time. The first byte of a stored key says what it is:
 //!
 //! | stored key                                         | value                      |
 //! |----------------------------------------------------|----------------------------|
@@ -13,7 +13,6 @@
 //! | `e` when_ms:u64 db:u8 slot:u16 key                 | empty (expiry index)       |
 //! | `g` db:u8 slot:u16 keylen:u32 key version:u64      | empty (members to delete)  |
 //! | `c` name                                           | server catalog (db map)    |
-//! | `j` seq:u64                                        | a write batch in progress  |
 //!
 //! Integers are big-endian so byte order is numeric order. `db` is the *physical* database
 //! (SWAPDB swaps a persisted logical→physical map instead of moving keys). `slot` is the Redis
@@ -86,8 +85,10 @@ pub struct Store {
     counts: Vec<DbCounts>,
     /// Writes since the last explicit save (INFO's rdb_changes_since_last_save).
     pub dirty: u64,
-    /// Stale collection members may await deletion (so idle GC cycles skip the sync).
+    /// Stale collection members may await deletion (so idle GC cycles skip the scan).
     gc_pending: bool,
+    /// The `g` entry being cleaned and the last member deleted from it.
+    gc_cursor: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Store {
@@ -117,7 +118,8 @@ impl Store {
                 }
             })?;
         let tree = db.open_tree("keyspace").map_err(|e| unusable(&e))?;
-        let replayed = memtable::replay_journal(&tree).map_err(|e| unusable(&e))?;
+        let journal = db.open_tree("journal").map_err(|e| unusable(&e))?;
+        let replayed = memtable::replay_journal(&journal, &tree).map_err(|e| unusable(&e))?;
         if replayed > 0 {
             tracing::info!(
                 batches = replayed,
@@ -127,11 +129,12 @@ impl Store {
         let mut store = Store {
             db,
             tree,
-            mem: Memtable::new((cache_bytes / 2) as usize),
+            mem: Memtable::new((cache_bytes / 2) as usize, journal),
             dbmap: Vec::new(),
             counts: vec![DbCounts::default(); 256],
             dirty: 0,
             gc_pending: true,
+            gc_cursor: None,
         };
         store.load_dbmap(databases).map_err(|e| unusable(&e))?;
         store.recount().map_err(|e| unusable(&e))?;
@@ -435,29 +438,58 @@ impl Store {
     }
 
     /// Removes up to `limit` stale collection members. Returns how many entries were removed.
+    ///
+    /// Reads sled without a sync (a sync would apply the whole queue inline, stalling every
+    /// client): a stale version's members are never written again, so sled is current for them
+    /// except for this task's own deletes still queued, which `gc_cursor` skips. A `g` entry
+    /// still queued in the memtable is found once the flusher has applied it.
     pub fn gc_cycle(&mut self, limit: usize) -> CmdResult<usize> {
+        use std::ops::Bound;
         if !self.gc_pending {
             return Ok(0);
         }
-        self.sync()?;
-        let Some(item) = self.tree.scan_prefix([GC]).next() else {
-            self.gc_pending = false;
+        let mut found = None;
+        for gk in self.tree.scan_prefix([GC]).keys() {
+            let gk = gk?;
+            // Entries already deleted in the memtable (not yet applied) are done.
+            if self.mem.get(&self.tree, &gk)?.is_some() {
+                found = Some(gk);
+                break;
+            }
+        }
+        let Some(gk) = found else {
+            if self.mem.dirty_count() == 0 {
+                self.gc_pending = false;
+            }
             return Ok(0);
         };
-        let (gk, _) = item?;
         let mut prefix = gk.to_vec();
         prefix[0] = DATA;
+        let start = match &self.gc_cursor {
+            Some((k, last)) if k[..] == gk[..] => Bound::Excluded(last.clone()),
+            _ => Bound::Included(prefix.clone()),
+        };
+        let end = match prefix_end(&prefix) {
+            Some(e) => Bound::Excluded(e),
+            None => Bound::Unbounded,
+        };
         let members: Vec<IVec> = self
             .tree
-            .scan_prefix(&prefix)
+            .range::<Vec<u8>, _>((start, end))
             .keys()
             .take(limit)
             .collect::<Result<_, _>>()?;
         for m in &members {
             self.mem.put_blind(m, None);
         }
-        if members.len() < limit {
-            self.mem.put_blind(&gk, None);
+        match members.last() {
+            Some(last) if members.len() == limit => {
+                self.gc_cursor = Some((gk.to_vec(), last.to_vec()));
+            }
+            _ => {
+                self.mem.put_blind(&gk, None);
+                self.gc_cursor = None;
+            }
         }
         Ok(members.len().max(1))
     }

@@ -5,9 +5,11 @@
 #
 #   tests/bench/bench.sh                 # ROUNDS=5 N=1000000
 #   ROUNDS=3 N=200000 tests/bench/bench.sh
+#   TESTS=LPUSH,RPOP,SADD,HSET,ZADD,LRANGE_100 PIPELINES=16 tests/bench/bench.sh
 #
 # Env: ROUNDS (rounds per server), N (requests per redis-benchmark run), CLIENTS (default 50),
-# TESTS (default SET,GET,INCR), PIPELINES (default "16 1").
+# TESTS (default: strings and collections, redis-benchmark's own tests), PIPELINES (default
+# "16 1"). tests/bench/scaling.sh measures collection commands against collection size.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 exec </dev/null
@@ -15,7 +17,7 @@ exec </dev/null
 ROUNDS=${ROUNDS:-5}
 N=${N:-1000000}
 CLIENTS=${CLIENTS:-50}
-TESTS=${TESTS:-SET,GET,INCR}
+TESTS=${TESTS:-SET,GET,INCR,LPUSH,RPOP,SADD,HSET,ZADD,LRANGE_100}
 PIPELINES=${PIPELINES:-16 1}
 
 for tool in redis-server redis-benchmark redis-cli; do
@@ -64,7 +66,7 @@ run() {
     local port=$1 pipeline=$2
     redis-benchmark -p "$port" -c "$CLIENTS" -r 100000 -n "$N" -P "$pipeline" -t "$TESTS" -q 2>/dev/null |
         tr '\r' '\n' |
-        sed -n 's/^\([A-Z]*\): \([0-9.]*\) requests per second.*/\1 \2/p'
+        sed -n 's/^\([A-Z_0-9]*\)\( (first [0-9]* elements)\)\{0,1\}: \([0-9.]*\) requests per second.*/\1 \3/p'
 }
 
 results="$work/results"
@@ -82,12 +84,12 @@ median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print 0; else if (NR%2) pri
 
 echo
 echo "redis-benchmark -c $CLIENTS -r 100000 -n $N, median of $ROUNDS rounds (requests/s)"
-printf '%-6s %-4s %14s %14s %8s\n' TEST "-P" berth redis ratio
+printf '%-10s %-4s %14s %14s %8s\n' TEST "-P" berth redis ratio
 for p in $PIPELINES; do
     for t in ${TESTS//,/ }; do
         b=$(awk -v p="$p" -v t="$t" '$1=="berth" && $2==p && $3==t {print $4}' "$results" | median)
         r=$(awk -v p="$p" -v t="$t" '$1=="redis" && $2==p && $3==t {print $4}' "$results" | median)
         ratio=$(awk -v b="$b" -v r="$r" 'BEGIN {if (r > 0) printf "%.2f", b / r; else print "n/a"}')
-        printf '%-6s %-4s %14.0f %14.0f %8s\n' "$t" "$p" "$b" "$r" "$ratio"
+        printf '%-10s %-4s %14.0f %14.0f %8s\n' "$t" "$p" "$b" "$r" "$ratio"
     done
 done

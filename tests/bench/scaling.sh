@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Collections on disk: does a command cost the same on a 1,000,000-member key as on a 10-member
+# key? HSET and ZADD overwrite random existing members of each key (redis-benchmark, interleaved
+# rounds, median requests/s); then DEL of each 1,000,000-member key is timed (members are
+# removed in the background afterwards). Prints the cost ratios the issue sets bounds on:
+# big/small cost within 1.5x, DEL under 10 ms.
+#
+#   tests/bench/scaling.sh               # ROUNDS=3 N=300000 MEMBERS=1000000
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+exec </dev/null
+
+ROUNDS=${ROUNDS:-3}
+N=${N:-300000}
+MEMBERS=${MEMBERS:-1000000}
+CLIENTS=${CLIENTS:-50}
+
+for tool in redis-benchmark redis-cli python3; do
+    command -v "$tool" >/dev/null || { echo "scaling.sh: $tool missing (run tests/run-all.sh first)" >&2; exit 1; }
+done
+cargo build --release -q
+
+work=$(mktemp -d /tmp/berth-scaling.XXXXXX)
+pid=
+cleanup() {
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap "exit 130" INT TERM
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+./target/release/berth-server --port "$port" --bind 127.0.0.1 --dir "$work/data" \
+    --loglevel warning >"$work/berth.log" 2>&1 &
+pid=$!
+for _ in $(seq 200); do redis-cli -p "$port" PING 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+
+# Members are named as redis-benchmark's __rand_int__ expands (12 digits), so the benchmark
+# overwrites existing members: f:000000000000 .. f:<MEMBERS-1>.
+fill() {
+    local cmd=$1 key=$2 count=$3
+    python3 - "$cmd" "$key" "$count" <<'EOF' | redis-cli -p "$port" --pipe >/dev/null
+import sys
+cmd, key, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+out = sys.stdout.buffer
+def bulk(s):
+    b = s.encode()
+    return b"$%d\r\n%s\r\n" % (len(b), b)
+for start in range(0, count, 1000):
+    items = []
+    for i in range(start, min(count, start + 1000)):
+        member = "f:%012d" % i
+        items += [member, "v"] if cmd == "HSET" else [str(i), member]
+    args = [cmd, key] + items
+    out.write(b"*%d\r\n" % len(args) + b"".join(bulk(a) for a in args))
+EOF
+}
+
+echo "filling: HSET/ZADD $MEMBERS members into big keys, 10 into small ones" >&2
+fill HSET hbig "$MEMBERS"
+fill HSET hsmall 10
+fill ZADD zbig "$MEMBERS"
+fill ZADD zsmall 10
+echo "sizes: hbig $(redis-cli -p "$port" HLEN hbig), zbig $(redis-cli -p "$port" ZCARD zbig)," \
+    "hsmall $(redis-cli -p "$port" HLEN hsmall), zsmall $(redis-cli -p "$port" ZCARD zsmall)" >&2
+
+rps() {
+    local range=$1
+    shift
+    redis-benchmark -p "$port" -c "$CLIENTS" -n "$N" -P 16 -r "$range" -q "$@" 2>/dev/null |
+        tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1
+}
+
+results="$work/results"
+: >"$results"
+for round in $(seq "$ROUNDS"); do
+    echo "hset big $(rps "$MEMBERS" HSET hbig f:__rand_int__ x)" >>"$results"
+    echo "hset small $(rps 10 HSET hsmall f:__rand_int__ x)" >>"$results"
+    echo "zadd big $(rps "$MEMBERS" ZADD zbig __rand_int__ f:__rand_int__)" >>"$results"
+    echo "zadd small $(rps 10 ZADD zsmall __rand_int__ f:__rand_int__)" >>"$results"
+    echo "round $round/$ROUNDS done" >&2
+done
+
+median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print 0; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+echo
+echo "redis-benchmark -c $CLIENTS -P 16 -n $N, median of $ROUNDS rounds (requests/s)"
+printf '%-6s %14s %14s %18s\n' CMD "big key" "10-member key" "cost big/small"
+for c in hset zadd; do
+    b=$(awk -v c=$c '$1==c && $2=="big" {print $3}' "$results" | median)
+    s=$(awk -v c=$c '$1==c && $2=="small" {print $3}' "$results" | median)
+    printf '%-6s %14.0f %14.0f %18s\n' "${c^^}" "$b" "$s" \
+        "$(awk -v b="$b" -v s="$s" 'BEGIN {if (b > 0) printf "%.2f", s / b; else print "n/a"}')"
+done
+
+echo
+for key in hbig zbig; do
+    ms=$(python3 - "$port" "$key" <<'EOF'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+key = sys.argv[2].encode()
+cmd = b"*2\r\n$3\r\nDEL\r\n$%d\r\n%s\r\n" % (len(key), key)
+t = time.perf_counter()
+s.sendall(cmd)
+reply = s.recv(64)
+ms = (time.perf_counter() - t) * 1000
+assert reply == b":1\r\n", reply
+print("%.2f" % ms)
+EOF
+)
+    echo "DEL $key ($MEMBERS members): $ms ms"
+done
