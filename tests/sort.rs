@@ -313,3 +313,41 @@ fn redis_crate_sorts_with_by_and_get() {
         .unwrap();
     assert_eq!(names, vec![Some("one".into()), Some("two".into()), None]);
 }
+
+#[test]
+fn sort_by_with_limit_leaves_ties_where_redis_partial_quicksort_does() {
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    let elements: Vec<String> = (1..=20).map(|i| i.to_string()).collect();
+    let mut push = vec!["RPUSH", "l"];
+    push.extend(elements.iter().map(String::as_str));
+    assert_eq!(c.cmd(&push), ":20\r\n");
+    for i in (1..=20).step_by(2) {
+        assert_eq!(c.cmd(&["SET", &format!("w_{i}"), "x"]), "+OK\r\n");
+    }
+    check(
+        &mut c,
+        &[
+            // Without a partial LIMIT the sort is stable: missing weights first, input order.
+            (
+                &["SORT", "l", "BY", "w_*", "ALPHA"],
+                &array(&[
+                    "2", "4", "6", "8", "10", "12", "14", "16", "18", "20", "1", "3", "5", "7",
+                    "9", "11", "13", "15", "17", "19",
+                ]),
+            ),
+            (
+                &["SORT", "l", "BY", "w_*", "ALPHA", "LIMIT", "0", "5"],
+                &array(&["20", "12", "4", "14", "8"]),
+            ),
+            (
+                &["SORT", "l", "BY", "w_*", "ALPHA", "LIMIT", "8", "4"],
+                &array(&["10", "6", "11", "3"]),
+            ),
+            (
+                &["SORT", "l", "BY", "w_*", "ALPHA", "DESC", "LIMIT", "1", "3"],
+                &array(&["3", "5", "7"]),
+            ),
+        ],
+    );
+}

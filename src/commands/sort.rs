@@ -5,7 +5,9 @@
 //! Ordering matches `sortCompare`: numeric weights compare as doubles and ties fall back to the
 //! elements as binary strings; ALPHA compares the elements (or BY values, a missing one first)
 //! as C strings (`strcoll` in the C locale) without STORE and as binary strings with STORE, ties
-//! keeping the input order (glibc's `qsort` is a stable merge sort).
+//! keeping the input order (glibc's `qsort` is a stable merge sort) except with BY and a LIMIT
+//! that leaves elements out, where Redis runs its partial quicksort (`pqsort.c`, ported here
+//! step for step so that ties land where Redis puts them).
 
 use std::cmp::Ordering;
 
@@ -246,14 +248,19 @@ fn sort_generic(ctx: &mut Ctx, args: &[Bytes], readonly: bool) -> CmdResult<Repl
             ));
         }
         let (bypattern, binary) = (sortby.is_some(), storekey.is_some());
-        items.sort_by(|a, b| {
+        let order = |a: &Item, b: &Item| {
             let o = compare(a, b, alpha, bypattern, binary);
             if desc {
                 o.reverse()
             } else {
                 o
             }
-        });
+        };
+        if bypattern && (start != 0 || end != len - 1) {
+            pqsort(&mut items, &order, start, end);
+        } else {
+            items.sort_by(order);
+        }
     }
 
     let picked: &[Item] = if end >= start {
@@ -318,5 +325,136 @@ fn compare(a: &Item, b: &Item, alpha: bool, bypattern: bool, binary: bool) -> Or
         (None, Some(_)) => Ordering::Less,
         (Some(_), None) => Ordering::Greater,
         (Some(x), Some(y)) => strings(x, y),
+    }
+}
+
+/// Redis's `pqsort` (NetBSD's qsort, Bentley & McIlroy, skipping the partitions that fall
+/// outside `lrange..=rrange`), step for step: it is not stable, and the order it leaves equal
+/// elements in is part of SORT's reply.
+fn pqsort<T>(v: &mut [T], cmp: &impl Fn(&T, &T) -> Ordering, lrange: i64, rrange: i64) {
+    let n = v.len();
+    pq(v, 0, n, cmp, lrange, rrange);
+}
+
+fn pq<T>(
+    v: &mut [T],
+    mut base: usize,
+    mut n: usize,
+    cmp: &impl Fn(&T, &T) -> Ordering,
+    lrange: i64,
+    rrange: i64,
+) {
+    let c = |v: &[T], i: usize, j: usize| cmp(&v[i], &v[j]);
+    let med3 = |v: &[T], a: usize, b: usize, m: usize| {
+        if c(v, a, b).is_lt() {
+            if c(v, b, m).is_lt() {
+                b
+            } else if c(v, a, m).is_lt() {
+                m
+            } else {
+                a
+            }
+        } else if c(v, b, m).is_gt() {
+            b
+        } else if c(v, a, m).is_lt() {
+            a
+        } else {
+            m
+        }
+    };
+    let insertion = |v: &mut [T], base: usize, n: usize| {
+        for pm in base + 1..base + n {
+            let mut pl = pm;
+            while pl > base && c(v, pl - 1, pl).is_gt() {
+                v.swap(pl, pl - 1);
+                pl -= 1;
+            }
+        }
+    };
+    // A partition [lo, lo + cnt) is skipped when the wanted range lies wholly on one side.
+    let outside = |lo: usize, cnt: usize| {
+        let (lo, hi) = (lo as i64, (lo + cnt) as i64 - 1);
+        (lrange < lo && rrange < lo) || (lrange > hi && rrange > hi)
+    };
+    loop {
+        if n < 7 {
+            insertion(v, base, n);
+            return;
+        }
+        let mut pm = base + n / 2;
+        if n > 7 {
+            let mut pl = base;
+            let mut pn = base + n - 1;
+            if n > 40 {
+                let d = n / 8;
+                pl = med3(v, pl, pl + d, pl + 2 * d);
+                pm = med3(v, pm - d, pm, pm + d);
+                pn = med3(v, pn - 2 * d, pn - d, pn);
+            }
+            pm = med3(v, pl, pm, pn);
+        }
+        v.swap(base, pm);
+        let mut swapped = false;
+        let (mut pa, mut pb) = (base + 1, base + 1);
+        let (mut pc, mut pd) = (base + n - 1, base + n - 1);
+        loop {
+            while pb <= pc {
+                let r = c(v, pb, base);
+                if r.is_gt() {
+                    break;
+                }
+                if r.is_eq() {
+                    swapped = true;
+                    v.swap(pa, pb);
+                    pa += 1;
+                }
+                pb += 1;
+            }
+            while pb <= pc {
+                let r = c(v, pc, base);
+                if r.is_lt() {
+                    break;
+                }
+                if r.is_eq() {
+                    swapped = true;
+                    v.swap(pc, pd);
+                    pd -= 1;
+                }
+                pc -= 1;
+            }
+            if pb > pc {
+                break;
+            }
+            v.swap(pb, pc);
+            swapped = true;
+            pb += 1;
+            pc -= 1;
+        }
+        if !swapped {
+            insertion(v, base, n);
+            return;
+        }
+        let pn = base + n;
+        let r = (pa - base).min(pb - pa);
+        for i in 0..r {
+            v.swap(base + i, pb - r + i);
+        }
+        let r = (pd - pc).min(pn - pd - 1);
+        for i in 0..r {
+            v.swap(pb + i, pn - r + i);
+        }
+        let r = pb - pa;
+        if r > 1 && !outside(base, r) {
+            pq(v, base, r, cmp, lrange, rrange);
+        }
+        let r = pd - pc;
+        if r > 1 {
+            base = pn - r;
+            n = r;
+            if !outside(base, n) {
+                continue;
+            }
+        }
+        return;
     }
 }
