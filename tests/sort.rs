@@ -351,3 +351,29 @@ fn sort_by_with_limit_leaves_ties_where_redis_partial_quicksort_does() {
         ],
     );
 }
+
+#[test]
+fn sort_store_results_survive_sigkill_with_appendfsync_always() {
+    let mut s = Server::start(&["--appendfsync", "always"]);
+    {
+        let mut c = s.raw();
+        c.cmd(&["RPUSH", "l", "3", "1", "2"]);
+        c.cmd(&["ZADD", "z", "1", "b", "2", "a"]);
+        assert_eq!(c.cmd(&["SORT", "l", "STORE", "sorted"]), ":3\r\n");
+        assert_eq!(c.cmd(&["SORT", "z", "ALPHA", "STORE", "zs"]), ":2\r\n");
+        c.cmd(&["SET", "gone", "x"]);
+        assert_eq!(c.cmd(&["SORT", "nokey", "STORE", "gone"]), ":0\r\n");
+    }
+    s.kill9();
+    s.restart();
+    check(
+        &mut s.raw(),
+        &[
+            (&["LRANGE", "sorted", "0", "-1"], &array(&["1", "2", "3"])),
+            (&["LRANGE", "zs", "0", "-1"], &array(&["a", "b"])),
+            (&["EXISTS", "gone"], ":0\r\n"),
+            (&["OBJECT", "ENCODING", "z"], &bulk("skiplist")),
+            (&["LRANGE", "l", "0", "-1"], &array(&["3", "1", "2"])),
+        ],
+    );
+}
