@@ -537,10 +537,23 @@ fn special_keys(name: &str, argv: &[Bytes]) -> Option<Vec<Key>> {
     let keyword = |word: &str| argv.iter().position(|a| is(a, word));
     match name {
         "sort" | "sort_ro" => {
+            // Redis's sortGetKeys: the options' arguments are skipped, the last STORE wins.
             let mut keys = vec![(1, "RO access")];
             if name == "sort" {
-                if let Some(at) = keyword("store").filter(|&at| at + 1 < argv.len()) {
-                    keys.push((at + 1, "OW update"));
+                let mut store = None;
+                let mut i = 2;
+                while i < argv.len() {
+                    if is(&argv[i], "limit") {
+                        i += 2;
+                    } else if is(&argv[i], "get") || is(&argv[i], "by") {
+                        i += 1;
+                    } else if is(&argv[i], "store") && i + 1 < argv.len() {
+                        store = Some(i + 1);
+                    }
+                    i += 1;
+                }
+                if let Some(at) = store {
+                    keys.push((at, "OW update"));
                 }
             }
             Some(keys)
@@ -656,6 +669,11 @@ mod tests {
             ("xread COUNT 2 STREAMS s1 s2 0 0", &["s1", "s2"]),
             ("xreadgroup GROUP g c STREAMS s >", &["s"]),
             ("sort k BY w STORE dst", &["k", "dst"]),
+            ("sort k GET store STORE d", &["k", "d"]),
+            ("sort k STORE a STORE b", &["k", "b"]),
+            ("sort store", &["store"]),
+            ("sort k LIMIT store 1 STORE", &["k"]),
+            ("sort_ro k STORE d", &["k"]),
             ("migrate h 1 '' 0 5 KEYS a b", &["a", "b"]),
             ("migrate h 1 k 0 5", &["k"]),
             ("lmpop 2 a b LEFT", &["a", "b"]),

@@ -20,6 +20,7 @@ pub mod list;
 pub mod pubsub;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod strings;
 pub mod zset;
 
@@ -138,7 +139,7 @@ pub struct Table {
 }
 
 /// All families, in the order COMMAND lists them.
-pub fn families() -> [&'static [Command]; 15] {
+pub fn families() -> [&'static [Command]; 16] {
     [
         connection::COMMANDS,
         server::COMMANDS,
@@ -147,6 +148,7 @@ pub fn families() -> [&'static [Command]; 15] {
         command::COMMANDS,
         info::COMMANDS,
         keys::COMMANDS,
+        sort::COMMANDS,
         strings::COMMANDS,
         bitmap::COMMANDS,
         hash::COMMANDS,

@@ -198,6 +198,17 @@ pub fn get_or_new(store: &mut Store, db: usize, key: &[u8]) -> CmdResult<List> {
     )?))
 }
 
+/// A new empty list that will replace whatever `key` holds (SORT ... STORE): no type check;
+/// saved empty, it deletes the key.
+pub fn fresh(store: &mut Store, db: usize, key: &[u8]) -> CmdResult<List> {
+    Ok(List::from_coll(collection::fresh(
+        store,
+        db,
+        key,
+        Kind::List,
+    )?))
+}
+
 /// Stores the record after the elements changed (an emptied list is deleted). Returns whether
 /// a list now exists at `key` that did not before (BLPOP and friends wake on it).
 pub fn save(store: &mut Store, db: usize, key: &[u8], l: &mut List) -> CmdResult<bool> {

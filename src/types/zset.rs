@@ -46,6 +46,12 @@ pub fn encoding(extra: &[u8]) -> &'static str {
     }
 }
 
+/// Converts the OBJECT ENCODING flag to skiplist, as Redis 7.0's SORT does to any sorted set it
+/// reads (`zsetConvert`). Call `save` afterwards.
+pub fn convert_to_skiplist(c: &mut Coll) {
+    c.extra = vec![ENC_SKIPLIST];
+}
+
 /// Order-preserving bytes of a score.
 pub fn ord_bits(score: f64) -> u64 {
     let score = if score == 0.0 { 0.0 } else { score };

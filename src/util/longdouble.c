@@ -69,3 +69,23 @@ int berth_strtod(const char *s, size_t slen, int strict, double *out) {
     *out = value;
     return 1;
 }
+
+/* strtod as SORT applies it to weights (sort.c): the C string up to the first NUL, leading
+ * spaces accepted, an empty string is 0, refused when strtod stops early, sets ERANGE or
+ * returns NaN. Returns 1 and sets *out on success. */
+int berth_sort_strtod(const char *s, size_t slen, double *out) {
+    char small[MAX_LONG_DOUBLE_CHARS];
+    char *buf = slen < sizeof(small) ? small : malloc(slen + 1);
+    char *eptr;
+    double value;
+    int ok;
+    if (buf == NULL) return 0;
+    memcpy(buf, s, slen);
+    buf[slen] = '\0';
+    errno = 0;
+    value = strtod(buf, &eptr);
+    ok = eptr[0] == '\0' && errno != ERANGE && !isnan(value);
+    if (buf != small) free(buf);
+    if (ok) *out = value;
+    return ok;
+}

@@ -17,6 +17,7 @@ extern "C" {
     ) -> i32;
     fn berth_fmt_g17(d: f64, out: *mut c_char, outlen: usize) -> i32;
     fn berth_strtod(s: *const c_char, slen: usize, strict: i32, out: *mut f64) -> i32;
+    fn berth_sort_strtod(s: *const c_char, slen: usize, out: *mut f64) -> i32;
 }
 
 /// Strict integer parse, as Redis's `string2ll`.
@@ -93,6 +94,16 @@ pub fn strtod(s: &[u8], strict: bool) -> Option<f64> {
             &mut out,
         )
     };
+    (ok == 1).then_some(out)
+}
+
+/// A SORT weight as `sort.c` parses it with `strtod`: the text up to the first NUL byte, leading
+/// spaces allowed, an empty string is 0; None when strtod stops early, overflows or underflows
+/// (ERANGE), or gives NaN.
+pub fn sort_strtod(s: &[u8]) -> Option<f64> {
+    let mut out = 0.0f64;
+    // SAFETY: the C function reads exactly slen bytes and writes one double.
+    let ok = unsafe { berth_sort_strtod(s.as_ptr() as *const c_char, s.len(), &mut out) };
     (ok == 1).then_some(out)
 }
 
