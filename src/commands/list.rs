@@ -472,7 +472,7 @@ fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 /// A blocking timeout in seconds (Redis's `getTimeoutFromObjectOrReply`): None waits forever.
-fn timeout(arg: &[u8]) -> CmdResult<Option<Duration>> {
+pub(crate) fn timeout(arg: &[u8]) -> CmdResult<Option<Duration>> {
     let secs = float(arg).map_err(|_| CmdError::err("timeout is not a float or out of range"))?;
     let ms = (secs * 1000.0).ceil();
     // Redis converts to a long long: a value beyond its range comes out negative.
@@ -489,7 +489,12 @@ fn timeout(arg: &[u8]) -> CmdResult<Option<Duration>> {
 /// Blocks the client on `keys`: the connection registers it and replies when it is served.
 /// (Inside MULTI, once it exists, Redis does not block: the command answers as if it timed out;
 /// that check belongs here.)
-fn block(ctx: &mut Ctx, keys: Vec<Bytes>, timeout: Option<Duration>, op: BlockOp) -> Reply {
+pub(crate) fn block(
+    ctx: &mut Ctx,
+    keys: Vec<Bytes>,
+    timeout: Option<Duration>,
+    op: BlockOp,
+) -> Reply {
     ctx.session.block = Some(BlockRequest { keys, timeout, op });
     Reply::NilArray
 }
@@ -568,6 +573,10 @@ fn blmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 
 /// Runs a blocked client's operation on `key` (see `server::blocking`).
 pub fn serve_blocked(store: &mut Store, db: usize, key: &Bytes, op: &BlockOp) -> Served {
+    // A key holding another type now keeps the client waiting, as in Redis.
+    if let Err(CmdError::WrongType) = list::get(store, db, key) {
+        return Served::Skip;
+    }
     let result = (|| -> CmdResult<Option<(Reply, Option<Bytes>)>> {
         match op {
             BlockOp::Pop { left, count } => {
@@ -590,20 +599,16 @@ pub fn serve_blocked(store: &mut Store, db: usize, key: &Bytes, op: &BlockOp) ->
                 dst,
                 to_left,
             } => {
-                // A source that holds another type now keeps the client waiting.
-                if list::get(store, db, key).is_err() {
-                    return Ok(None);
-                }
                 let moved = move_one(store, db, key, dst, *from_left, *to_left)?;
                 Ok(moved.map(|(v, created)| (Reply::Bulk(v), created.then(|| dst.clone()))))
             }
+            // Served by `zset::serve_blocked`.
+            BlockOp::ZPop { .. } => Ok(None),
         }
     })();
     match result {
         Ok(Some((reply, created))) => Served::Reply(reply, created),
         Ok(None) => Served::Nothing,
-        // The key holds another type now: the client keeps waiting, as in Redis.
-        Err(CmdError::WrongType) if matches!(op, BlockOp::Pop { .. }) => Served::Nothing,
         Err(e) => Served::Reply(Reply::from(e), None),
     }
 }
