@@ -1984,3 +1984,113 @@ fn zscan_over_a_large_zset_returns_every_member_with_its_score() {
         assert_eq!(seen.get(&format!("m{i}")), Some(&want), "member m{i}");
     }
 }
+
+#[test]
+fn blocking_zset_pops_route_by_their_keys_in_cluster_mode() {
+    let s = Server::start(common::ONE_SHARD_CLUSTER);
+    let cross = "-CROSSSLOT Keys in request don't hash to the same slot\r\n";
+    let mut c = s.raw();
+    check(
+        &mut c,
+        &[
+            (&["BZPOPMIN", "a", "b", "0"], cross),
+            (&["BZPOPMAX", "a", "b", "0"], cross),
+            (&["BZMPOP", "0", "2", "a", "b", "MIN"], cross),
+            (&["ZADD", "{t}a", "1", "x"], ":1\r\n"),
+            (
+                &["BZPOPMIN", "{t}b", "{t}a", "0"],
+                &bulks(&["{t}a".into(), "x".into(), "1".into()]),
+            ),
+            (&["ZADD", "{t}b", "2", "y"], ":1\r\n"),
+            (
+                &["BZMPOP", "0", "2", "{t}a", "{t}b", "MAX"],
+                "*2\r\n$4\r\n{t}b\r\n*1\r\n*2\r\n$1\r\ny\r\n$1\r\n2\r\n",
+            ),
+            (&["ZSCAN", "{t}b", "0"], "*2\r\n$1\r\n0\r\n*0\r\n"),
+        ],
+    );
+}
+
+#[test]
+fn client_unblock_and_swapdb_end_a_blocking_zset_pop() {
+    let s = Server::start(&[]);
+    let mut admin = s.raw();
+    let mut w = s.raw();
+    let id = w.cmd(&["CLIENT", "ID"]);
+    let id = id.trim_start_matches(':').trim_end().to_string();
+    send(&mut w, &["BZPOPMIN", "q", "0"]);
+    wait_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["CLIENT", "UNBLOCK", &id]), ":1\r\n");
+    assert_eq!(reply(&mut w), NIL_ARRAY);
+    send(&mut w, &["BZMPOP", "0", "1", "q", "MIN"]);
+    wait_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["CLIENT", "UNBLOCK", &id, "ERROR"]), ":1\r\n");
+    assert_eq!(
+        reply(&mut w),
+        "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+    );
+    // A sorted set swapped into the client's database serves it.
+    send(&mut w, &["BZPOPMAX", "q", "0"]);
+    wait_blocked(&mut admin, 1);
+    check(
+        &mut admin,
+        &[
+            (&["SELECT", "1"], "+OK\r\n"),
+            (&["ZADD", "q", "1", "a", "2", "b"], ":2\r\n"),
+            (&["SWAPDB", "0", "1"], "+OK\r\n"),
+        ],
+    );
+    assert_eq!(reply(&mut w), bulks(&["q".into(), "b".into(), "2".into()]));
+    wait_blocked(&mut admin, 0);
+    assert_eq!(w.cmd(&["ZRANGE", "q", "0", "-1"]), bulks(&["a".into()]));
+}
+
+#[test]
+fn no_member_is_lost_or_duplicated_when_timeouts_race_with_zadds() {
+    let s = Server::start(&[]);
+    let port = s.port;
+    let poppers: Vec<_> = (0..6)
+        .map(|i| {
+            thread::spawn(move || {
+                let mut c = Raw::connect(port);
+                let name = if i % 2 == 0 { "BZPOPMIN" } else { "BZPOPMAX" };
+                let mut got = Vec::new();
+                let start = Instant::now();
+                while start.elapsed() < Duration::from_millis(1500) {
+                    let r = c.cmd(&[name, "q", "0.01"]);
+                    if r != NIL_ARRAY {
+                        // [key, member, score]: the member is the fourth line from the end.
+                        let v = r.rsplit("\r\n").nth(3).expect("member").to_string();
+                        got.push(v);
+                    }
+                }
+                got
+            })
+        })
+        .collect();
+    let mut adder = s.raw();
+    let mut added = 0;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(1200) {
+        let n = added.to_string();
+        adder.cmd(&["ZADD", "q", &n, &n]);
+        added += 1;
+        if added % 7 == 0 {
+            thread::sleep(Duration::from_millis(3));
+        }
+    }
+    let mut all: Vec<String> = poppers
+        .into_iter()
+        .flat_map(|t| t.join().expect("popper"))
+        .collect();
+    let rest = adder.cmd(&["ZRANGE", "q", "0", "-1"]);
+    for line in rest.split("\r\n").skip(2).step_by(2) {
+        if !line.is_empty() {
+            all.push(line.to_string());
+        }
+    }
+    let mut nums: Vec<usize> = all.iter().map(|v| v.parse().expect("number")).collect();
+    nums.sort();
+    assert_eq!(nums, (0..added).collect::<Vec<_>>());
+    wait_blocked(&mut adder, 0);
+}
