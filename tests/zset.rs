@@ -1771,6 +1771,24 @@ fn bzpop_timeout_is_fractional_seconds_and_replies_a_null_array() {
     assert_eq!(c.cmd(&["BZPOPMAX", "nx", "ny", "0.05"]), NIL_ARRAY);
     assert_eq!(c.cmd(&["BZMPOP", "0.1", "1", "nx", "MIN"]), NIL_ARRAY);
     assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+    // Milliseconds are computed in long double and rounded up, as Redis does: -0.001 s is
+    // just above -1 ms there, so it means "no timeout" rather than a negative one.
+    check(
+        &mut c,
+        &[
+            (&["ZADD", "t", "1", "a", "2", "b"], ":2\r\n"),
+            (
+                &["BZPOPMIN", "t", "-0.001"],
+                &bulks(&["t".into(), "a".into(), "1".into()]),
+            ),
+            (&["BZPOPMIN", "t", "9.3e15"], "-ERR timeout is negative\r\n"),
+            (&["BZPOPMIN", "t", "1e400"], "-ERR timeout is negative\r\n"),
+            (
+                &["BZPOPMIN", "t", "0x10"],
+                &bulks(&["t".into(), "b".into(), "2".into()]),
+            ),
+        ],
+    );
     let mut admin = s.raw();
     wait_blocked(&mut admin, 0);
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::args::{float, int, is, Opts};
+use super::args::{int, is, Opts};
 use super::{cmd, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::reply::Reply;
@@ -473,13 +473,12 @@ fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 
 /// A blocking timeout in seconds (Redis's `getTimeoutFromObjectOrReply`): None waits forever.
 pub(crate) fn timeout(arg: &[u8]) -> CmdResult<Option<Duration>> {
-    let secs = float(arg).map_err(|_| CmdError::err("timeout is not a float or out of range"))?;
-    let ms = (secs * 1000.0).ceil();
-    // Redis converts to a long long: a value beyond its range comes out negative.
-    if !(0.0..9.2e18).contains(&ms) {
+    let ms = crate::util::num::timeout_ms(arg)
+        .ok_or_else(|| CmdError::err("timeout is not a float or out of range"))?;
+    if ms < 0 {
         return Err(CmdError::err("timeout is negative"));
     }
-    if ms == 0.0 {
+    if ms == 0 {
         return Ok(None);
     }
     // Far beyond any real wait: cap so the deadline stays representable.
