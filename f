@@ -1,3 +1,2 @@
-1
-2
-3
+ERR syntax error
+

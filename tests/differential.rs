@@ -813,6 +813,24 @@ static GENERATORS: &[(u32, Generator)] = &[
     }),
     (6, |g| g.sort_cmd(false)),
     (2, |g| g.sort_cmd(true)),
+    // zset blocking and scan (tiny timeouts only: an empty key blocks both servers that long)
+    (1, |g| {
+        let name = g.rng.pick(&["BZPOPMIN", "BZPOPMAX", "bzpopmin"]);
+        let mut c = vec![name.to_string()];
+        c.extend(g.zkeys(3));
+        c.push(g.btimeout());
+        c
+    }),
+    (1, |g| {
+        let mut c = vec!["BZMPOP".to_string(), g.btimeout()];
+        c.extend(g.bzmpop_args());
+        c
+    }),
+    (2, |g| {
+        let mut c = vec!["ZSCAN".into(), g.zkey()];
+        g.scan_args(&mut c);
+        c
+    }),
 ];
 
 impl Gen {
@@ -1163,11 +1181,11 @@ fn normalize(args: &[String], reply: String) -> String {
             Some(b'$') if !reply.starts_with("$-1") => "$bulk".into(),
             _ => reply,
         },
-        "HSCAN" | "SSCAN" => {
-            // *2, $len, cursor, *n, elements: sort the elements (pairs for HSCAN).
+        "HSCAN" | "SSCAN" | "ZSCAN" => {
+            // *2, $len, cursor, *n, elements: sort the elements (pairs for HSCAN, ZSCAN).
             let lines: Vec<&str> = reply.splitn(4, "\r\n").collect();
             if reply.starts_with("*2\r\n") && lines.len() == 4 {
-                let per = if name == "HSCAN" { 2 } else { 1 };
+                let per = if name == "SSCAN" { 1 } else { 2 };
                 let head = lines[..3].join("\r\n");
                 return format!("{head}\r\n{}", sort_elements(lines[3], per));
             }
@@ -1347,6 +1365,26 @@ impl Gen {
             2 => c.push("NOVALUES".into()),
             _ => c.extend(["COUNT".into(), "1000".into()]),
         }
+    }
+}
+
+// Sorted set blocking generator helpers.
+impl Gen {
+    /// BZMPOP's `numkeys key... MIN|MAX [COUNT n]`, sometimes malformed.
+    fn bzmpop_args(&mut self) -> Vec<String> {
+        let keys = self.zkeys(3);
+        let mut n = keys.len().to_string();
+        if self.rng.chance(10) {
+            n = self.rng.pick(&["0", "-1", "x", "9"]).into();
+        }
+        let mut c = vec![n];
+        c.extend(keys);
+        c.push(self.rng.pick(&["MIN", "MAX", "min", "BAD"]).into());
+        if self.rng.chance(50) {
+            c.push("COUNT".into());
+            c.push(self.rng.pick(&["1", "2", "10", "0", "-1", "x"]).into());
+        }
+        c
     }
 }
 

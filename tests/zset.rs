@@ -3,7 +3,9 @@
 //! redis-cli, larger sets (rank scans from either end, the lex seek) and a SIGKILL restart.
 
 mod common;
-use common::{check, Raw, Server};
+use common::{check, check_new, Raw, Server};
+use std::thread;
+use std::time::{Duration, Instant};
 
 fn hello3(c: &mut Raw) {
     c.resp3 = true;
@@ -1531,4 +1533,582 @@ fn a_deleted_or_overwritten_zset_leaves_no_members_behind() {
             ),
         ],
     );
+}
+
+// ---- blocking pops (BZPOPMIN, BZPOPMAX, BZMPOP) and ZSCAN ----
+
+const NIL_ARRAY: &str = "*-1\r\n";
+const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+
+/// Sends a command without reading its reply (for clients that block).
+fn send(c: &mut Raw, args: &[&str]) {
+    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+    c.send_raw(&Raw::encode(&args));
+}
+
+fn reply(c: &mut Raw) -> String {
+    String::from_utf8(c.read_reply().expect("reply")).expect("utf8")
+}
+
+/// Waits until INFO reports `n` blocked clients.
+fn wait_blocked(c: &mut Raw, n: usize) {
+    let want = format!("blocked_clients:{n}\r\n");
+    let start = Instant::now();
+    while !c.cmd(&["INFO", "clients"]).contains(&want) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "never reached {want}"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn bzpopmin_and_bzpopmax_pop_at_once_from_the_first_non_empty_key() {
+    check_new(&[
+        (&["ZADD", "z", "1", "a", "2.5", "b", "3", "c"], ":3\r\n"),
+        (&["SET", "s", "x"], "+OK\r\n"),
+        (
+            &["BZPOPMIN", "nx", "z", "0"],
+            &bulks(&["z".into(), "a".into(), "1".into()]),
+        ),
+        (
+            &["BZPOPMAX", "z", "s", "0"],
+            &bulks(&["z".into(), "c".into(), "3".into()]),
+        ),
+        (&["BZPOPMIN", "s", "z", "0"], WRONGTYPE),
+        (
+            &["BZPOPMIN", "z", "x"],
+            "-ERR timeout is not a float or out of range\r\n",
+        ),
+        (
+            &["BZPOPMIN", "z", "nan"],
+            "-ERR timeout is not a float or out of range\r\n",
+        ),
+        (&["BZPOPMIN", "z", "-1"], "-ERR timeout is negative\r\n"),
+        (&["BZPOPMIN", "z", "-0.5"], "-ERR timeout is negative\r\n"),
+        (&["BZPOPMIN", "z", "inf"], "-ERR timeout is negative\r\n"),
+        (
+            &["BZPOPMIN", "z"],
+            "-ERR wrong number of arguments for 'bzpopmin' command\r\n",
+        ),
+        (
+            &["BZPOPMAX", "z", "0.01"],
+            &bulks(&["z".into(), "b".into(), "2.5".into()]),
+        ),
+        (&["EXISTS", "z"], ":0\r\n"),
+        (&["BZPOPMIN", "z", "0.01"], NIL_ARRAY),
+        (&["BZPOPMAX", "nx", "z", "0.01"], NIL_ARRAY),
+        (
+            &["COMMAND", "GETKEYS", "BZPOPMIN", "a", "b", "0"],
+            "*2\r\n$1\r\na\r\n$1\r\nb\r\n",
+        ),
+    ]);
+}
+
+#[test]
+fn bzmpop_replies_like_zmpop_and_checks_arguments_before_the_timeout() {
+    check_new(&[
+        (&["ZADD", "z", "1", "a", "2.5", "b", "3", "c"], ":3\r\n"),
+        (&["SET", "s", "x"], "+OK\r\n"),
+        (
+            &["BZMPOP", "0.01", "2", "nx", "z", "MIN", "COUNT", "2"],
+            "*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$1\r\nb\r\n$3\r\n2.5\r\n",
+        ),
+        (
+            &["BZMPOP", "x", "1", "z", "MIN"],
+            "-ERR timeout is not a float or out of range\r\n",
+        ),
+        (
+            &["BZMPOP", "x", "0", "z", "MIN"],
+            "-ERR numkeys should be greater than 0\r\n",
+        ),
+        (&["BZMPOP", "x", "1", "z", "foo"], "-ERR syntax error\r\n"),
+        (
+            &["BZMPOP", "-1", "1", "z", "MIN"],
+            "-ERR timeout is negative\r\n",
+        ),
+        (
+            &["BZMPOP", "0", "1", "z", "MIN", "COUNT", "0"],
+            "-ERR count should be greater than 0\r\n",
+        ),
+        (
+            &["BZMPOP", "0", "1", "z", "MIN", "COUNT", "1", "COUNT", "2"],
+            "-ERR syntax error\r\n",
+        ),
+        (
+            &["BZMPOP", "0", "2", "z"],
+            "-ERR wrong number of arguments for 'bzmpop' command\r\n",
+        ),
+        (&["BZMPOP", "0", "1", "s", "MIN"], WRONGTYPE),
+        (
+            &["BZMPOP", "0", "2", "z", "s", "MAX", "COUNT", "9"],
+            "*2\r\n$1\r\nz\r\n*1\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n",
+        ),
+        (&["BZMPOP", "0.01", "1", "z", "MAX"], NIL_ARRAY),
+        (
+            &["COMMAND", "GETKEYS", "BZMPOP", "0", "2", "a", "b", "MIN"],
+            "*2\r\n$1\r\na\r\n$1\r\nb\r\n",
+        ),
+    ]);
+}
+
+#[test]
+fn blocking_zset_pops_reply_doubles_and_null_in_resp3() {
+    let s = Server::start(&[]);
+    let mut admin = s.raw();
+    let mut c = s.raw();
+    hello3(&mut c);
+    check(
+        &mut c,
+        &[
+            (&["ZADD", "z", "1", "a", "2.5", "b", "3", "c"], ":3\r\n"),
+            (
+                &["BZPOPMIN", "z", "0"],
+                "*3\r\n$1\r\nz\r\n$1\r\na\r\n,1\r\n",
+            ),
+            (
+                &["BZMPOP", "0", "1", "z", "MIN", "COUNT", "1"],
+                "*2\r\n$1\r\nz\r\n*1\r\n*2\r\n$1\r\nb\r\n,2.5\r\n",
+            ),
+            (
+                &["BZPOPMAX", "z", "0"],
+                "*3\r\n$1\r\nz\r\n$1\r\nc\r\n,3\r\n",
+            ),
+            (&["BZPOPMIN", "z", "0.01"], "_\r\n"),
+            (&["BZMPOP", "0.01", "1", "z", "MIN"], "_\r\n"),
+        ],
+    );
+    // Served after blocking: the same shapes.
+    send(&mut c, &["BZPOPMAX", "z", "0"]);
+    wait_blocked(&mut admin, 1);
+    admin.cmd(&["ZADD", "z", "1.5", "x", "-2", "y"]);
+    assert_eq!(reply(&mut c), "*3\r\n$1\r\nz\r\n$1\r\nx\r\n,1.5\r\n");
+    send(&mut c, &["BZMPOP", "0", "1", "w", "MIN", "COUNT", "5"]);
+    wait_blocked(&mut admin, 1);
+    admin.cmd(&["ZADD", "w", "1", "p"]);
+    assert_eq!(
+        reply(&mut c),
+        "*2\r\n$1\r\nw\r\n*1\r\n*2\r\n$1\r\np\r\n,1\r\n"
+    );
+}
+
+#[test]
+fn clients_blocked_on_a_zset_are_served_in_arrival_order() {
+    let s = Server::start(&[]);
+    let mut admin = s.raw();
+    let mut waiters: Vec<Raw> = (0..3).map(|_| s.raw()).collect();
+    send(&mut waiters[0], &["BZPOPMIN", "q", "0"]);
+    wait_blocked(&mut admin, 1);
+    send(&mut waiters[1], &["BZPOPMAX", "q", "0"]);
+    wait_blocked(&mut admin, 2);
+    send(&mut waiters[2], &["BZPOPMIN", "q", "0"]);
+    wait_blocked(&mut admin, 3);
+    assert_eq!(admin.cmd(&["ZADD", "q", "1", "a", "2", "b"]), ":2\r\n");
+    assert_eq!(
+        reply(&mut waiters[0]),
+        bulks(&["q".into(), "a".into(), "1".into()])
+    );
+    assert_eq!(
+        reply(&mut waiters[1]),
+        bulks(&["q".into(), "b".into(), "2".into()])
+    );
+    // Each served client took one member: the set is gone and the third still waits.
+    assert_eq!(admin.cmd(&["EXISTS", "q"]), ":0\r\n");
+    wait_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["ZINCRBY", "q", "7", "c"]), "$1\r\n7\r\n");
+    assert_eq!(
+        reply(&mut waiters[2]),
+        bulks(&["q".into(), "c".into(), "7".into()])
+    );
+    wait_blocked(&mut admin, 0);
+    assert_eq!(waiters[0].cmd(&["PING"]), "+PONG\r\n");
+}
+
+#[test]
+fn a_client_blocked_on_several_zset_keys_gets_the_one_that_was_filled() {
+    let s = Server::start(&[]);
+    let mut admin = s.raw();
+    let mut w = s.raw();
+    send(&mut w, &["BZPOPMIN", "k1", "k2", "0"]);
+    wait_blocked(&mut admin, 1);
+    admin.cmd(&["ZADD", "k2", "5", "x", "6", "y"]);
+    assert_eq!(reply(&mut w), bulks(&["k2".into(), "x".into(), "5".into()]));
+    // BZMPOP with COUNT takes up to COUNT members of the filled key.
+    send(
+        &mut w,
+        &["BZMPOP", "0", "2", "k1", "k3", "MAX", "COUNT", "2"],
+    );
+    wait_blocked(&mut admin, 1);
+    admin.cmd(&["ZADD", "k3", "1", "a", "2", "b", "3", "c"]);
+    assert_eq!(
+        reply(&mut w),
+        "*2\r\n$2\r\nk3\r\n*2\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n"
+    );
+    assert_eq!(admin.cmd(&["ZCARD", "k3"]), ":1\r\n");
+    send(&mut w, &["BZMPOP", "0", "1", "k4", "MIN", "COUNT", "10"]);
+    wait_blocked(&mut admin, 1);
+    admin.cmd(&["ZADD", "k4", "1", "a", "2", "b"]);
+    assert_eq!(
+        reply(&mut w),
+        "*2\r\n$2\r\nk4\r\n*2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n"
+    );
+    assert_eq!(admin.cmd(&["EXISTS", "k4"]), ":0\r\n");
+}
+
+#[test]
+fn bzpop_timeout_is_fractional_seconds_and_replies_a_null_array() {
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    let start = Instant::now();
+    assert_eq!(c.cmd(&["BZPOPMIN", "nx", "0.2"]), NIL_ARRAY);
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(190),
+        "returned after {took:?}"
+    );
+    assert!(took < Duration::from_secs(2), "returned after {took:?}");
+    assert_eq!(c.cmd(&["BZPOPMAX", "nx", "ny", "0.05"]), NIL_ARRAY);
+    assert_eq!(c.cmd(&["BZMPOP", "0.1", "1", "nx", "MIN"]), NIL_ARRAY);
+    assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+    // Milliseconds are computed in long double and rounded up, as Redis does: -0.001 s is
+    // just above -1 ms there, so it means "no timeout" rather than a negative one.
+    check(
+        &mut c,
+        &[
+            (&["ZADD", "t", "1", "a", "2", "b"], ":2\r\n"),
+            (
+                &["BZPOPMIN", "t", "-0.001"],
+                &bulks(&["t".into(), "a".into(), "1".into()]),
+            ),
+            (&["BZPOPMIN", "t", "9.3e15"], "-ERR timeout is negative\r\n"),
+            (&["BZPOPMIN", "t", "1e400"], "-ERR timeout is negative\r\n"),
+            (
+                &["BZPOPMIN", "t", "0x10"],
+                &bulks(&["t".into(), "b".into(), "2".into()]),
+            ),
+        ],
+    );
+    let mut admin = s.raw();
+    wait_blocked(&mut admin, 0);
+}
+
+#[test]
+fn a_client_disconnecting_while_blocked_on_a_zset_consumes_nothing() {
+    let s = Server::start(&[]);
+    let mut admin = s.raw();
+    {
+        let mut gone = s.raw();
+        send(&mut gone, &["BZPOPMIN", "q", "0"]);
+        wait_blocked(&mut admin, 1);
+        gone.stream
+            .shutdown(std::net::Shutdown::Both)
+            .expect("shutdown");
+    }
+    wait_blocked(&mut admin, 0);
+    let mut w = s.raw();
+    send(&mut w, &["BZPOPMIN", "q", "0"]);
+    wait_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["ZADD", "q", "1", "a", "2", "b"]), ":2\r\n");
+    assert_eq!(reply(&mut w), bulks(&["q".into(), "a".into(), "1".into()]));
+    assert_eq!(
+        admin.cmd(&["ZRANGE", "q", "0", "-1", "WITHSCORES"]),
+        bulks(&["b".into(), "2".into()])
+    );
+}
+
+#[test]
+fn zset_stores_rename_copy_and_move_serve_blocked_zset_clients() {
+    let s = Server::start(&[]);
+    let mut admin = s.raw();
+    let mut by_union = s.raw();
+    let mut by_range = s.raw();
+    let mut by_rename = s.raw();
+    let mut by_copy = s.raw();
+    let mut by_move = s.raw();
+    send(&mut by_union, &["BZPOPMIN", "union", "0"]);
+    send(&mut by_range, &["BZPOPMAX", "ranged", "0"]);
+    send(&mut by_rename, &["BZPOPMIN", "renamed", "0"]);
+    send(&mut by_copy, &["BZMPOP", "0", "1", "copied", "MAX"]);
+    assert_eq!(by_move.cmd(&["SELECT", "1"]), "+OK\r\n");
+    send(&mut by_move, &["BZPOPMIN", "moved", "0"]);
+    wait_blocked(&mut admin, 5);
+    assert_eq!(
+        admin.cmd(&["ZADD", "src", "1", "a", "2", "b", "3", "c"]),
+        ":3\r\n"
+    );
+    assert_eq!(admin.cmd(&["ZUNIONSTORE", "union", "1", "src"]), ":3\r\n");
+    assert_eq!(
+        reply(&mut by_union),
+        bulks(&["union".into(), "a".into(), "1".into()])
+    );
+    assert_eq!(
+        admin.cmd(&["ZRANGESTORE", "ranged", "src", "0", "1"]),
+        ":2\r\n"
+    );
+    assert_eq!(
+        reply(&mut by_range),
+        bulks(&["ranged".into(), "b".into(), "2".into()])
+    );
+    assert_eq!(admin.cmd(&["RENAME", "src", "renamed"]), "+OK\r\n");
+    assert_eq!(
+        reply(&mut by_rename),
+        bulks(&["renamed".into(), "a".into(), "1".into()])
+    );
+    assert_eq!(admin.cmd(&["COPY", "renamed", "copied"]), ":1\r\n");
+    assert_eq!(
+        reply(&mut by_copy),
+        "*2\r\n$6\r\ncopied\r\n*1\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n"
+    );
+    assert_eq!(admin.cmd(&["MOVE", "renamed", "1"]), ":1\r\n");
+    assert_eq!(admin.cmd(&["RENAME", "copied", "x"]), "+OK\r\n");
+    wait_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["SELECT", "1"]), "+OK\r\n");
+    assert_eq!(admin.cmd(&["RENAME", "renamed", "moved"]), "+OK\r\n");
+    assert_eq!(
+        reply(&mut by_move),
+        bulks(&["moved".into(), "b".into(), "2".into()])
+    );
+    assert_eq!(
+        admin.cmd(&["ZRANGE", "moved", "0", "-1"]),
+        bulks(&["c".into()])
+    );
+    wait_blocked(&mut admin, 0);
+}
+
+#[test]
+fn zinterstore_and_zdiffstore_serve_blocked_clients_but_an_empty_result_does_not() {
+    let s = Server::start(&[]);
+    let mut admin = s.raw();
+    let mut w = s.raw();
+    send(&mut w, &["BZPOPMIN", "dst", "0"]);
+    wait_blocked(&mut admin, 1);
+    admin.cmd(&["ZADD", "a", "1", "x", "2", "y"]);
+    admin.cmd(&["ZADD", "b", "5", "y"]);
+    assert_eq!(admin.cmd(&["ZINTERSTORE", "dst", "2", "a", "nx"]), ":0\r\n");
+    assert_eq!(admin.cmd(&["ZDIFFSTORE", "dst", "1", "nx"]), ":0\r\n");
+    wait_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["ZINTERSTORE", "dst", "2", "a", "b"]), ":1\r\n");
+    assert_eq!(
+        reply(&mut w),
+        bulks(&["dst".into(), "y".into(), "7".into()])
+    );
+    send(&mut w, &["BZPOPMAX", "dst", "0"]);
+    wait_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["ZDIFFSTORE", "dst", "2", "a", "b"]), ":1\r\n");
+    assert_eq!(
+        reply(&mut w),
+        bulks(&["dst".into(), "x".into(), "1".into()])
+    );
+}
+
+#[test]
+fn list_and_zset_waiters_on_one_key_are_served_by_its_type() {
+    let s = Server::start(&[]);
+    let mut admin = s.raw();
+    let mut lister = s.raw();
+    let mut zsetter = s.raw();
+    send(&mut lister, &["BLPOP", "k", "0"]);
+    wait_blocked(&mut admin, 1);
+    send(&mut zsetter, &["BZPOPMIN", "k", "0"]);
+    wait_blocked(&mut admin, 2);
+    // A sorted set at the key serves the sorted-set client; the list client keeps waiting.
+    assert_eq!(admin.cmd(&["ZADD", "k", "1", "m"]), ":1\r\n");
+    assert_eq!(
+        reply(&mut zsetter),
+        bulks(&["k".into(), "m".into(), "1".into()])
+    );
+    wait_blocked(&mut admin, 1);
+    send(&mut zsetter, &["BZPOPMIN", "k", "0"]);
+    wait_blocked(&mut admin, 2);
+    assert_eq!(admin.cmd(&["RPUSH", "k", "e"]), ":1\r\n");
+    assert_eq!(reply(&mut lister), bulks(&["k".into(), "e".into()]));
+    wait_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["ZADD", "k", "2", "n"]), ":1\r\n");
+    assert_eq!(
+        reply(&mut zsetter),
+        bulks(&["k".into(), "n".into(), "2".into()])
+    );
+    wait_blocked(&mut admin, 0);
+}
+
+#[test]
+fn zscan_of_a_small_zset_returns_everything_in_score_order_with_cursor_0() {
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    let all = "*2\r\n$1\r\n0\r\n*10\r\n$1\r\nh\r\n$4\r\n-inf\r\n$1\r\nd\r\n$19\r\n0.10000000000000001\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$3\r\n2.5\r\n$1\r\ng\r\n$3\r\ninf\r\n";
+    check(
+        &mut c,
+        &[
+            (
+                &[
+                    "ZADD", "z", "1", "a", "2.5", "b", "0.1", "d", "inf", "g", "-inf", "h",
+                ],
+                ":5\r\n",
+            ),
+            (&["SET", "s", "x"], "+OK\r\n"),
+            (&["ZSCAN", "z", "0"], all),
+            (&["ZSCAN", "z", "123", "COUNT", "1"], all),
+            (
+                &["ZSCAN", "z", "0", "MATCH", "[ab]"],
+                "*2\r\n$1\r\n0\r\n*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$3\r\n2.5\r\n",
+            ),
+            (&["ZSCAN", "z", "0", "COUNT", "0"], "-ERR syntax error\r\n"),
+            (&["ZSCAN", "z", "0", "foo"], "-ERR syntax error\r\n"),
+            (&["ZSCAN", "z", "x"], "-ERR invalid cursor\r\n"),
+            (&["ZSCAN", "s", "0"], WRONGTYPE),
+            (&["ZSCAN", "nx", "0", "foo"], "*2\r\n$1\r\n0\r\n*0\r\n"),
+        ],
+    );
+    // RESP3 keeps the scores as bulk strings, as Redis 7.0 does.
+    hello3(&mut c);
+    assert_eq!(c.cmd(&["ZSCAN", "z", "0"]), all);
+}
+
+#[test]
+fn zscan_over_a_large_zset_returns_every_member_with_its_score() {
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    let n = 1000;
+    let mut args: Vec<String> = vec!["ZADD".into(), "big".into()];
+    for i in 0..n {
+        args.push(format!("{}", i as f64 * 0.5 - 100.0));
+        args.push(format!("m{i}"));
+    }
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(c.cmd(&argv), format!(":{n}\r\n"));
+    assert_eq!(c.cmd(&["OBJECT", "ENCODING", "big"]), "$8\r\nskiplist\r\n");
+    let mut seen = std::collections::HashMap::new();
+    let mut cursor = "0".to_string();
+    let mut steps = 0;
+    loop {
+        let mut r = redis::cmd("ZSCAN");
+        r.arg("big").arg(&cursor).arg("COUNT").arg(37);
+        let mut conn = s.client();
+        let (next, items): (String, Vec<String>) = r.query(&mut conn).expect("zscan");
+        for p in items.chunks(2) {
+            seen.insert(p[0].clone(), p[1].clone());
+        }
+        steps += 1;
+        cursor = next;
+        if cursor == "0" {
+            break;
+        }
+    }
+    assert!(steps > 20, "only {steps} steps");
+    assert_eq!(seen.len(), n);
+    for i in 0..n {
+        let want = format!("{}", i as f64 * 0.5 - 100.0);
+        assert_eq!(seen.get(&format!("m{i}")), Some(&want), "member m{i}");
+    }
+}
+
+#[test]
+fn blocking_zset_pops_route_by_their_keys_in_cluster_mode() {
+    let s = Server::start(common::ONE_SHARD_CLUSTER);
+    let cross = "-CROSSSLOT Keys in request don't hash to the same slot\r\n";
+    let mut c = s.raw();
+    check(
+        &mut c,
+        &[
+            (&["BZPOPMIN", "a", "b", "0"], cross),
+            (&["BZPOPMAX", "a", "b", "0"], cross),
+            (&["BZMPOP", "0", "2", "a", "b", "MIN"], cross),
+            (&["ZADD", "{t}a", "1", "x"], ":1\r\n"),
+            (
+                &["BZPOPMIN", "{t}b", "{t}a", "0"],
+                &bulks(&["{t}a".into(), "x".into(), "1".into()]),
+            ),
+            (&["ZADD", "{t}b", "2", "y"], ":1\r\n"),
+            (
+                &["BZMPOP", "0", "2", "{t}a", "{t}b", "MAX"],
+                "*2\r\n$4\r\n{t}b\r\n*1\r\n*2\r\n$1\r\ny\r\n$1\r\n2\r\n",
+            ),
+            (&["ZSCAN", "{t}b", "0"], "*2\r\n$1\r\n0\r\n*0\r\n"),
+        ],
+    );
+}
+
+#[test]
+fn client_unblock_and_swapdb_end_a_blocking_zset_pop() {
+    let s = Server::start(&[]);
+    let mut admin = s.raw();
+    let mut w = s.raw();
+    let id = w.cmd(&["CLIENT", "ID"]);
+    let id = id.trim_start_matches(':').trim_end().to_string();
+    send(&mut w, &["BZPOPMIN", "q", "0"]);
+    wait_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["CLIENT", "UNBLOCK", &id]), ":1\r\n");
+    assert_eq!(reply(&mut w), NIL_ARRAY);
+    send(&mut w, &["BZMPOP", "0", "1", "q", "MIN"]);
+    wait_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["CLIENT", "UNBLOCK", &id, "ERROR"]), ":1\r\n");
+    assert_eq!(
+        reply(&mut w),
+        "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+    );
+    // A sorted set swapped into the client's database serves it.
+    send(&mut w, &["BZPOPMAX", "q", "0"]);
+    wait_blocked(&mut admin, 1);
+    check(
+        &mut admin,
+        &[
+            (&["SELECT", "1"], "+OK\r\n"),
+            (&["ZADD", "q", "1", "a", "2", "b"], ":2\r\n"),
+            (&["SWAPDB", "0", "1"], "+OK\r\n"),
+        ],
+    );
+    assert_eq!(reply(&mut w), bulks(&["q".into(), "b".into(), "2".into()]));
+    wait_blocked(&mut admin, 0);
+    assert_eq!(w.cmd(&["ZRANGE", "q", "0", "-1"]), bulks(&["a".into()]));
+}
+
+#[test]
+fn no_member_is_lost_or_duplicated_when_timeouts_race_with_zadds() {
+    let s = Server::start(&[]);
+    let port = s.port;
+    let poppers: Vec<_> = (0..6)
+        .map(|i| {
+            thread::spawn(move || {
+                let mut c = Raw::connect(port);
+                let name = if i % 2 == 0 { "BZPOPMIN" } else { "BZPOPMAX" };
+                let mut got = Vec::new();
+                let start = Instant::now();
+                while start.elapsed() < Duration::from_millis(1500) {
+                    let r = c.cmd(&[name, "q", "0.01"]);
+                    if r != NIL_ARRAY {
+                        // [key, member, score]: the member is the fourth line from the end.
+                        let v = r.rsplit("\r\n").nth(3).expect("member").to_string();
+                        got.push(v);
+                    }
+                }
+                got
+            })
+        })
+        .collect();
+    let mut adder = s.raw();
+    let mut added = 0;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(1200) {
+        let n = added.to_string();
+        adder.cmd(&["ZADD", "q", &n, &n]);
+        added += 1;
+        if added % 7 == 0 {
+            thread::sleep(Duration::from_millis(3));
+        }
+    }
+    let mut all: Vec<String> = poppers
+        .into_iter()
+        .flat_map(|t| t.join().expect("popper"))
+        .collect();
+    let rest = adder.cmd(&["ZRANGE", "q", "0", "-1"]);
+    for line in rest.split("\r\n").skip(2).step_by(2) {
+        if !line.is_empty() {
+            all.push(line.to_string());
+        }
+    }
+    let mut nums: Vec<usize> = all.iter().map(|v| v.parse().expect("number")).collect();
+    nums.sort();
+    assert_eq!(nums, (0..added).collect::<Vec<_>>());
+    wait_blocked(&mut adder, 0);
 }

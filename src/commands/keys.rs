@@ -162,9 +162,10 @@ fn moved_record(
     collection::duplicate(store, db, src, dst_db, dst)?.ok_or(CmdError::NoSuchKey)
 }
 
-/// A list arriving at `dst` (RENAME, COPY, MOVE) serves clients blocked on that key.
+/// A list or sorted set arriving at `dst` (RENAME, COPY, MOVE) serves clients blocked on that
+/// key.
 fn wake_blocked(ctx: &Ctx, rec: &Record, db: usize, dst: &[u8]) {
-    if rec.kind() == Kind::List {
+    if matches!(rec.kind(), Kind::List | Kind::ZSet) {
         ctx.shared.blocking.signal(db, dst);
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::args::{float, int, is, Opts};
+use super::args::{int, is, Opts};
 use super::{cmd, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::reply::Reply;
@@ -472,14 +472,13 @@ fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 /// A blocking timeout in seconds (Redis's `getTimeoutFromObjectOrReply`): None waits forever.
-fn timeout(arg: &[u8]) -> CmdResult<Option<Duration>> {
-    let secs = float(arg).map_err(|_| CmdError::err("timeout is not a float or out of range"))?;
-    let ms = (secs * 1000.0).ceil();
-    // Redis converts to a long long: a value beyond its range comes out negative.
-    if !(0.0..9.2e18).contains(&ms) {
+pub(crate) fn timeout(arg: &[u8]) -> CmdResult<Option<Duration>> {
+    let ms = crate::util::num::timeout_ms(arg)
+        .ok_or_else(|| CmdError::err("timeout is not a float or out of range"))?;
+    if ms < 0 {
         return Err(CmdError::err("timeout is negative"));
     }
-    if ms == 0.0 {
+    if ms == 0 {
         return Ok(None);
     }
     // Far beyond any real wait: cap so the deadline stays representable.
@@ -489,7 +488,12 @@ fn timeout(arg: &[u8]) -> CmdResult<Option<Duration>> {
 /// Blocks the client on `keys`: the connection registers it and replies when it is served.
 /// (Inside MULTI, once it exists, Redis does not block: the command answers as if it timed out;
 /// that check belongs here.)
-fn block(ctx: &mut Ctx, keys: Vec<Bytes>, timeout: Option<Duration>, op: BlockOp) -> Reply {
+pub(crate) fn block(
+    ctx: &mut Ctx,
+    keys: Vec<Bytes>,
+    timeout: Option<Duration>,
+    op: BlockOp,
+) -> Reply {
     ctx.session.block = Some(BlockRequest { keys, timeout, op });
     Reply::NilArray
 }
@@ -568,6 +572,10 @@ fn blmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 
 /// Runs a blocked client's operation on `key` (see `server::blocking`).
 pub fn serve_blocked(store: &mut Store, db: usize, key: &Bytes, op: &BlockOp) -> Served {
+    // A key holding another type now keeps the client waiting, as in Redis.
+    if let Err(CmdError::WrongType) = list::get(store, db, key) {
+        return Served::Skip;
+    }
     let result = (|| -> CmdResult<Option<(Reply, Option<Bytes>)>> {
         match op {
             BlockOp::Pop { left, count } => {
@@ -590,20 +598,16 @@ pub fn serve_blocked(store: &mut Store, db: usize, key: &Bytes, op: &BlockOp) ->
                 dst,
                 to_left,
             } => {
-                // A source that holds another type now keeps the client waiting.
-                if list::get(store, db, key).is_err() {
-                    return Ok(None);
-                }
                 let moved = move_one(store, db, key, dst, *from_left, *to_left)?;
                 Ok(moved.map(|(v, created)| (Reply::Bulk(v), created.then(|| dst.clone()))))
             }
+            // Served by `zset::serve_blocked`.
+            BlockOp::ZPop { .. } => Ok(None),
         }
     })();
     match result {
         Ok(Some((reply, created))) => Served::Reply(reply, created),
         Ok(None) => Served::Nothing,
-        // The key holds another type now: the client keeps waiting, as in Redis.
-        Err(CmdError::WrongType) if matches!(op, BlockOp::Pop { .. }) => Served::Nothing,
         Err(e) => Served::Reply(Reply::from(e), None),
     }
 }

@@ -138,6 +138,20 @@ pub struct Table {
     pub all: Vec<&'static Command>,
 }
 
+/// Runs a blocked client's operation on `key` (see `server::blocking`): lists or sorted sets.
+pub fn serve_blocked(
+    store: &mut Store,
+    db: usize,
+    key: &Bytes,
+    op: &crate::server::blocking::BlockOp,
+) -> crate::server::blocking::Served {
+    use crate::server::blocking::BlockOp;
+    match op {
+        BlockOp::Pop { .. } | BlockOp::Move { .. } => list::serve_blocked(store, db, key, op),
+        BlockOp::ZPop { .. } => zset::serve_blocked(store, db, key, op),
+    }
+}
+
 /// All families, in the order COMMAND lists them.
 pub fn families() -> [&'static [Command]; 16] {
     [

@@ -1,25 +1,32 @@
 //! Sorted set commands: ZADD and friends, ranges by rank/score/lex, removals, pops, random
-//! members, and the ZUNION/ZINTER/ZDIFF family. Parsing and error order follow Redis 7.0's
-//! `t_zset.c`; the storage encoding lives in `types/zset.rs`.
+//! members, the ZUNION/ZINTER/ZDIFF family, ZSCAN, and the blocking pops (BZPOPMIN, BZPOPMAX,
+//! BZMPOP, through `server::blocking` like the list ones). Parsing and error order follow Redis
+//! 7.0's `t_zset.c`; the storage encoding lives in `types/zset.rs`. Every command that creates a
+//! sorted set signals its key (`created`) so that blocked clients are served.
 
 use std::collections::HashMap;
 
 use bytes::Bytes;
 
-use super::args::{int, is};
+use super::args::{cursor, int, is, scan_opts, scan_reply};
+use super::list::{block, timeout};
 use super::{cmd, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::reply::Reply;
+use crate::server::blocking::{BlockOp, Served};
 use crate::storage::scan::random_u64;
 use crate::storage::{Kind, Store};
 use crate::types::collection::{self, Coll};
 use crate::types::zset::{self, Entry, LexBound, LexRange, ScoreRange};
+use crate::util::glob::glob_match;
 use crate::util::num::{fmt_double, strtod};
 
 const W: &str = "@write @sortedset @slow";
 const WF: &str = "@write @sortedset @fast";
 const R: &str = "@read @sortedset @slow";
 const RF: &str = "@read @sortedset @fast";
+const BF: &str = "@write @sortedset @fast @blocking";
+const BS: &str = "@write @sortedset @slow @blocking";
 
 #[rustfmt::skip]
 pub static COMMANDS: &[Command] = &[
@@ -53,6 +60,10 @@ pub static COMMANDS: &[Command] = &[
     cmd("zunionstore", -4, "write denyoom movablekeys", (1, 1, 1), W, "sorted-set", "2.0.0", "Add multiple sorted sets and store the resulting sorted set in a new key", zunionstore),
     cmd("zinterstore", -4, "write denyoom movablekeys", (1, 1, 1), W, "sorted-set", "2.0.0", "Intersect multiple sorted sets and store the resulting sorted set in a new key", zinterstore),
     cmd("zdiffstore", -4, "write denyoom movablekeys", (1, 1, 1), W, "sorted-set", "6.2.0", "Subtract multiple sorted sets and store the resulting sorted set in a new key", zdiffstore),
+    cmd("bzpopmin", -3, "write noscript blocking fast", (1, -2, 1), BF, "sorted-set", "5.0.0", "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available", bzpopmin),
+    cmd("bzpopmax", -3, "write noscript blocking fast", (1, -2, 1), BF, "sorted-set", "5.0.0", "Remove and return the member with the highest score from one or more sorted sets, or block until one is available", bzpopmax),
+    cmd("bzmpop", -5, "write blocking movablekeys", (0, 0, 0), BS, "sorted-set", "7.0.0", "Remove and return members with scores in a sorted set or block until one is available", bzmpop),
+    cmd("zscan", -3, "readonly", (1, 1, 1), R, "sorted-set", "2.8.0", "Incrementally iterate sorted sets elements and associated scores", zscan),
     cmd("zintercard", -3, "readonly movablekeys", (0, 0, 0), R, "sorted-set", "7.0.0", "Intersect multiple sorted sets and return the cardinality of the result", zintercard),
 ];
 
@@ -139,14 +150,24 @@ fn entries_reply(resp3: bool, entries: Vec<Entry>, withscores: bool) -> Reply {
     }
 }
 
+/// Wakes the clients blocked on `key`, where a sorted set was just created or grown.
+fn created(ctx: &Ctx, key: &[u8]) {
+    ctx.shared.blocking.signal(ctx.db(), key);
+}
+
 /// Writes `entries` as the new sorted set at `dst` (replacing any value; deleting it when
 /// `entries` is empty). Returns the count.
-fn store_entries(store: &mut Store, db: usize, dst: &[u8], entries: &[Entry]) -> CmdResult<i64> {
+fn store_entries(ctx: &mut Ctx, dst: &[u8], entries: &[Entry]) -> CmdResult<i64> {
+    let db = ctx.db();
+    let store = ctx.store();
     let mut c = collection::fresh(store, db, dst, Kind::ZSet)?;
     for (m, s) in entries {
         zset::set(store, &mut c, m, None, *s);
     }
     zset::save(store, db, dst, &c)?;
+    if !entries.is_empty() {
+        created(ctx, dst);
+    }
     Ok(entries.len() as i64)
 }
 
@@ -259,6 +280,7 @@ fn zadd_generic(ctx: &mut Ctx, args: &[Bytes], incr_cmd: bool) -> CmdResult<Repl
     }
     if added > 0 {
         zset::save(store, db, &args[1], &c)?;
+        created(ctx, &args[1]);
     }
     Ok(if incr {
         if processed > 0 {
@@ -496,7 +518,7 @@ fn zrange_generic(
         }
     };
     match dst {
-        Some(dst) => Ok(Reply::Integer(store_entries(store, db, dst, &entries)?)),
+        Some(dst) => Ok(Reply::Integer(store_entries(ctx, dst, &entries)?)),
         None => Ok(entries_reply(resp3, entries, withscores)),
     }
 }
@@ -602,6 +624,40 @@ fn zpop_minmax(ctx: &mut Ctx, args: &[Bytes], max: bool) -> CmdResult<Reply> {
     zpop_generic(ctx, &args[1..2], max, false, count, nested)
 }
 
+/// Removes the `n` lowest (highest when `max`) members of `c`, stored at `key`.
+fn pop_entries(
+    store: &mut Store,
+    db: usize,
+    key: &[u8],
+    c: &mut Coll,
+    n: u64,
+    max: bool,
+) -> CmdResult<Vec<Entry>> {
+    let entries = zset::range_by_rank(store, c, 0, n.clamp(1, c.size.max(1)) - 1, max)?;
+    zset::remove_entries(store, c, &entries);
+    zset::save(store, db, key, c)?;
+    Ok(entries)
+}
+
+/// Popped members: `[[member, score], ...]` when `nested`, else a flat member, score list.
+fn popped_reply(entries: &[Entry], nested: bool) -> Reply {
+    if nested {
+        Reply::Array(
+            entries
+                .iter()
+                .map(|(m, s)| Reply::Array(vec![bulk(m), dbl(*s)]))
+                .collect(),
+        )
+    } else {
+        Reply::Array(
+            entries
+                .iter()
+                .flat_map(|(m, s)| [bulk(m), dbl(*s)])
+                .collect(),
+        )
+    }
+}
+
 /// Redis's `genericZpopCommand`: pops from the first non-empty key of `keys`.
 fn zpop_generic(
     ctx: &mut Ctx,
@@ -631,24 +687,8 @@ fn zpop_generic(
         return Ok(Reply::Array(Vec::new()));
     }
     let n = count.unwrap_or(1).max(1) as u64;
-    let entries = zset::range_by_rank(store, &c, 0, n.min(c.size) - 1, max)?;
-    zset::remove_entries(store, &mut c, &entries);
-    zset::save(store, db, key, &c)?;
-    let body = if nested {
-        Reply::Array(
-            entries
-                .iter()
-                .map(|(m, s)| Reply::Array(vec![bulk(m), dbl(*s)]))
-                .collect(),
-        )
-    } else {
-        Reply::Array(
-            entries
-                .iter()
-                .flat_map(|(m, s)| [bulk(m), dbl(*s)])
-                .collect(),
-        )
-    };
+    let entries = pop_entries(store, db, key, &mut c, n, max)?;
+    let body = popped_reply(&entries, nested);
     Ok(if emit_key {
         Reply::Array(vec![Reply::Bulk(key.clone()), body])
     } else {
@@ -656,9 +696,10 @@ fn zpop_generic(
     })
 }
 
-fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
-    let numkeys = int_in(&args[1], 1, i64::MAX, "numkeys should be greater than 0")? as u64;
-    let where_idx = match 2u64.checked_add(numkeys) {
+/// ZMPOP/BZMPOP arguments from `numkeys` on: the keys, MAX, and the count (1 by default).
+fn mpop_args(args: &[Bytes]) -> CmdResult<(&[Bytes], bool, i64)> {
+    let numkeys = int_in(&args[0], 1, i64::MAX, "numkeys should be greater than 0")? as u64;
+    let where_idx = match 1u64.checked_add(numkeys) {
         Some(w) if w < args.len() as u64 => w as usize,
         _ => return Err(CmdError::Syntax),
     };
@@ -686,14 +727,129 @@ fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         }
         j += 1;
     }
-    zpop_generic(
+    Ok((&args[1..where_idx], max, count.unwrap_or(1)))
+}
+
+fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (keys, max, count) = mpop_args(&args[1..])?;
+    zpop_generic(ctx, keys, max, true, Some(count), true)
+}
+
+// ---- blocking pops ----
+
+fn bzpopmin(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    bzpop(ctx, args, false)
+}
+
+fn bzpopmax(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    bzpop(ctx, args, true)
+}
+
+/// BZPOPMIN/BZPOPMAX: `[key, member, score]` from the first non-empty key, or block.
+fn bzpop(ctx: &mut Ctx, args: &[Bytes], max: bool) -> CmdResult<Reply> {
+    let t = timeout(&args[args.len() - 1])?;
+    let keys = &args[1..args.len() - 1];
+    let db = ctx.db();
+    let store = ctx.store();
+    for k in keys {
+        if let Some(mut c) = zset::get(store, db, k)? {
+            let entries = pop_entries(store, db, k, &mut c, 1, max)?;
+            return Ok(bzpop_reply(k, &entries));
+        }
+    }
+    Ok(block(
         ctx,
-        &args[2..where_idx],
+        keys.to_vec(),
+        t,
+        BlockOp::ZPop { max, count: None },
+    ))
+}
+
+fn bzpop_reply(key: &Bytes, entries: &[Entry]) -> Reply {
+    let mut out = vec![Reply::Bulk(key.clone())];
+    if let Some((m, s)) = entries.first() {
+        out.extend([bulk(m), dbl(*s)]);
+    }
+    Reply::Array(out)
+}
+
+/// BZMPOP: ZMPOP's reply, or block. The arguments are checked before the timeout, as Redis.
+fn bzmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (keys, max, count) = mpop_args(&args[2..])?;
+    let t = timeout(&args[1])?;
+    let reply = zpop_generic(ctx, keys, max, true, Some(count), true)?;
+    if !matches!(reply, Reply::NilArray) {
+        return Ok(reply);
+    }
+    let op = BlockOp::ZPop {
         max,
-        true,
-        Some(count.unwrap_or(1)),
-        true,
-    )
+        count: Some(count as u64),
+    };
+    Ok(block(ctx, keys.to_vec(), t, op))
+}
+
+/// Runs a blocked BZPOPMIN/BZPOPMAX/BZMPOP on `key` (see `server::blocking`).
+pub fn serve_blocked(store: &mut Store, db: usize, key: &Bytes, op: &BlockOp) -> Served {
+    let BlockOp::ZPop { max, count } = *op else {
+        return Served::Skip;
+    };
+    let mut c = match zset::get(store, db, key) {
+        Ok(Some(c)) => c,
+        Ok(None) => return Served::Nothing,
+        // The key holds another type now: the client keeps waiting, as in Redis.
+        Err(CmdError::WrongType) => return Served::Skip,
+        Err(e) => return Served::Reply(Reply::from(e), None),
+    };
+    match pop_entries(store, db, key, &mut c, count.unwrap_or(1), max) {
+        Ok(entries) => {
+            let reply = match count {
+                None => bzpop_reply(key, &entries),
+                Some(_) => {
+                    Reply::Array(vec![Reply::Bulk(key.clone()), popped_reply(&entries, true)])
+                }
+            };
+            Served::Reply(reply, None)
+        }
+        Err(e) => Served::Reply(Reply::from(e), None),
+    }
+}
+
+// ---- ZSCAN ----
+
+/// ZSCAN walks the member entries only (never the score index); a set still in Redis's
+/// listpack size class is returned whole in score order with cursor 0, as Redis does. Scores are bulk strings
+/// in RESP3 too, as in Redis 7.0.
+fn zscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let cur = cursor(&args[2])?;
+    let db = ctx.db();
+    // As Redis: a missing key answers before the options are parsed.
+    let Some(c) = zset::get(ctx.store(), db, &args[1])? else {
+        return Ok(scan_reply(0, Vec::new()));
+    };
+    let (pattern, count) = scan_opts(&args[3..])?;
+    let keep = |m: &[u8]| pattern.is_none_or(|p| glob_match(p, m, false));
+    let mut out = Vec::new();
+    if zset::encoding(&c.extra) == "listpack" {
+        // Whole, in score order like Redis's listpack.
+        for (m, score) in zset::all(ctx.store(), &c)? {
+            if keep(&m) {
+                out.extend([bulk(&m), Reply::bulk(fmt_double(score))]);
+            }
+        }
+        return Ok(scan_reply(0, out));
+    }
+    let members = Coll {
+        prefix: zset::member_space(&c),
+        ..c
+    };
+    let (next, found) = collection::scan_members(ctx.store(), &members, cur, count, false, keep)?;
+    for (m, v) in found {
+        let Some(score) = zset::decode_score(&v) else {
+            continue;
+        };
+        out.extend([bulk(&m), Reply::bulk(fmt_double(score))]);
+    }
+    Ok(scan_reply(next, out))
 }
 
 // ---- ZRANDMEMBER ----
@@ -977,7 +1133,7 @@ fn setop(
             .then_with(|| a.0.cmp(&b.0))
     });
     match dst {
-        Some(dst) => Ok(Reply::Integer(store_entries(store, db, dst, &result)?)),
+        Some(dst) => Ok(Reply::Integer(store_entries(ctx, dst, &result)?)),
         None => Ok(entries_reply(resp3, result, withscores)),
     }
 }

@@ -1,20 +1,23 @@
-//! Clients blocked on keys (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP).
+//! Clients blocked on keys (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX,
+//! BZMPOP).
 //!
 //! A blocking command whose keys are all empty does not wait inside its handler (handlers run
 //! under the keyspace lock): it leaves a `BlockRequest` in the session, and the connection
 //! registers a waiter here and awaits its reply, a timeout or a disconnect.
 //!
-//! Each (db, key) has a FIFO queue of waiters. A command that creates a list at a key with
-//! waiters `signal`s it; once that command completes (still under the keyspace lock), the
-//! connection calls `serve`, which runs the blocked operation of each waiter on that key in
-//! arrival order until the key is empty, and sends each served waiter its reply. A waiter is
+//! Each (db, key) has a FIFO queue of waiters. A command that creates a list or sorted set at a
+//! key with waiters `signal`s it; once that command completes (still under the keyspace lock),
+//! the connection calls `serve`, which runs the blocked operation of each waiter on that key in
+//! arrival order until the key is empty, and sends each served waiter its reply; waiters for
+//! another type than the key holds (a BLPOP client on a key that became a sorted set) are
+//! passed over and keep waiting, as in Redis. A waiter is
 //! served by at most one key and leaves every queue when served, timed out or disconnected
 //! (`cancel`); a disconnected waiter consumes nothing.
 //!
 //! `serve` runs after every command the connection dispatches, so a future EXEC serves the
 //! waiters once the whole transaction completed, as Redis does. Commands that make a list
 //! appear by other means (RENAME, COPY, MOVE, RESTORE, SORT ... STORE) should `signal` their
-//! destination when it is a list; SWAPDB signals whole databases (`signal_db`).
+//! destination when it is a list or a sorted set; SWAPDB signals whole databases (`signal_db`).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -39,6 +42,9 @@ pub enum BlockOp {
         dst: Bytes,
         to_left: bool,
     },
+    /// BZPOPMIN/BZPOPMAX (`count == None`: reply `[key, member, score]`) and BZMPOP
+    /// (`Some(n)`: reply `[key, [[member, score], ...]]`).
+    ZPop { max: bool, count: Option<u64> },
 }
 
 /// What a handler asks for instead of replying: block on `keys` (of the session's db).
@@ -52,8 +58,11 @@ pub struct BlockRequest {
 
 /// The outcome of running a blocked operation on a key.
 pub enum Served {
-    /// The key has nothing for this waiter (empty or not a list): it keeps waiting.
+    /// The key is empty: this waiter and the ones after it keep waiting.
     Nothing,
+    /// The key holds another type than this waiter pops: it keeps waiting, the next waiters
+    /// are tried.
+    Skip,
     /// The reply, and the (db, key) of a list that the operation created (BLMOVE's destination).
     Reply(Reply, Option<Bytes>),
 }
@@ -212,22 +221,25 @@ impl Blocking {
                 k
             };
             let Some((db, key)) = next else { return };
-            loop {
-                let op = {
-                    let s = self.state();
-                    let Some(&id) = s.queues.get(&(db, key.clone())).and_then(|q| q.front()) else {
-                        break;
-                    };
-                    match s.waiters.get(&id) {
-                        Some(w) => (id, w.op.clone()),
-                        None => break,
-                    }
+            // The waiters queued on the key when serving starts, in arrival order.
+            let ids: Vec<u64> = {
+                let s = self.state();
+                match s.queues.get(&(db, key.clone())) {
+                    Some(q) => q.iter().copied().collect(),
+                    None => continue,
+                }
+            };
+            for id in ids {
+                // Locked while the operation runs, so that a waiter timing out meanwhile
+                // cannot lose what was popped for it.
+                let mut s = self.state();
+                let Some(op) = s.waiters.get(&id).map(|w| w.op.clone()) else {
+                    continue;
                 };
-                let (id, op) = op;
                 match run(store, db, &key, &op) {
                     Served::Nothing => break,
+                    Served::Skip => continue,
                     Served::Reply(reply, created) => {
-                        let mut s = self.state();
                         if let Some(w) = self.remove(&mut s, id) {
                             let _ = w.tx.send(reply);
                         }

@@ -274,7 +274,7 @@ impl Connection<'_> {
                     // completed (in the order they blocked).
                     if shared.blocking.has_ready() {
                         if let Some(store) = guard.as_mut() {
-                            shared.blocking.serve(store, commands::list::serve_blocked);
+                            shared.blocking.serve(store, commands::serve_blocked);
                         }
                     }
                     if let Some(req) = session.block.take() {

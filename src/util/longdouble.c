@@ -89,3 +89,17 @@ int berth_sort_strtod(const char *s, size_t slen, double *out) {
     if (ok) *out = value;
     return ok;
 }
+
+/* A blocking timeout in seconds as getTimeoutFromObjectOrReply computes it: the long double
+ * times 1000, rounded up, as a long long (a value beyond its range comes out negative, as the
+ * x86 conversion gives). Returns 0 when the argument is not a float. */
+int berth_timeout_ms(const char *s, size_t slen, long long *out) {
+    long double v;
+    if (!string2ld(s, slen, &v)) return 0;
+    long double ms = ceill(v * 1000.0L);
+    if (!(ms >= -9223372036854775808.0L && ms < 9223372036854775808.0L))
+        *out = (-9223372036854775807LL - 1);
+    else
+        *out = (long long)ms;
+    return 1;
+}

@@ -18,6 +18,7 @@ extern "C" {
     fn berth_fmt_g17(d: f64, out: *mut c_char, outlen: usize) -> i32;
     fn berth_strtod(s: *const c_char, slen: usize, strict: i32, out: *mut f64) -> i32;
     fn berth_sort_strtod(s: *const c_char, slen: usize, out: *mut f64) -> i32;
+    fn berth_timeout_ms(s: *const c_char, slen: usize, out: *mut i64) -> i32;
 }
 
 /// Strict integer parse, as Redis's `string2ll`.
@@ -136,6 +137,16 @@ pub fn long_double_add(a: &[u8], b: &[u8]) -> Result<Vec<u8>, LdAddError> {
             Ok(out)
         }
     }
+}
+
+/// A blocking timeout in seconds converted to milliseconds in long double, as Redis's
+/// `getTimeoutFromObjectOrReply` (rounded up; out of range comes out negative). None when the
+/// argument is not a float.
+pub fn timeout_ms(s: &[u8]) -> Option<i64> {
+    let mut out = 0i64;
+    // SAFETY: the C function reads exactly slen bytes and writes one i64.
+    let ok = unsafe { berth_timeout_ms(s.as_ptr() as *const c_char, s.len(), &mut out) };
+    (ok == 1).then_some(out)
 }
 
 /// A double printed as Redis 7.0 prints replies (`%.17g`, `inf`, `-inf`).
