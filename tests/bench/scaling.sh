@@ -6,6 +6,7 @@
 # big/small cost within 1.5x, DEL under 10 ms.
 #
 #   tests/bench/scaling.sh               # ROUNDS=3 N=300000 MEMBERS=1000000
+#   BERTH_ARGS='--cache-size 2gb' tests/bench/scaling.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 exec </dev/null
@@ -30,8 +31,9 @@ trap cleanup EXIT
 trap "exit 130" INT TERM
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# shellcheck disable=SC2086 # BERTH_ARGS: extra directives, split on spaces
 ./target/release/berth-server --port "$port" --bind 127.0.0.1 --dir "$work/data" \
-    --loglevel warning >"$work/berth.log" 2>&1 &
+    --loglevel warning ${BERTH_ARGS:-} >"$work/berth.log" 2>&1 &
 pid=$!
 for _ in $(seq 200); do redis-cli -p "$port" PING 2>/dev/null | grep -q PONG && break; sleep 0.05; done
 
