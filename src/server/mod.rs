@@ -297,8 +297,12 @@ async fn gc_task(shared: Arc<Shared>) {
         };
         match res {
             Ok(0) => tokio::time::sleep(Duration::from_millis(100)).await,
-            // Deletes go through the write queue: let the flusher keep up with them.
-            Ok(_) if queued > 20_000 => tokio::time::sleep(Duration::from_millis(5)).await,
+            // Deletes go through the write queue: have the flusher apply them in small batches
+            // rather than let them pile up into a long apply.
+            Ok(_) if queued > 20_000 => {
+                shared.durability.apply_soon();
+                tokio::time::sleep(Duration::from_millis(5)).await
+            }
             Ok(_) => tokio::task::yield_now().await,
             Err(e) => {
                 tracing::error!(error = %e, "background cleanup failed");
