@@ -332,7 +332,21 @@ fn malformed_payloads_are_refused_as_redis_does() {
         payload(b"\x12\x01\x03\x01a"),
         payload(b"\x05\x01\x01m\x00\x00\x00\x00\x00\x00\xf8\x7f"),
         payload(b"\x00\xc3\x02\x05\x00a"),
+        payload(b"\x02\x02\x01a\x01a"),
+        payload(
+            b"\x05\x02\x01m\x00\x00\x00\x00\x00\x00\xf0\x3f\x01m\x00\x00\x00\x00\x00\x00\x00\x40",
+        ),
     ];
+    // A hash too large for a listpack, with one field twice.
+    let mut big = b"\x04\x42\x58".to_vec();
+    for i in 0..600 {
+        let f = format!("f{}", i.min(598));
+        big.push(f.len() as u8);
+        big.extend_from_slice(f.as_bytes());
+        big.extend_from_slice(b"\x01v");
+    }
+    let mut cases = cases;
+    cases.push(payload(&big));
     for (i, p) in cases.iter().enumerate() {
         let want = try_q(&mut r, &[b"RESTORE", b"k", b"0", p]);
         let got = try_q(&mut b, &[b"RESTORE", b"k", b"0", p]);

@@ -17,6 +17,7 @@
 //! fresh version; the type modules' rules set the OBJECT ENCODING flag as members arrive.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use crate::error::{CmdError, CmdResult};
 use crate::storage::{encode_collection, encode_string, Kind, Record, Store};
@@ -281,14 +282,31 @@ pub struct Parsed {
     pub items: u64,
 }
 
-/// Validates a payload's value (from `check`) without storing anything.
+/// Validates a payload's value (from `check`) without storing anything. Duplicates are refused
+/// where Redis 7.0 refuses them: set and sorted set members, and the fields of a hash too large
+/// for a listpack (a smaller one Redis loads as is, corrupt; berth keeps the last value).
 pub fn validate(obj: &[u8]) -> CmdResult<Parsed> {
     let mut items = 0u64;
-    let kind = walk(obj, &mut |_| {
+    let mut seen: HashSet<Cow<[u8]>> = HashSet::new();
+    let mut duplicate = false;
+    let t = obj.first().copied();
+    let dedup = matches!(
+        t,
+        Some(RDB_TYPE_SET | RDB_TYPE_ZSET | RDB_TYPE_ZSET_2 | RDB_TYPE_HASH)
+    );
+    let kind = walk(obj, &mut |it| {
         items += 1;
+        if dedup {
+            let name = match it {
+                Item::Elem(m) | Item::Scored(m, _) | Item::Field(m, _) => m,
+                Item::Value(_) => return Ok(()),
+            };
+            duplicate |= !seen.insert(name);
+        }
         Ok(())
     })?;
-    if items == 0 {
+    let hash_tolerates = t == Some(RDB_TYPE_HASH) && items <= hash::LISTPACK_ENTRIES;
+    if items == 0 || (duplicate && !hash_tolerates) {
         // Redis refuses empty collections (and a string is always one item).
         return Err(bad());
     }
