@@ -255,12 +255,27 @@ fn redis_plain_list_nodes_restore_in_berth() {
 }
 
 #[test]
-fn short_values_dump_exactly_as_redis_does() {
+fn payloads_match_redis_byte_for_byte_where_encodings_agree() {
     let redis = RealRedis::start();
     let berth = Server::start(&[]);
     let mut r = conn(redis.port);
     let mut b = berth.client();
+    let long = "abc".repeat(400);
+    let text = "The quick brown fox jumps over the lazy dog; the lazy dog sleeps. ".repeat(30);
+    let mixed: String = (0..2000u32)
+        .map(|i| char::from(b'a' + (i.wrapping_mul(2654435761) >> 28) as u8 % 7))
+        .collect();
     let cases: &[&[&str]] = &[
+        &["SET", "k", &long],
+        &["SET", "k", &text],
+        &["SET", "k", &mixed],
+        &[
+            "SET",
+            "k",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        ],
+        &["SET", "k", "abcdefghijklmnopqrstuvwxyz"],
+        &["SADD", "k", &text],
         &["SET", "k", "hello"],
         &["SET", "k", "12345"],
         &["SET", "k", "-1"],
@@ -269,6 +284,7 @@ fn short_values_dump_exactly_as_redis_does() {
         &["SET", "k", "01"],
         &["SADD", "k", "member"],
         &["RPUSH", "k", "a", "bb", "ccc"],
+        &["RPUSH", "k", &text[..60], &text[5..90], &text[..200], "x"],
     ];
     for case in cases {
         cmd(&mut r, words(&["DEL", "k"]));

@@ -5,10 +5,12 @@
 //! rdb-type:u8 | rdb-value | rdb-version:u16 LE | crc64:u64 LE (over everything before it)
 //! ```
 //!
-//! DUMP writes RDB version 10 (Redis 7.0) and the simplest value types Redis 7.0 loads: strings
-//! (`RDB_TYPE_STRING`, integers in the `RDB_ENC_INT*` forms as Redis writes them, others raw,
-//! never LZF-compressed), `RDB_TYPE_HASH`, `RDB_TYPE_SET`, `RDB_TYPE_ZSET_2` (binary double
-//! scores) and lists as `RDB_TYPE_LIST_QUICKLIST_2` with packed listpack nodes of about 8 KB.
+//! DUMP writes RDB version 10 (Redis 7.0) and the simplest value types Redis 7.0 loads:
+//! `RDB_TYPE_STRING`, `RDB_TYPE_HASH`, `RDB_TYPE_SET`, `RDB_TYPE_ZSET_2` (binary double scores)
+//! and lists as `RDB_TYPE_LIST_QUICKLIST_2` with packed listpack nodes of about 8 KB. Every
+//! string in them is written as Redis's `rdbSaveRawString` writes it (small integers in the
+//! `RDB_ENC_INT*` forms, strings over 20 bytes LZF-compressed by the same algorithm), so a
+//! string key's payload is byte for byte Redis's.
 //!
 //! RESTORE reads everything Redis 7.0 loads for these types: the plain encodings, intsets,
 //! listpacks, ziplists, quicklists (both versions, PLAIN and PACKED nodes) and LZF-compressed
@@ -173,8 +175,136 @@ fn put_string(out: &mut Vec<u8>, s: &[u8]) {
             }
         }
     }
+    // Redis compresses strings longer than 20 bytes when that saves more than 4 bytes.
+    if s.len() > 20 {
+        if let Some(c) = lzf_compress(s, s.len() - 4) {
+            out.push(0xC3);
+            put_len(out, c.len() as u64);
+            put_len(out, s.len() as u64);
+            out.extend_from_slice(&c);
+            return;
+        }
+    }
     put_len(out, s.len() as u64);
     out.extend_from_slice(s);
+}
+
+/// LZF compression exactly as Redis's `lzf_c.c` (HLOG 16, VERY_FAST, a zeroed hash table), so
+/// payloads match Redis's byte for byte. `None` when the output would not fit `out_len` bytes.
+fn lzf_compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
+    const HLOG: u32 = 16;
+    const HSIZE: u32 = 1 << HLOG;
+    const MAX_LIT: usize = 1 << 5;
+    const MAX_OFF: usize = 1 << 13;
+    const MAX_REF: usize = (1 << 8) + (1 << 3);
+    let n = input.len();
+    if n == 0 || out_len == 0 {
+        return None;
+    }
+    let idx =
+        |h: u32| ((h >> (3 * 8 - HLOG)).wrapping_sub(h.wrapping_mul(5)) & (HSIZE - 1)) as usize;
+    let mut htab = vec![0u32; HSIZE as usize];
+    // `out` has slack: every write is checked against `out_len` as lzf_c.c checks it.
+    let mut out = vec![0u8; out_len + 4];
+    let mut lit: usize = 0;
+    let mut op: usize = 1;
+    let mut ip: usize = 0;
+    let mut hval: u32 = ((input[0] as u32) << 8) | input.get(1).copied().unwrap_or(0) as u32;
+    while ip + 2 < n {
+        hval = (hval << 8) | input[ip + 2] as u32;
+        let slot = idx(hval);
+        let r = htab[slot] as usize;
+        htab[slot] = ip as u32;
+        let off = ip.wrapping_sub(r).wrapping_sub(1);
+        if r < ip
+            && off < MAX_OFF
+            && r > 0
+            && input[r + 2] == input[ip + 2]
+            && input[r] == input[ip]
+            && input[r + 1] == input[ip + 1]
+        {
+            let mut len: usize = 2;
+            let maxlen = (n - ip - len).min(MAX_REF);
+            if op + 3 + 1 >= out_len && op - (lit == 0) as usize + 3 + 1 >= out_len {
+                return None;
+            }
+            out[op - lit - 1] = (lit as u8).wrapping_sub(1);
+            op -= (lit == 0) as usize;
+            'm: {
+                if maxlen > 16 {
+                    for _ in 0..16 {
+                        len += 1;
+                        if input[r + len] != input[ip + len] {
+                            break 'm;
+                        }
+                    }
+                }
+                loop {
+                    len += 1;
+                    if !(len < maxlen && input[r + len] == input[ip + len]) {
+                        break;
+                    }
+                }
+            }
+            len -= 2;
+            ip += 1;
+            if len < 7 {
+                out[op] = ((off >> 8) + (len << 5)) as u8;
+                op += 1;
+            } else {
+                out[op] = ((off >> 8) + (7 << 5)) as u8;
+                out[op + 1] = (len - 7) as u8;
+                op += 2;
+            }
+            out[op] = off as u8;
+            op += 1;
+            lit = 0;
+            op += 1;
+            ip += len + 1;
+            if ip + 2 >= n {
+                break;
+            }
+            ip -= 2;
+            hval = ((input[ip] as u32) << 8) | input[ip + 1] as u32;
+            hval = (hval << 8) | input[ip + 2] as u32;
+            htab[idx(hval)] = ip as u32;
+            ip += 1;
+            hval = (hval << 8) | input[ip + 2] as u32;
+            htab[idx(hval)] = ip as u32;
+            ip += 1;
+        } else {
+            if op >= out_len {
+                return None;
+            }
+            lit += 1;
+            out[op] = input[ip];
+            op += 1;
+            ip += 1;
+            if lit == MAX_LIT {
+                out[op - lit - 1] = (lit - 1) as u8;
+                lit = 0;
+                op += 1;
+            }
+        }
+    }
+    if op + 3 > out_len {
+        return None;
+    }
+    while ip < n {
+        lit += 1;
+        out[op] = input[ip];
+        op += 1;
+        ip += 1;
+        if lit == MAX_LIT {
+            out[op - lit - 1] = (lit - 1) as u8;
+            lit = 0;
+            op += 1;
+        }
+    }
+    out[op - lit - 1] = (lit as u8).wrapping_sub(1);
+    op -= (lit == 0) as usize;
+    out.truncate(op);
+    Some(out)
 }
 
 /// A listpack being built (string entries only; Redis reads them whatever their content).
@@ -956,6 +1086,34 @@ mod tests {
             got,
             ["5", "511", "-32768", "-8388608", "1", "-1"].map(String::from)
         );
+    }
+
+    #[test]
+    fn lzf_compression_roundtrips() {
+        let mut samples: Vec<Vec<u8>> = vec![
+            b"abc".repeat(400),
+            (0..=255u8).cycle().take(3000).collect(),
+            b"hello hello hello world, hello world!".to_vec(),
+            vec![0; 70000],
+        ];
+        let mut x = 12345u64;
+        samples.push(
+            (0..5000)
+                .map(|_| {
+                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    b"abcd"[(x >> 60) as usize % 4]
+                })
+                .collect(),
+        );
+        for s in samples {
+            let c = lzf_compress(&s, s.len() - 4).expect("compressible");
+            assert!(c.len() < s.len());
+            assert_eq!(lzf_decompress(&c, s.len()).expect("decompress"), s);
+        }
+        let noise: Vec<u8> = (0..100u32)
+            .map(|i| (i.wrapping_mul(2654435761u32) >> 13) as u8)
+            .collect();
+        assert_eq!(lzf_compress(&noise, noise.len() - 4), None);
     }
 
     #[test]
