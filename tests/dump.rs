@@ -286,14 +286,109 @@ fn payloads_match_redis_byte_for_byte_where_encodings_agree() {
         &["RPUSH", "k", "a", "bb", "ccc"],
         &["RPUSH", "k", &text[..60], &text[5..90], &text[..200], "x"],
     ];
-    for case in cases {
+    let mut cases: Vec<Vec<String>> = cases
+        .iter()
+        .map(|c| c.iter().map(|a| a.to_string()).collect())
+        .collect();
+    let mut push = |parts: Vec<String>| cases.push(parts);
+    // Compact encodings: Redis's listpack order is insertion order for hashes (fields are
+    // inserted sorted here, berth's order) and (score, member) for sorted sets; intsets sort.
+    push(
+        [
+            "HSET", "k", "a", "1", "b", "-3000", "c", "hello", "d", "70000", "e", "", "f",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([text[..100].to_string()].into_iter().take(0))
+        .chain(["5000000000".to_string()])
+        .collect(),
+    );
+    push(
+        ["SADD", "k", "5", "-1", "300", "2"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    );
+    push(
+        ["SADD", "k", "5", "-100000", "7"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    );
+    push(
+        ["SADD", "k", "5", "9000000000"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    );
+    let mut many = vec!["SADD".to_string(), "k".to_string()];
+    many.extend((0..400).map(|i| (i * 37 % 1000).to_string()));
+    push(many);
+    push(
+        [
+            "ZADD", "k", "1", "a", "2.5", "b", "-inf", "c", "inf", "d", "0.1", "e", "1", "0",
+            "100000", "x", "-3", "12",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+    );
+    let mut zbig = vec!["ZADD".to_string(), "k".to_string()];
+    for i in 0..100 {
+        zbig.push(format!("{}", i as f64 / 3.0));
+        zbig.push(format!("member:{i}"));
+    }
+    push(zbig);
+    push(
+        [
+            "RPUSH",
+            "k",
+            "1",
+            "-1",
+            "127",
+            "128",
+            "-4096",
+            "4095",
+            "40000",
+            "-8388608",
+            "2147483647",
+            "9223372036854775807",
+            "x",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+    );
+    let mut lbig = vec!["RPUSH".to_string(), "k".to_string()];
+    lbig.extend((0..5000).map(|i| format!("element number {i}")));
+    push(lbig);
+    let mut lmixed = vec!["RPUSH".to_string(), "k".to_string()];
+    lmixed.extend((0..3000).map(|i| match i % 4 {
+        0 => i.to_string(),
+        1 => "y".repeat(i % 300),
+        2 => text[..(i % 500)].to_string(),
+        _ => format!("{i}.5"),
+    }));
+    push(lmixed);
+    for case in &cases {
+        let case: Vec<&str> = case.iter().map(|s| s.as_str()).collect();
+        let case = &case;
         cmd(&mut r, words(&["DEL", "k"]));
         cmd(&mut b, words(&["DEL", "k"]));
         cmd(&mut r, words(case));
         cmd(&mut b, words(case));
         let want: Vec<u8> = q(&mut r, &[b"DUMP", b"k"]);
         let got: Vec<u8> = q(&mut b, &[b"DUMP", b"k"]);
-        assert_eq!(got, want, "DUMP after {case:?}");
+        let first_diff = got.iter().zip(&want).position(|(a, b)| a != b);
+        assert!(
+            got == want,
+            "DUMP after {:?}: {} bytes, Redis {} bytes, first difference at {first_diff:?}: {:?} vs {:?}",
+            &case[..case.len().min(8)],
+            got.len(),
+            want.len(),
+            &got[..got.len().min(40)],
+            &want[..want.len().min(40)],
+        );
     }
 }
 
@@ -301,20 +396,51 @@ fn payloads_match_redis_byte_for_byte_where_encodings_agree() {
 fn collection_payloads_are_deterministic() {
     let s = Server::start(&[]);
     let mut b = s.client();
-    cmd(&mut b, words(&["HSET", "h", "f", "1", "g", "v"]));
-    cmd(&mut b, words(&["ZADD", "z", "1.5", "m"]));
+    // 65 bytes without a repeated 3-byte sequence: too long for a listpack, not compressible.
+    let wide = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-";
+    cmd(&mut b, words(&["HSET", "hl", "f", "1", "g", "v"]));
+    cmd(&mut b, words(&["HSET", "h", "f", "1", "g", wide]));
+    cmd(&mut b, words(&["ZADD", "zl", "1.5", "m", "-2", "7"]));
+    cmd(&mut b, words(&["ZADD", "z", "1.5", wide]));
+    cmd(&mut b, words(&["SADD", "si", "300", "-2"]));
     cmd(&mut b, words(&["SADD", "s", "x", "y"]));
+    cmd(&mut b, words(&["RPUSH", "l", "a", "12"]));
     let dump = |b: &mut Connection, k: &[u8]| -> Vec<u8> {
         let p: Vec<u8> = q(b, &[b"DUMP", k]);
         assert_eq!(&p[p.len() - 10..p.len() - 8], b"\x0a\x00", "RDB version 10");
         assert_eq!(crc64(&p[..p.len() - 8]).to_le_bytes(), p[p.len() - 8..]);
         p[..p.len() - 10].to_vec()
     };
-    assert_eq!(dump(&mut b, b"h"), b"\x04\x02\x01f\xc0\x01\x01g\x01v");
-    let mut z = b"\x05\x01\x01m".to_vec();
+    // RDB_TYPE_HASH_LISTPACK: an 18-byte listpack of f, 1 (7-bit integer), g, v.
+    assert_eq!(
+        dump(&mut b, b"hl"),
+        b"\x10\x12\x12\x00\x00\x00\x04\x00\x81f\x02\x01\x01\x81g\x02\x81v\x02\xff"
+    );
+    // RDB_TYPE_HASH: count, then field and value strings (1 as an 8-bit RDB integer).
+    let mut h = b"\x04\x02\x01f\xc0\x01\x01g\x40\x41".to_vec();
+    h.extend_from_slice(wide.as_bytes());
+    assert_eq!(dump(&mut b, b"h"), h);
+    // RDB_TYPE_ZSET_LISTPACK: (score, member) order, scores as text or integers.
+    assert_eq!(
+        dump(&mut b, b"zl"),
+        b"\x11\x14\x14\x00\x00\x00\x04\x00\x07\x01\xdf\xfe\x02\x81m\x02\x831.5\x04\xff"
+    );
+    // RDB_TYPE_ZSET_2: member strings and little-endian binary scores.
+    let mut z = b"\x05\x01\x40\x41".to_vec();
+    z.extend_from_slice(wide.as_bytes());
     z.extend_from_slice(&1.5f64.to_le_bytes());
     assert_eq!(dump(&mut b, b"z"), z);
+    // RDB_TYPE_SET_INTSET: 16-bit entries, sorted.
+    assert_eq!(
+        dump(&mut b, b"si"),
+        b"\x0b\x0c\x02\x00\x00\x00\x02\x00\x00\x00\xfe\xff\x2c\x01"
+    );
     assert_eq!(dump(&mut b, b"s"), b"\x02\x02\x01x\x01y");
+    // RDB_TYPE_LIST_QUICKLIST_2: one packed node holding a listpack.
+    assert_eq!(
+        dump(&mut b, b"l"),
+        b"\x12\x01\x02\x0c\x0c\x00\x00\x00\x02\x00\x81a\x02\x0c\x01\xff"
+    );
 }
 
 /// A payload around an RDB value, with Redis 7.0's footer.

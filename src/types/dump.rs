@@ -5,12 +5,17 @@
 //! rdb-type:u8 | rdb-value | rdb-version:u16 LE | crc64:u64 LE (over everything before it)
 //! ```
 //!
-//! DUMP writes RDB version 10 (Redis 7.0) and the simplest value types Redis 7.0 loads:
-//! `RDB_TYPE_STRING`, `RDB_TYPE_HASH`, `RDB_TYPE_SET`, `RDB_TYPE_ZSET_2` (binary double scores)
-//! and lists as `RDB_TYPE_LIST_QUICKLIST_2` with packed listpack nodes of about 8 KB. Every
-//! string in them is written as Redis's `rdbSaveRawString` writes it (small integers in the
-//! `RDB_ENC_INT*` forms, strings over 20 bytes LZF-compressed by the same algorithm), so a
-//! string key's payload is byte for byte Redis's.
+//! DUMP writes RDB version 10 (Redis 7.0) and the RDB types Redis 7.0 writes for the same
+//! OBJECT ENCODING: `RDB_TYPE_STRING`; a listpack hash as `RDB_TYPE_HASH_LISTPACK` (fields in
+//! berth's field order; Redis's is insertion order), a larger one as `RDB_TYPE_HASH`; an intset
+//! as `RDB_TYPE_SET_INTSET` (sorted, narrowest width), others as `RDB_TYPE_SET`; a listpack
+//! sorted set as `RDB_TYPE_ZSET_LISTPACK` in (score, member) order with text scores, a larger one
+//! as `RDB_TYPE_ZSET_2` (binary scores); a list as `RDB_TYPE_LIST_QUICKLIST_2` with packed
+//! listpack nodes cut where Redis cuts a list pushed from the right. Listpack entries take
+//! integer encodings as in `lpEncodeGetType`, and every string is written as `rdbSaveRawString`
+//! writes it (small integers in the `RDB_ENC_INT*` forms, strings over 20 bytes LZF-compressed
+//! by the same algorithm). So payloads are Redis's byte for byte wherever the member order
+//! agrees (strings, intsets, sorted sets, lists built by RPUSH, hashes filled in field order).
 //!
 //! RESTORE reads everything Redis 7.0 loads for these types: the plain encodings, intsets,
 //! listpacks, ziplists, quicklists (both versions, PLAIN and PACKED nodes) and LZF-compressed
@@ -26,7 +31,7 @@ use crate::storage::{encode_collection, encode_string, Kind, Record, Store};
 use crate::types::collection::{self, Coll};
 use crate::types::list::{self, List};
 use crate::types::{hash, set, zset};
-use crate::util::num::{parse_i64, strtod};
+use crate::util::num::{fmt_double, parse_i64, strtod};
 
 /// The RDB version DUMP writes and the highest one RESTORE accepts (Redis 7.0's).
 pub const RDB_VERSION: u16 = 10;
@@ -49,9 +54,15 @@ const RDB_TYPE_LIST_QUICKLIST_2: u8 = 18;
 const QUICKLIST_NODE_PLAIN: u64 = 1;
 const QUICKLIST_NODE_PACKED: u64 = 2;
 
-/// A listpack node DUMP writes grows to about this many bytes (Redis's `list-max-listpack-size
-/// -2`).
+/// A list node holds at most this many listpack bytes (Redis's `list-max-listpack-size -2`).
 const NODE_BYTES: usize = 8192;
+
+/// Whether a quicklist node of `node` listpack bytes takes one more element of `sz` bytes, by
+/// Redis 7.0's estimate (`_quicklistNodeAllowInsert`: 8 bytes of overhead per entry), so that a
+/// list pushed from the right gets Redis's node boundaries.
+fn node_takes(node: usize, sz: usize) -> bool {
+    node + sz + 8 <= NODE_BYTES
+}
 
 fn wrong() -> CmdError {
     CmdError::err("DUMP payload version or checksum are wrong")
@@ -74,35 +85,90 @@ pub fn encode(store: &mut Store, db: usize, key: &[u8], rec: &Record) -> CmdResu
         }
         Kind::Hash => {
             let c = coll(store, db, key, Kind::Hash)?;
-            out.push(RDB_TYPE_HASH);
             let all = collection::members(store, &c)?;
-            put_len(&mut out, all.len() as u64);
-            for (field, value) in &all {
-                put_string(&mut out, field);
-                put_string(&mut out, value);
+            if hash::encoding(&c.extra) == "listpack" {
+                // As Redis: the fields and values in one listpack (in field order here).
+                out.push(RDB_TYPE_HASH_LISTPACK);
+                let mut lp = Listpack::new();
+                for (field, value) in &all {
+                    lp.push(field);
+                    lp.push(value);
+                }
+                put_string(&mut out, &lp.finish());
+            } else {
+                out.push(RDB_TYPE_HASH);
+                put_len(&mut out, all.len() as u64);
+                for (field, value) in &all {
+                    put_string(&mut out, field);
+                    put_string(&mut out, value);
+                }
             }
         }
         Kind::Set => {
             let c = coll(store, db, key, Kind::Set)?;
-            out.push(RDB_TYPE_SET);
             let all = collection::members(store, &c)?;
-            put_len(&mut out, all.len() as u64);
-            for (member, _) in &all {
-                put_string(&mut out, member);
+            let ints: Option<Vec<i64>> = if set::is_compact(&c) {
+                all.iter().map(|(m, _)| parse_i64(m)).collect()
+            } else {
+                None
+            };
+            if let Some(mut ints) = ints {
+                // As Redis: an intset, sorted, in the narrowest width that holds every element.
+                ints.sort_unstable();
+                let width = ints.iter().fold(2usize, |w, &v| {
+                    w.max(if i16::try_from(v).is_ok() {
+                        2
+                    } else if i32::try_from(v).is_ok() {
+                        4
+                    } else {
+                        8
+                    })
+                });
+                let mut blob = Vec::with_capacity(8 + width * ints.len());
+                blob.extend_from_slice(&(width as u32).to_le_bytes());
+                blob.extend_from_slice(&(ints.len() as u32).to_le_bytes());
+                for v in ints {
+                    blob.extend_from_slice(&v.to_le_bytes()[..width]);
+                }
+                out.push(RDB_TYPE_SET_INTSET);
+                put_string(&mut out, &blob);
+            } else {
+                out.push(RDB_TYPE_SET);
+                put_len(&mut out, all.len() as u64);
+                for (member, _) in &all {
+                    put_string(&mut out, member);
+                }
             }
         }
         Kind::ZSet => {
             let c = coll(store, db, key, Kind::ZSet)?;
-            out.push(RDB_TYPE_ZSET_2);
             let space = zset::member_space(&c);
             use std::ops::Bound::Unbounded;
             let all = store.member_range(&space, Unbounded, Unbounded, false, usize::MAX)?;
-            put_len(&mut out, all.len() as u64);
-            for (member, score) in &all {
-                let score = zset::decode_score(score)
+            let mut scored = Vec::with_capacity(all.len());
+            for (member, score) in all {
+                let score = zset::decode_score(&score)
                     .ok_or_else(|| CmdError::Storage("sorted set score unreadable".into()))?;
-                put_string(&mut out, member);
-                out.extend_from_slice(&score.to_le_bytes());
+                scored.push((member, score));
+            }
+            if zset::encoding(&c.extra) == "listpack" {
+                // As Redis: member, score pairs in (score, member) order, scores as text.
+                scored
+                    .sort_by(|a, b| (zset::ord_bits(a.1), &a.0).cmp(&(zset::ord_bits(b.1), &b.0)));
+                let mut lp = Listpack::new();
+                for (member, score) in &scored {
+                    lp.push(member);
+                    lp.push(fmt_double(*score).as_bytes());
+                }
+                out.push(RDB_TYPE_ZSET_LISTPACK);
+                put_string(&mut out, &lp.finish());
+            } else {
+                out.push(RDB_TYPE_ZSET_2);
+                put_len(&mut out, scored.len() as u64);
+                for (member, score) in &scored {
+                    put_string(&mut out, member);
+                    out.extend_from_slice(&score.to_le_bytes());
+                }
             }
         }
         Kind::List => {
@@ -113,10 +179,10 @@ pub fn encode(store: &mut Store, db: usize, key: &[u8], rec: &Record) -> CmdResu
             let mut nodes: Vec<Vec<u8>> = Vec::new();
             let mut lp = Listpack::new();
             for e in &all {
-                lp.push(e);
-                if lp.bytes() >= NODE_BYTES {
+                if lp.count > 0 && !node_takes(lp.bytes(), e.len()) {
                     nodes.push(std::mem::replace(&mut lp, Listpack::new()).finish());
                 }
+                lp.push(e);
             }
             if lp.count > 0 {
                 nodes.push(lp.finish());
@@ -328,37 +394,47 @@ impl Listpack {
     fn push(&mut self, s: &[u8]) {
         let start = self.buf.len();
         let n = s.len();
-        if n < 64 {
-            self.buf.push(0x80 | n as u8);
-        } else if n < 4096 {
-            self.buf.push(0xE0 | (n >> 8) as u8);
-            self.buf.push(n as u8);
-        } else {
-            self.buf.push(0xF0);
-            self.buf.extend_from_slice(&(n as u32).to_le_bytes());
-        }
-        self.buf.extend_from_slice(s);
-        let len = self.buf.len() - start;
-        // lpEncodeBacklen: the most significant group first, continuation bits on the later
-        // (lower) groups.
-        let mut enc = Vec::with_capacity(5);
-        let groups: Vec<u8> = {
-            let mut g = Vec::new();
-            let mut l = len;
-            loop {
-                g.push((l & 127) as u8);
-                l >>= 7;
-                if l == 0 {
-                    break;
-                }
+        // Integers get an integer encoding, as Redis's `lpEncodeGetType` gives them.
+        if let Some(v) = parse_i64(s) {
+            if (0..=127).contains(&v) {
+                self.buf.push(v as u8);
+            } else if (-4096..=4095).contains(&v) {
+                let u = (v & 0x1FFF) as u16;
+                self.buf.push(0xC0 | (u >> 8) as u8);
+                self.buf.push(u as u8);
+            } else if let Ok(h) = i16::try_from(v) {
+                self.buf.push(0xF1);
+                self.buf.extend_from_slice(&h.to_le_bytes());
+            } else if (-(1 << 23)..(1 << 23)).contains(&v) {
+                self.buf.push(0xF2);
+                self.buf.extend_from_slice(&v.to_le_bytes()[..3]);
+            } else if let Ok(w) = i32::try_from(v) {
+                self.buf.push(0xF3);
+                self.buf.extend_from_slice(&w.to_le_bytes());
+            } else {
+                self.buf.push(0xF4);
+                self.buf.extend_from_slice(&v.to_le_bytes());
             }
-            g
-        };
-        // groups[0] is the least significant; stored order: most significant first, and every
-        // byte but the most significant one carries the 128 flag.
-        for (i, g) in groups.iter().enumerate().rev() {
-            enc.push(if i == groups.len() - 1 { *g } else { *g | 128 });
+        } else {
+            if n < 64 {
+                self.buf.push(0x80 | n as u8);
+            } else if n < 4096 {
+                self.buf.push(0xE0 | (n >> 8) as u8);
+                self.buf.push(n as u8);
+            } else {
+                self.buf.push(0xF0);
+                self.buf.extend_from_slice(&(n as u32).to_le_bytes());
+            }
+            self.buf.extend_from_slice(s);
         }
+        let len = self.buf.len() - start;
+        // The entry's length for walking backwards (`lpEncodeBacklen`): 7-bit groups, the most
+        // significant first; every group but that one carries the 128 flag.
+        let groups = (1..5).take_while(|g| len >> (7 * g) != 0).count() + 1;
+        let enc: Vec<u8> = (0..groups)
+            .rev()
+            .map(|g| ((len >> (7 * g)) & 127) as u8 | if g + 1 == groups { 0 } else { 128 })
+            .collect();
         self.buf.extend_from_slice(&enc);
         self.count += 1;
     }
