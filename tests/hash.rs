@@ -240,7 +240,7 @@ fn hash_encoding_turns_hashtable_past_listpack_limits_and_stays() {
             (&["OBJECT", "ENCODING", "g"], "$9\r\nhashtable\r\n"),
         ],
     );
-    for i in 0..128 {
+    for i in 0..512 {
         c.cmd(&["HSET", "big", &format!("f{i}"), "v"]);
     }
     assert_eq!(c.cmd(&["OBJECT", "ENCODING", "big"]), "$8\r\nlistpack\r\n");
@@ -273,7 +273,7 @@ fn hscan_all(c: &mut Raw, key: &str, count: &str) -> (Vec<String>, usize) {
 fn hscan_returns_every_field_of_a_large_hash() {
     let s = Server::start(&[]);
     let mut c = s.raw();
-    for i in 0..300 {
+    for i in 0..600 {
         c.cmd(&["HSET", "h", &format!("f{i:03}"), &i.to_string()]);
     }
     let (seen, calls) = hscan_all(&mut c, "h", "7");
@@ -281,7 +281,7 @@ fn hscan_returns_every_field_of_a_large_hash() {
     let mut uniq = seen.clone();
     uniq.sort();
     uniq.dedup();
-    assert_eq!(uniq.len(), 300);
+    assert_eq!(uniq.len(), 600);
     // Fields present for the whole scan are returned even when others change meanwhile.
     let mut cursor = "0".to_string();
     let mut got = std::collections::BTreeSet::new();
@@ -294,13 +294,13 @@ fn hscan_returns_every_field_of_a_large_hash() {
             got.insert(f.to_string());
         }
         step += 1;
-        c.cmd(&["HDEL", "h", &format!("f{:03}", 299 - step)]);
+        c.cmd(&["HDEL", "h", &format!("f{:03}", 599 - step)]);
         c.cmd(&["HSET", "h", &format!("new{step}"), "v"]);
         if cursor == "0" {
             break;
         }
     }
-    for i in 0..(299 - step) {
+    for i in 0..(599 - step) {
         assert!(got.contains(&format!("f{i:03}")), "f{i:03} missing");
     }
 }
@@ -389,7 +389,7 @@ fn rename_copy_and_move_carry_a_hash() {
 fn hashes_survive_sigkill_with_appendfsync_always() {
     let mut s = Server::start(&["--appendfsync", "always"]);
     let mut c = s.raw();
-    for i in 0..200 {
+    for i in 0..600 {
         c.cmd(&["HSET", "big", &format!("f{i}"), &i.to_string()]);
     }
     check(
@@ -409,8 +409,8 @@ fn hashes_survive_sigkill_with_appendfsync_always() {
         &mut c,
         &[
             (&["HGETALL", "h"], &array(&["b", "2", "n", "5"])),
-            (&["HLEN", "big"], ":200\r\n"),
-            (&["HGET", "big", "f199"], "$3\r\n199\r\n"),
+            (&["HLEN", "big"], ":600\r\n"),
+            (&["HGET", "big", "f599"], "$3\r\n599\r\n"),
             (&["EXISTS", "gone"], ":0\r\n"),
             (&["OBJECT", "ENCODING", "big"], "$9\r\nhashtable\r\n"),
         ],

@@ -678,7 +678,12 @@ fn object_help(_: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
 fn dump_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let db = ctx.db();
     match ctx.store().get(db, &args[1])? {
-        Some(rec) => Ok(Reply::Bulk(Bytes::from(dump::encode(&rec)?))),
+        Some(rec) => Ok(Reply::Bulk(Bytes::from(dump::encode(
+            ctx.store(),
+            db,
+            &args[1],
+            &rec,
+        )?))),
         None => Ok(Reply::Nil),
     }
 }
@@ -718,22 +723,22 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     if ttl < 0 {
         return Err(CmdError::err("Invalid TTL value, must be >= 0"));
     }
-    let dump::Value::String(value) = dump::decode(&args[3])?;
+    let obj = dump::check(&args[3])?;
+    let parsed = dump::validate(obj)?;
     let now = now_ms() as i64;
     let expire_at = match ttl {
         0 => 0,
         t if absttl => t,
         t => t.saturating_add(now),
     };
-    let store = ctx.store();
     if expire_at != 0 && expire_at <= now {
         // Already expired: nothing is created (a replaced key is gone).
         if replace {
-            store.delete(db, key)?;
+            ctx.store().delete(db, key)?;
         }
         return Ok(Reply::Ok);
     }
-    let mut record = encode_string(&value, expire_at as u64, 0);
+    let mut record = dump::restore(ctx.store(), db, key, obj, parsed.kind, expire_at as u64)?;
     // FREQ is accepted but has nothing to set: access frequency is not tracked.
     if let (Some(secs), false) = (idle, lfu_policy(ctx)) {
         let written = (now as u64).saturating_sub((secs as u64).saturating_mul(1000));
@@ -742,5 +747,8 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         }
     }
     ctx.store().put(db, key, record)?;
+    if parsed.kind == Kind::List {
+        ctx.shared.blocking.signal(db, key);
+    }
     Ok(Reply::Ok)
 }

@@ -5,7 +5,7 @@
 //! | field bytes    | field value  |
 //!
 //! The record's `extra` is one byte, `ENC_HASHTABLE` once the hash has outgrown Redis's listpack
-//! encoding (more than `hash-max-listpack-entries` = 128 fields, or a field or value longer than
+//! encoding (more than `hash-max-listpack-entries` = 512 fields, or a field or value longer than
 //! `hash-max-listpack-value` = 64 bytes). Redis never converts back, so neither does the flag:
 //! OBJECT ENCODING is exact without reading members. Point commands (HGET, HSET, HINCRBY, …)
 //! touch only their fields' entries.
@@ -15,7 +15,7 @@ use crate::error::CmdResult;
 use crate::storage::{IVec, Kind, Store};
 
 /// Redis 7.0 defaults for the listpack encoding.
-pub const LISTPACK_ENTRIES: u64 = 128;
+pub const LISTPACK_ENTRIES: u64 = 512;
 pub const LISTPACK_VALUE: usize = 64;
 const ENC_HASHTABLE: u8 = 1;
 

@@ -58,6 +58,14 @@ impl List {
         self.tail == self.head
     }
 
+    /// The record's `extra` for the list's current head and tail.
+    pub fn extra(&self) -> Vec<u8> {
+        let mut extra = Vec::with_capacity(16);
+        extra.extend_from_slice(&self.head.to_be_bytes());
+        extra.extend_from_slice(&self.tail.to_be_bytes());
+        extra
+    }
+
     /// Whether the list was stored before this command.
     pub fn existed(&self) -> bool {
         self.coll.exists
@@ -213,10 +221,7 @@ pub fn fresh(store: &mut Store, db: usize, key: &[u8]) -> CmdResult<List> {
 /// a list now exists at `key` that did not before (BLPOP and friends wake on it).
 pub fn save(store: &mut Store, db: usize, key: &[u8], l: &mut List) -> CmdResult<bool> {
     l.coll.size = l.len();
-    let mut extra = Vec::with_capacity(16);
-    extra.extend_from_slice(&l.head.to_be_bytes());
-    extra.extend_from_slice(&l.tail.to_be_bytes());
-    l.coll.extra = extra;
+    l.coll.extra = l.extra();
     collection::save(store, db, key, &l.coll)?;
     let created = !l.coll.exists && l.coll.size > 0;
     l.coll.exists = l.coll.size > 0;
