@@ -158,6 +158,23 @@ pub fn ordered_ready() {
     assert!(opts.split(',').any(|o| o == "ro"), "/ mounted {opts}");
 }
 
+fn count_lines(path: &std::path::Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
+/// Waits until the writer's acknowledgement file has `n` lines.
+fn wait_acks(path: &std::path::Path, n: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while count_lines(path) < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "writer acknowledged {} writes, waiting for {n}",
+            count_lines(path)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Rolling restart under load: a redis-py writer keeps writing (recording each acknowledged
 /// key) while the harness restarts the pods in reverse ordinal order down to the partition
 /// (`--set updateStrategy.partition=1`: pod 0 keeps running); no acknowledged write is lost.
@@ -176,7 +193,8 @@ pub fn rolling_restart() {
     let acked = c.net.dir().join("acked");
     let script = format!(
         "import redis, os, time\nfrom redis.cluster import RedisCluster\n\
-         rc = RedisCluster(host={:?}, port={}, password={:?}, socket_timeout=2)\n\
+         rc = RedisCluster(host={:?}, port={}, password={:?}, socket_timeout=2,\n\
+         \x20   socket_connect_timeout=0.5)\n\
          out = open({:?}, 'w')\nn = 0\n\
          while not os.path.exists({:?}):\n\
          \x20   n += 1\n\
@@ -198,7 +216,9 @@ pub fn rolling_restart() {
         .stdin(std::process::Stdio::null())
         .spawn()
         .expect("writer");
-    std::thread::sleep(Duration::from_secs(1));
+    // Under load means the writer is acknowledging writes before the restart and again after
+    // it (a slow machine may take seconds to start python or to reconnect).
+    wait_acks(&acked, 50);
     let pod0 = c.pod(0).expect("pod 0").pid();
     c.rolling_restart(|c, _| wait_cluster_ok(c));
     assert_eq!(
@@ -206,7 +226,7 @@ pub fn rolling_restart() {
         pod0,
         "pod 0 is below the partition"
     );
-    std::thread::sleep(Duration::from_secs(1));
+    wait_acks(&acked, count_lines(&acked) + 50);
     std::fs::write(&stop, "").unwrap();
     let st = writer.wait().expect("writer");
     assert!(st.success(), "writer: {st}");
