@@ -3,7 +3,7 @@
 //! use or unusable, bad flags) exit 1 with one readable line on stderr.
 
 mod common;
-use common::{free_port, temp_dir, wait_for_server, Raw, Server, BIN};
+use common::{bulk, free_port, temp_dir, wait_for_server, Raw, Server, BIN};
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -17,10 +17,6 @@ fn try_cmd(c: &mut Raw, args: &[&str]) -> Option<String> {
     c.stream.write_all(&Raw::encode(&args)).ok()?;
     c.read_reply()
         .map(|r| String::from_utf8_lossy(&r).into_owned())
-}
-
-fn bulk(v: &str) -> String {
-    format!("${}\r\n{v}\r\n", v.len())
 }
 
 /// What the database must hold: every acknowledged write, plus the one write that was in flight

@@ -3,21 +3,9 @@
 //! Redis's (insertion) order too.
 
 mod common;
-use common::{check, check_new, Raw, Server, NOT_FLOAT, NOT_INT, SYNTAX, WRONGTYPE};
+use common::{array, bulk, check, check_new, Raw, Server, NOT_FLOAT, NOT_INT, SYNTAX, WRONGTYPE};
 
 use std::time::Duration;
-
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{}\r\n", s.len(), s)
-}
-
-fn array(items: &[&str]) -> String {
-    let mut out = format!("*{}\r\n", items.len());
-    for i in items {
-        out.push_str(&bulk(i));
-    }
-    out
-}
 
 #[test]
 fn hset_hget_and_friends_reply_like_redis() {

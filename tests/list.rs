@@ -2,33 +2,22 @@
 //! redis-server 7.0.15), the blocking commands, and lists across a SIGKILL.
 
 mod common;
-use common::{check, check_new, Raw, Server, NOT_INT, SYNTAX, WRONGTYPE};
+use common::{
+    array, bulk, check, check_new, reply, send, wait_blocked, Raw, Server, NIL_ARRAY, NOT_INT,
+    SYNTAX, WRONGTYPE,
+};
 
 use std::thread;
 use std::time::{Duration, Instant};
 
 use redis::Commands;
 
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{}\r\n", s.len(), s)
-}
-
-/// A RESP2 array of bulk strings.
-fn arr(items: &[&str]) -> String {
-    let mut out = format!("*{}\r\n", items.len());
-    for i in items {
-        out.push_str(&bulk(i));
-    }
-    out
-}
-
 const NIL: &str = "$-1\r\n";
-const NIL_ARRAY: &str = "*-1\r\n";
 const OK: &str = "+OK\r\n";
 
 #[test]
 fn push_pop_and_index_on_both_ends() {
-    let abc = arr(&["y", "x", "a", "b", "c"]);
+    let abc = array(&["y", "x", "a", "b", "c"]);
     check_new(&[
         (&["RPUSH", "l", "a", "b", "c"], ":3\r\n"),
         (&["LPUSH", "l", "x", "y"], ":5\r\n"),
@@ -53,10 +42,10 @@ fn push_pop_and_index_on_both_ends() {
         (&["RPUSHX", "l", "r1", "r2"], ":8\r\n"),
         (&["LPOP", "l"], &bulk("p")),
         (&["RPOP", "l"], &bulk("r2")),
-        (&["LPOP", "l", "2"], &arr(&["y", "x"])),
-        (&["RPOP", "l", "2"], &arr(&["r1", "c"])),
+        (&["LPOP", "l", "2"], &array(&["y", "x"])),
+        (&["RPOP", "l", "2"], &array(&["r1", "c"])),
         (&["LPOP", "l", "0"], "*0\r\n"),
-        (&["LPOP", "l", "10"], &arr(&["a", "b"])),
+        (&["LPOP", "l", "10"], &array(&["a", "b"])),
         (&["EXISTS", "l"], ":0\r\n"),
         (&["TYPE", "l"], "+none\r\n"),
         (&["LPOP", "nx"], NIL),
@@ -103,9 +92,12 @@ fn lset_and_lrange_follow_redis_rules() {
         (&["LSET", "l", "4", "x"], "-ERR index out of range\r\n"),
         (&["LSET", "nx", "0", "x"], "-ERR no such key\r\n"),
         (&["LSET", "l", "x", "x"], NOT_INT),
-        (&["LRANGE", "l", "0", "-1"], &arr(&["A", "b", "c", "D"])),
-        (&["LRANGE", "l", "-100", "100"], &arr(&["A", "b", "c", "D"])),
-        (&["LRANGE", "l", "-2", "-1"], &arr(&["c", "D"])),
+        (&["LRANGE", "l", "0", "-1"], &array(&["A", "b", "c", "D"])),
+        (
+            &["LRANGE", "l", "-100", "100"],
+            &array(&["A", "b", "c", "D"]),
+        ),
+        (&["LRANGE", "l", "-2", "-1"], &array(&["c", "D"])),
         (&["LRANGE", "l", "2", "1"], "*0\r\n"),
         (&["LRANGE", "l", "4", "10"], "*0\r\n"),
         (&["LRANGE", "nx", "0", "-1"], "*0\r\n"),
@@ -118,18 +110,18 @@ fn ltrim_keeps_the_range_and_deletes_an_emptied_list() {
     check_new(&[
         (&["RPUSH", "t", "1", "2", "3", "4", "5", "6"], ":6\r\n"),
         (&["LTRIM", "t", "1", "-2"], OK),
-        (&["LRANGE", "t", "0", "-1"], &arr(&["2", "3", "4", "5"])),
+        (&["LRANGE", "t", "0", "-1"], &array(&["2", "3", "4", "5"])),
         (&["LTRIM", "t", "-100", "100"], OK),
         (&["LLEN", "t"], ":4\r\n"),
         (&["LTRIM", "t", "-1", "-1"], OK),
-        (&["LRANGE", "t", "0", "-1"], &arr(&["5"])),
+        (&["LRANGE", "t", "0", "-1"], &array(&["5"])),
         (&["LTRIM", "t", "2", "1"], OK),
         (&["EXISTS", "t"], ":0\r\n"),
         (&["LTRIM", "nx", "0", "1"], OK),
         (&["LTRIM", "t", "0", "x"], NOT_INT),
         // A list made again at the key does not see the trimmed elements.
         (&["RPUSH", "t", "new"], ":1\r\n"),
-        (&["LRANGE", "t", "0", "-1"], &arr(&["new"])),
+        (&["LRANGE", "t", "0", "-1"], &array(&["new"])),
     ]);
 }
 
@@ -143,7 +135,7 @@ fn linsert_and_lrem_shift_elements() {
         (&["LINSERT", "l", "BEFORE", "d", "c2"], ":8\r\n"),
         (
             &["LRANGE", "l", "0", "-1"],
-            &arr(&["0", "a", "b", "b2", "c", "c2", "d", "e"]),
+            &array(&["0", "a", "b", "b2", "c", "c2", "d", "e"]),
         ),
         (&["LINSERT", "l", "AFTER", "zz", "x"], ":-1\r\n"),
         (&["LINSERT", "nx", "AFTER", "a", "x"], ":0\r\n"),
@@ -152,13 +144,13 @@ fn linsert_and_lrem_shift_elements() {
         (&["LREM", "r", "2", "a"], ":2\r\n"),
         (
             &["LRANGE", "r", "0", "-1"],
-            &arr(&["b", "c", "a", "d", "a"]),
+            &array(&["b", "c", "a", "d", "a"]),
         ),
         (&["LREM", "r", "-1", "a"], ":1\r\n"),
-        (&["LRANGE", "r", "0", "-1"], &arr(&["b", "c", "a", "d"])),
+        (&["LRANGE", "r", "0", "-1"], &array(&["b", "c", "a", "d"])),
         (&["LPUSH", "r", "a"], ":5\r\n"),
         (&["LREM", "r", "0", "a"], ":2\r\n"),
-        (&["LRANGE", "r", "0", "-1"], &arr(&["b", "c", "d"])),
+        (&["LRANGE", "r", "0", "-1"], &array(&["b", "c", "d"])),
         (&["LREM", "r", "0", "zz"], ":0\r\n"),
         (&["LREM", "nx", "0", "a"], ":0\r\n"),
         (&["LREM", "r", "x", "a"], NOT_INT),
@@ -209,9 +201,9 @@ fn lmove_rpoplpush_and_lmpop() {
         (&["RPUSH", "a", "1", "2", "3"], ":3\r\n"),
         (&["LMOVE", "a", "b", "LEFT", "RIGHT"], &bulk("1")),
         (&["LMOVE", "a", "b", "RIGHT", "LEFT"], &bulk("3")),
-        (&["LRANGE", "b", "0", "-1"], &arr(&["3", "1"])),
+        (&["LRANGE", "b", "0", "-1"], &array(&["3", "1"])),
         (&["LMOVE", "b", "b", "LEFT", "RIGHT"], &bulk("3")),
-        (&["LRANGE", "b", "0", "-1"], &arr(&["1", "3"])),
+        (&["LRANGE", "b", "0", "-1"], &array(&["1", "3"])),
         (&["RPOPLPUSH", "a", "c"], &bulk("2")),
         (&["EXISTS", "a"], ":0\r\n"),
         (&["RPOPLPUSH", "a", "c"], NIL),
@@ -264,7 +256,7 @@ fn list_commands_on_a_string_are_wrongtype() {
         (&["LMPOP", "2", "nx", "s", "LEFT"], WRONGTYPE),
         (&["BLPOP", "nx", "s", "0"], WRONGTYPE),
         (&["GET", "l"], WRONGTYPE),
-        (&["LRANGE", "l", "0", "-1"], &arr(&["x"])),
+        (&["LRANGE", "l", "0", "-1"], &array(&["x"])),
     ]);
 }
 
@@ -285,31 +277,12 @@ fn lists_through_the_redis_crate_and_redis_cli() {
     assert_eq!(s.cli(&["BRPOP", "nx", "0.05"]), "\n");
 }
 
-/// Sends a command without reading its reply (for clients that block).
-fn send(c: &mut Raw, args: &[&str]) {
-    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    c.send_raw(&Raw::encode(&args));
-}
-
-/// Waits until INFO reports `n` blocked clients.
-fn wait_blocked(c: &mut Raw, n: usize) {
-    let want = format!("blocked_clients:{n}\r\n");
-    let start = Instant::now();
-    while !c.cmd(&["INFO", "clients"]).contains(&want) {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "never reached {want}"
-        );
-        thread::sleep(Duration::from_millis(10));
-    }
-}
-
 #[test]
 fn blpop_returns_at_once_when_a_key_has_elements() {
     check_new(&[
         (&["RPUSH", "b", "x", "y"], ":2\r\n"),
-        (&["BLPOP", "nx", "b", "0"], &arr(&["b", "x"])),
-        (&["BRPOP", "nx", "b", "0"], &arr(&["b", "y"])),
+        (&["BLPOP", "nx", "b", "0"], &array(&["b", "x"])),
+        (&["BRPOP", "nx", "b", "0"], &array(&["b", "y"])),
         (&["BLPOP", "nx", "b", "0.01"], NIL_ARRAY),
         (&["BLPOP", "nx", "-1"], "-ERR timeout is negative\r\n"),
         (
@@ -352,14 +325,14 @@ fn blocked_clients_are_served_in_arrival_order_one_element_each() {
     assert_eq!(admin.cmd(&["RPUSH", "q", "a", "b"]), ":2\r\n");
     let r0 = String::from_utf8(waiters[0].read_reply().expect("reply")).expect("utf8");
     let r1 = String::from_utf8(waiters[1].read_reply().expect("reply")).expect("utf8");
-    assert_eq!(r0, arr(&["q", "a"]));
-    assert_eq!(r1, arr(&["q", "b"]));
+    assert_eq!(r0, array(&["q", "a"]));
+    assert_eq!(r1, array(&["q", "b"]));
     // Each served client took one element: the list is empty and the third still waits.
     assert_eq!(admin.cmd(&["EXISTS", "q"]), ":0\r\n");
     wait_blocked(&mut admin, 1);
     assert_eq!(admin.cmd(&["LPUSH", "q", "c"]), ":1\r\n");
     let r2 = String::from_utf8(waiters[2].read_reply().expect("reply")).expect("utf8");
-    assert_eq!(r2, arr(&["q", "c"]));
+    assert_eq!(r2, array(&["q", "c"]));
     wait_blocked(&mut admin, 0);
     // The served clients go on with their next commands.
     assert_eq!(waiters[0].cmd(&["PING"]), "+PONG\r\n");
@@ -373,10 +346,7 @@ fn a_client_blocked_on_several_keys_gets_the_key_that_was_pushed() {
     send(&mut w, &["BRPOP", "k1", "k2", "0"]);
     wait_blocked(&mut admin, 1);
     admin.cmd(&["RPUSH", "k2", "x", "y"]);
-    assert_eq!(
-        String::from_utf8(w.read_reply().expect("reply")).expect("utf8"),
-        arr(&["k2", "y"])
-    );
+    assert_eq!(reply(&mut w), array(&["k2", "y"]));
     send(
         &mut w,
         &["BLMPOP", "0", "2", "k1", "k3", "LEFT", "COUNT", "5"],
@@ -384,7 +354,7 @@ fn a_client_blocked_on_several_keys_gets_the_key_that_was_pushed() {
     wait_blocked(&mut admin, 1);
     admin.cmd(&["RPUSH", "k3", "1", "2"]);
     assert_eq!(
-        String::from_utf8(w.read_reply().expect("reply")).expect("utf8"),
+        reply(&mut w),
         "*2\r\n$2\r\nk3\r\n*2\r\n$1\r\n1\r\n$1\r\n2\r\n"
     );
 }
@@ -424,11 +394,8 @@ fn a_client_disconnecting_while_blocked_leaves_no_trace() {
     send(&mut w, &["BLPOP", "q", "0"]);
     wait_blocked(&mut admin, 1);
     assert_eq!(admin.cmd(&["RPUSH", "q", "a", "b"]), ":2\r\n");
-    assert_eq!(
-        String::from_utf8(w.read_reply().expect("reply")).expect("utf8"),
-        arr(&["q", "a"])
-    );
-    assert_eq!(admin.cmd(&["LRANGE", "q", "0", "-1"]), arr(&["b"]));
+    assert_eq!(reply(&mut w), array(&["q", "a"]));
+    assert_eq!(admin.cmd(&["LRANGE", "q", "0", "-1"]), array(&["b"]));
 }
 
 #[test]
@@ -442,15 +409,9 @@ fn blmove_wakes_and_can_wake_a_client_blocked_on_its_destination() {
     send(&mut popper, &["BLPOP", "dst", "0"]);
     wait_blocked(&mut admin, 2);
     assert_eq!(admin.cmd(&["RPUSH", "src", "a", "b"]), ":2\r\n");
-    assert_eq!(
-        String::from_utf8(mover.read_reply().expect("reply")).expect("utf8"),
-        bulk("b")
-    );
-    assert_eq!(
-        String::from_utf8(popper.read_reply().expect("reply")).expect("utf8"),
-        arr(&["dst", "b"])
-    );
-    assert_eq!(admin.cmd(&["LRANGE", "src", "0", "-1"]), arr(&["a"]));
+    assert_eq!(reply(&mut mover), bulk("b"));
+    assert_eq!(reply(&mut popper), array(&["dst", "b"]));
+    assert_eq!(admin.cmd(&["LRANGE", "src", "0", "-1"]), array(&["a"]));
     assert_eq!(admin.cmd(&["EXISTS", "dst"]), ":0\r\n");
     // BRPOPLPUSH with a timeout that passes.
     assert_eq!(mover.cmd(&["BRPOPLPUSH", "nx", "dst", "0.05"]), NIL_ARRAY);
@@ -466,14 +427,8 @@ fn commands_pipelined_after_a_blocking_one_run_once_it_is_served() {
     w.send_raw(&req);
     wait_blocked(&mut admin, 1);
     admin.cmd(&["RPUSH", "q", "a", "b"]);
-    assert_eq!(
-        String::from_utf8(w.read_reply().expect("reply")).expect("utf8"),
-        arr(&["q", "a"])
-    );
-    assert_eq!(
-        String::from_utf8(w.read_reply().expect("reply")).expect("utf8"),
-        ":1\r\n"
-    );
+    assert_eq!(reply(&mut w), array(&["q", "a"]));
+    assert_eq!(reply(&mut w), ":1\r\n");
 }
 
 #[test]
@@ -496,12 +451,12 @@ fn lists_survive_sigkill_with_appendfsync_always() {
     let mut c = s.raw();
     assert_eq!(
         c.cmd(&["LRANGE", "l", "0", "-1"]),
-        arr(&["a", "B", "c", "c2", "d"])
+        array(&["a", "B", "c", "c2", "d"])
     );
     assert_eq!(c.cmd(&["LLEN", "l"]), ":5\r\n");
     assert_eq!(c.cmd(&["EXISTS", "gone"]), ":0\r\n");
     c.cmd(&["SELECT", "3"]);
-    assert_eq!(c.cmd(&["LRANGE", "other", "0", "-1"]), arr(&["1"]));
+    assert_eq!(c.cmd(&["LRANGE", "other", "0", "-1"]), array(&["1"]));
 }
 
 #[test]
@@ -517,7 +472,7 @@ fn multi_key_list_commands_route_by_their_keys_in_cluster_mode() {
             (&["BLMPOP", "0", "2", "a", "b", "LEFT"], cross),
             (&["LMOVE", "a", "b", "LEFT", "LEFT"], cross),
             (&["RPUSH", "{t}a", "x"], ":1\r\n"),
-            (&["BLPOP", "{t}b", "{t}a", "0"], &arr(&["{t}a", "x"])),
+            (&["BLPOP", "{t}b", "{t}a", "0"], &array(&["{t}a", "x"])),
             (&["RPUSH", "{t}b", "y"], ":1\r\n"),
             (
                 &["LMPOP", "2", "{t}a", "{t}b", "LEFT"],
@@ -525,11 +480,11 @@ fn multi_key_list_commands_route_by_their_keys_in_cluster_mode() {
             ),
             (
                 &["COMMAND", "GETKEYS", "BLMPOP", "0", "2", "a", "b", "LEFT"],
-                &arr(&["a", "b"]),
+                &array(&["a", "b"]),
             ),
             (
                 &["COMMAND", "GETKEYS", "BLPOP", "a", "b", "0"],
-                &arr(&["a", "b"]),
+                &array(&["a", "b"]),
             ),
         ],
     );
@@ -624,11 +579,8 @@ fn blmove_to_a_destination_of_another_type_fails_the_blocked_client_and_keeps_th
     wait_blocked(&mut admin, 1);
     assert_eq!(admin.cmd(&["SET", "dst", "s"]), OK);
     assert_eq!(admin.cmd(&["RPUSH", "src", "a", "b"]), ":2\r\n");
-    assert_eq!(
-        String::from_utf8(w.read_reply().expect("reply")).expect("utf8"),
-        WRONGTYPE
-    );
-    assert_eq!(admin.cmd(&["LRANGE", "src", "0", "-1"]), arr(&["a", "b"]));
+    assert_eq!(reply(&mut w), WRONGTYPE);
+    assert_eq!(admin.cmd(&["LRANGE", "src", "0", "-1"]), array(&["a", "b"]));
     wait_blocked(&mut admin, 0);
 }
 
@@ -657,15 +609,12 @@ fn client_unblock_ends_a_wait_with_a_timeout_or_an_error() {
     send(&mut w, &["BLPOP", "q", "0"]);
     wait_blocked(&mut admin, 1);
     assert_eq!(admin.cmd(&["CLIENT", "UNBLOCK", &id]), ":1\r\n");
-    assert_eq!(
-        String::from_utf8(w.read_reply().expect("reply")).expect("utf8"),
-        NIL_ARRAY
-    );
+    assert_eq!(reply(&mut w), NIL_ARRAY);
     send(&mut w, &["BLMOVE", "q", "d", "LEFT", "LEFT", "0"]);
     wait_blocked(&mut admin, 1);
     assert_eq!(admin.cmd(&["CLIENT", "UNBLOCK", &id, "error"]), ":1\r\n");
     assert_eq!(
-        String::from_utf8(w.read_reply().expect("reply")).expect("utf8"),
+        reply(&mut w),
         "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
     );
     wait_blocked(&mut admin, 0);
@@ -682,13 +631,10 @@ fn swapdb_serves_clients_blocked_on_keys_that_now_hold_lists() {
     admin.cmd(&["SELECT", "1"]);
     assert_eq!(admin.cmd(&["RPUSH", "q", "a", "b"]), ":2\r\n");
     assert_eq!(admin.cmd(&["SWAPDB", "0", "1"]), OK);
-    assert_eq!(
-        String::from_utf8(w.read_reply().expect("reply")).expect("utf8"),
-        arr(&["q", "a"])
-    );
+    assert_eq!(reply(&mut w), array(&["q", "a"]));
     assert_eq!(admin.cmd(&["LRANGE", "q", "0", "-1"]), "*0\r\n");
     admin.cmd(&["SELECT", "0"]);
-    assert_eq!(admin.cmd(&["LRANGE", "q", "0", "-1"]), arr(&["b"]));
+    assert_eq!(admin.cmd(&["LRANGE", "q", "0", "-1"]), array(&["b"]));
 }
 
 #[test]
@@ -766,15 +712,14 @@ fn rename_copy_and_move_of_a_list_serve_clients_blocked_on_the_destination() {
     assert_eq!(by_move.cmd(&["SELECT", "1"]), "+OK\r\n");
     send(&mut by_move, &["BLPOP", "moved", "0"]);
     wait_blocked(&mut admin, 3);
-    let reply = |c: &mut Raw| String::from_utf8(c.read_reply().expect("reply")).expect("utf8");
     assert_eq!(admin.cmd(&["RPUSH", "src", "a", "b"]), ":2\r\n");
     assert_eq!(admin.cmd(&["RENAME", "src", "renamed"]), "+OK\r\n");
-    assert_eq!(reply(&mut by_rename), arr(&["renamed", "a"]));
+    assert_eq!(reply(&mut by_rename), array(&["renamed", "a"]));
     assert_eq!(admin.cmd(&["COPY", "renamed", "copied"]), ":1\r\n");
-    assert_eq!(reply(&mut by_copy), arr(&["copied", "b"]));
+    assert_eq!(reply(&mut by_copy), array(&["copied", "b"]));
     assert_eq!(admin.cmd(&["EXISTS", "copied"]), ":0\r\n");
     assert_eq!(admin.cmd(&["RENAME", "renamed", "moved"]), "+OK\r\n");
     assert_eq!(admin.cmd(&["MOVE", "moved", "1"]), ":1\r\n");
-    assert_eq!(reply(&mut by_move), arr(&["moved", "b"]));
+    assert_eq!(reply(&mut by_move), array(&["moved", "b"]));
     assert_eq!(admin.cmd(&["DBSIZE"]), ":0\r\n");
 }

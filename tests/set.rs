@@ -3,21 +3,9 @@
 //! berth's (byte order) agree, or replies are compared as sets.
 
 mod common;
-use common::{check, check_new, Raw, Server, NOT_INT, SYNTAX, WRONGTYPE};
+use common::{array, check, check_new, Raw, Server, NOT_INT, SYNTAX, WRONGTYPE};
 
 use std::collections::BTreeSet;
-
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{}\r\n", s.len(), s)
-}
-
-fn array(items: &[&str]) -> String {
-    let mut out = format!("*{}\r\n", items.len());
-    for i in items {
-        out.push_str(&bulk(i));
-    }
-    out
-}
 
 /// The bulk strings of a flat array reply, as a set.
 fn elements(reply: &str) -> BTreeSet<String> {

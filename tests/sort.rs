@@ -3,19 +3,9 @@
 //! set order cannot show.
 
 mod common;
-use common::{check, check_new, Raw, Server, NOT_INT, ONE_SHARD_CLUSTER, SYNTAX, WRONGTYPE};
-
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{}\r\n", s.len(), s)
-}
-
-fn array(items: &[&str]) -> String {
-    let mut out = format!("*{}\r\n", items.len());
-    for i in items {
-        out.push_str(&bulk(i));
-    }
-    out
-}
+use common::{
+    array, bulk, check, check_new, Raw, Server, NOT_INT, ONE_SHARD_CLUSTER, SYNTAX, WRONGTYPE,
+};
 
 const NOT_DOUBLE: &str = "-ERR One or more scores can't be converted into double\r\n";
 

@@ -2,16 +2,11 @@
 //! redis-server 7.0.15).
 
 mod common;
-use common::{check, check_new, Raw, Server, NOT_FLOAT, NOT_INT, SYNTAX, WRONGTYPE};
+use common::{bulk, check, check_new, Raw, Server, NOT_FLOAT, NOT_INT, SYNTAX, WRONGTYPE};
 
 use std::time::Duration;
 
 use berth::storage::{encode_collection, Kind, Store};
-
-/// A bulk string reply.
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{}\r\n", s.len(), s)
-}
 
 /// A server whose db 0 holds `list`, a key of a non-string type, written through the storage
 /// layer before start (so WRONGTYPE can be tested without the list commands).

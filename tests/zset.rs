@@ -3,27 +3,15 @@
 //! redis-cli, larger sets (rank scans from either end, the lex seek) and a SIGKILL restart.
 
 mod common;
-use common::{check, check_new, Raw, Server};
+use common::{
+    array, bulk, check, check_new, reply, send, wait_blocked, Raw, Server, NIL_ARRAY, WRONGTYPE,
+};
 use std::thread;
 use std::time::{Duration, Instant};
 
 fn hello3(c: &mut Raw) {
     c.resp3 = true;
     c.cmd(&["HELLO", "3"]);
-}
-
-/// A bulk string reply.
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{}\r\n", s.len(), s)
-}
-
-/// An array reply of bulk strings.
-fn bulks(items: &[String]) -> String {
-    let mut out = format!("*{}\r\n", items.len());
-    for i in items {
-        out.push_str(&bulk(i));
-    }
-    out
 }
 
 #[test]
@@ -1143,9 +1131,9 @@ fn large_zset_ranks_and_ranges_scan_from_either_end() {
             format!(":{}\r\n", n - 1 - i)
         );
     }
-    let want = |r: std::ops::RangeInclusive<usize>| bulks(&r.map(name).collect::<Vec<_>>());
+    let want = |r: std::ops::RangeInclusive<usize>| array(&r.map(name).collect::<Vec<_>>());
     let want_rev =
-        |r: std::ops::RangeInclusive<usize>| bulks(&r.rev().map(name).collect::<Vec<_>>());
+        |r: std::ops::RangeInclusive<usize>| array(&r.rev().map(name).collect::<Vec<_>>());
     assert_eq!(c.cmd(&["ZRANGE", "big", "0", "2"]), want(0..=2));
     assert_eq!(c.cmd(&["ZRANGE", "big", "-3", "-1"]), want(297..=299));
     assert_eq!(c.cmd(&["ZRANGE", "big", "280", "285"]), want(280..=285));
@@ -1185,18 +1173,18 @@ fn large_zset_with_one_score_seeks_lex_ranges() {
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     assert_eq!(c.cmd(&refs), ":500\r\n");
     let name = |i: usize| format!("w{i:04}");
-    let want = |r: std::ops::RangeInclusive<usize>| bulks(&r.map(name).collect::<Vec<_>>());
+    let want = |r: std::ops::RangeInclusive<usize>| array(&r.map(name).collect::<Vec<_>>());
     assert_eq!(
         c.cmd(&["ZRANGEBYLEX", "lex", "[w0100", "(w0105"]),
         want(100..=104)
     );
     assert_eq!(
         c.cmd(&["ZREVRANGEBYLEX", "lex", "(w0300", "-", "LIMIT", "2", "2"]),
-        bulks(&[name(297), name(296)])
+        array(&[name(297), name(296)])
     );
     assert_eq!(c.cmd(&["ZLEXCOUNT", "lex", "(w0100", "+"]), ":399\r\n");
     assert_eq!(c.cmd(&["ZREMRANGEBYLEX", "lex", "-", "(w0250"]), ":250\r\n");
-    assert_eq!(c.cmd(&["ZRANGE", "lex", "0", "0"]), bulks(&[name(250)]));
+    assert_eq!(c.cmd(&["ZRANGE", "lex", "0", "0"]), array(&[name(250)]));
 }
 
 #[test]
@@ -1214,7 +1202,7 @@ fn zrandmember_picks_members_of_the_set() {
     // A count of at least the size gives the whole set, highest score first (as Redis 7.0).
     assert_eq!(
         c.cmd(&["ZRANDMEMBER", "z", "10"]),
-        bulks(&["c".into(), "b".into(), "a".into()])
+        array(&["c".to_string(), "b".to_string(), "a".to_string()])
     );
     assert_eq!(
         c.cmd(&["ZRANDMEMBER", "z", "3", "WITHSCORES"]),
@@ -1334,7 +1322,7 @@ fn zsets_survive_sigkill_with_appendfsync_always() {
     assert_eq!(c.cmd(&["ZSCORE", "big", "m1"]), "$-1\r\n");
     assert_eq!(
         c.cmd(&["ZRANGE", "big", "0", "1"]),
-        bulks(&["m2".into(), "m3".into()])
+        array(&["m2".to_string(), "m3".to_string()])
     );
     assert_eq!(c.cmd(&["ZRANK", "big", "m0"]), ":198\r\n");
     assert_eq!(
@@ -1537,32 +1525,6 @@ fn a_deleted_or_overwritten_zset_leaves_no_members_behind() {
 
 // ---- blocking pops (BZPOPMIN, BZPOPMAX, BZMPOP) and ZSCAN ----
 
-const NIL_ARRAY: &str = "*-1\r\n";
-const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
-
-/// Sends a command without reading its reply (for clients that block).
-fn send(c: &mut Raw, args: &[&str]) {
-    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    c.send_raw(&Raw::encode(&args));
-}
-
-fn reply(c: &mut Raw) -> String {
-    String::from_utf8(c.read_reply().expect("reply")).expect("utf8")
-}
-
-/// Waits until INFO reports `n` blocked clients.
-fn wait_blocked(c: &mut Raw, n: usize) {
-    let want = format!("blocked_clients:{n}\r\n");
-    let start = Instant::now();
-    while !c.cmd(&["INFO", "clients"]).contains(&want) {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "never reached {want}"
-        );
-        thread::sleep(Duration::from_millis(10));
-    }
-}
-
 #[test]
 fn bzpopmin_and_bzpopmax_pop_at_once_from_the_first_non_empty_key() {
     check_new(&[
@@ -1570,11 +1532,11 @@ fn bzpopmin_and_bzpopmax_pop_at_once_from_the_first_non_empty_key() {
         (&["SET", "s", "x"], "+OK\r\n"),
         (
             &["BZPOPMIN", "nx", "z", "0"],
-            &bulks(&["z".into(), "a".into(), "1".into()]),
+            &array(&["z".to_string(), "a".to_string(), "1".to_string()]),
         ),
         (
             &["BZPOPMAX", "z", "s", "0"],
-            &bulks(&["z".into(), "c".into(), "3".into()]),
+            &array(&["z".to_string(), "c".to_string(), "3".to_string()]),
         ),
         (&["BZPOPMIN", "s", "z", "0"], WRONGTYPE),
         (
@@ -1594,7 +1556,7 @@ fn bzpopmin_and_bzpopmax_pop_at_once_from_the_first_non_empty_key() {
         ),
         (
             &["BZPOPMAX", "z", "0.01"],
-            &bulks(&["z".into(), "b".into(), "2.5".into()]),
+            &array(&["z".to_string(), "b".to_string(), "2.5".to_string()]),
         ),
         (&["EXISTS", "z"], ":0\r\n"),
         (&["BZPOPMIN", "z", "0.01"], NIL_ARRAY),
@@ -1707,11 +1669,11 @@ fn clients_blocked_on_a_zset_are_served_in_arrival_order() {
     assert_eq!(admin.cmd(&["ZADD", "q", "1", "a", "2", "b"]), ":2\r\n");
     assert_eq!(
         reply(&mut waiters[0]),
-        bulks(&["q".into(), "a".into(), "1".into()])
+        array(&["q".to_string(), "a".to_string(), "1".to_string()])
     );
     assert_eq!(
         reply(&mut waiters[1]),
-        bulks(&["q".into(), "b".into(), "2".into()])
+        array(&["q".to_string(), "b".to_string(), "2".to_string()])
     );
     // Each served client took one member: the set is gone and the third still waits.
     assert_eq!(admin.cmd(&["EXISTS", "q"]), ":0\r\n");
@@ -1719,7 +1681,7 @@ fn clients_blocked_on_a_zset_are_served_in_arrival_order() {
     assert_eq!(admin.cmd(&["ZINCRBY", "q", "7", "c"]), "$1\r\n7\r\n");
     assert_eq!(
         reply(&mut waiters[2]),
-        bulks(&["q".into(), "c".into(), "7".into()])
+        array(&["q".to_string(), "c".to_string(), "7".to_string()])
     );
     wait_blocked(&mut admin, 0);
     assert_eq!(waiters[0].cmd(&["PING"]), "+PONG\r\n");
@@ -1733,7 +1695,10 @@ fn a_client_blocked_on_several_zset_keys_gets_the_one_that_was_filled() {
     send(&mut w, &["BZPOPMIN", "k1", "k2", "0"]);
     wait_blocked(&mut admin, 1);
     admin.cmd(&["ZADD", "k2", "5", "x", "6", "y"]);
-    assert_eq!(reply(&mut w), bulks(&["k2".into(), "x".into(), "5".into()]));
+    assert_eq!(
+        reply(&mut w),
+        array(&["k2".to_string(), "x".to_string(), "5".to_string()])
+    );
     // BZMPOP with COUNT takes up to COUNT members of the filled key.
     send(
         &mut w,
@@ -1779,13 +1744,13 @@ fn bzpop_timeout_is_fractional_seconds_and_replies_a_null_array() {
             (&["ZADD", "t", "1", "a", "2", "b"], ":2\r\n"),
             (
                 &["BZPOPMIN", "t", "-0.001"],
-                &bulks(&["t".into(), "a".into(), "1".into()]),
+                &array(&["t".to_string(), "a".to_string(), "1".to_string()]),
             ),
             (&["BZPOPMIN", "t", "9.3e15"], "-ERR timeout is negative\r\n"),
             (&["BZPOPMIN", "t", "1e400"], "-ERR timeout is negative\r\n"),
             (
                 &["BZPOPMIN", "t", "0x10"],
-                &bulks(&["t".into(), "b".into(), "2".into()]),
+                &array(&["t".to_string(), "b".to_string(), "2".to_string()]),
             ),
         ],
     );
@@ -1810,10 +1775,13 @@ fn a_client_disconnecting_while_blocked_on_a_zset_consumes_nothing() {
     send(&mut w, &["BZPOPMIN", "q", "0"]);
     wait_blocked(&mut admin, 1);
     assert_eq!(admin.cmd(&["ZADD", "q", "1", "a", "2", "b"]), ":2\r\n");
-    assert_eq!(reply(&mut w), bulks(&["q".into(), "a".into(), "1".into()]));
+    assert_eq!(
+        reply(&mut w),
+        array(&["q".to_string(), "a".to_string(), "1".to_string()])
+    );
     assert_eq!(
         admin.cmd(&["ZRANGE", "q", "0", "-1", "WITHSCORES"]),
-        bulks(&["b".into(), "2".into()])
+        array(&["b".to_string(), "2".to_string()])
     );
 }
 
@@ -1840,7 +1808,7 @@ fn zset_stores_rename_copy_and_move_serve_blocked_zset_clients() {
     assert_eq!(admin.cmd(&["ZUNIONSTORE", "union", "1", "src"]), ":3\r\n");
     assert_eq!(
         reply(&mut by_union),
-        bulks(&["union".into(), "a".into(), "1".into()])
+        array(&["union".to_string(), "a".to_string(), "1".to_string()])
     );
     assert_eq!(
         admin.cmd(&["ZRANGESTORE", "ranged", "src", "0", "1"]),
@@ -1848,12 +1816,12 @@ fn zset_stores_rename_copy_and_move_serve_blocked_zset_clients() {
     );
     assert_eq!(
         reply(&mut by_range),
-        bulks(&["ranged".into(), "b".into(), "2".into()])
+        array(&["ranged".to_string(), "b".to_string(), "2".to_string()])
     );
     assert_eq!(admin.cmd(&["RENAME", "src", "renamed"]), "+OK\r\n");
     assert_eq!(
         reply(&mut by_rename),
-        bulks(&["renamed".into(), "a".into(), "1".into()])
+        array(&["renamed".to_string(), "a".to_string(), "1".to_string()])
     );
     assert_eq!(admin.cmd(&["COPY", "renamed", "copied"]), ":1\r\n");
     assert_eq!(
@@ -1867,11 +1835,11 @@ fn zset_stores_rename_copy_and_move_serve_blocked_zset_clients() {
     assert_eq!(admin.cmd(&["RENAME", "renamed", "moved"]), "+OK\r\n");
     assert_eq!(
         reply(&mut by_move),
-        bulks(&["moved".into(), "b".into(), "2".into()])
+        array(&["moved".to_string(), "b".to_string(), "2".to_string()])
     );
     assert_eq!(
         admin.cmd(&["ZRANGE", "moved", "0", "-1"]),
-        bulks(&["c".into()])
+        array(&["c".to_string()])
     );
     wait_blocked(&mut admin, 0);
 }
@@ -1891,14 +1859,14 @@ fn zinterstore_and_zdiffstore_serve_blocked_clients_but_an_empty_result_does_not
     assert_eq!(admin.cmd(&["ZINTERSTORE", "dst", "2", "a", "b"]), ":1\r\n");
     assert_eq!(
         reply(&mut w),
-        bulks(&["dst".into(), "y".into(), "7".into()])
+        array(&["dst".to_string(), "y".to_string(), "7".to_string()])
     );
     send(&mut w, &["BZPOPMAX", "dst", "0"]);
     wait_blocked(&mut admin, 1);
     assert_eq!(admin.cmd(&["ZDIFFSTORE", "dst", "2", "a", "b"]), ":1\r\n");
     assert_eq!(
         reply(&mut w),
-        bulks(&["dst".into(), "x".into(), "1".into()])
+        array(&["dst".to_string(), "x".to_string(), "1".to_string()])
     );
 }
 
@@ -1916,18 +1884,21 @@ fn list_and_zset_waiters_on_one_key_are_served_by_its_type() {
     assert_eq!(admin.cmd(&["ZADD", "k", "1", "m"]), ":1\r\n");
     assert_eq!(
         reply(&mut zsetter),
-        bulks(&["k".into(), "m".into(), "1".into()])
+        array(&["k".to_string(), "m".to_string(), "1".to_string()])
     );
     wait_blocked(&mut admin, 1);
     send(&mut zsetter, &["BZPOPMIN", "k", "0"]);
     wait_blocked(&mut admin, 2);
     assert_eq!(admin.cmd(&["RPUSH", "k", "e"]), ":1\r\n");
-    assert_eq!(reply(&mut lister), bulks(&["k".into(), "e".into()]));
+    assert_eq!(
+        reply(&mut lister),
+        array(&["k".to_string(), "e".to_string()])
+    );
     wait_blocked(&mut admin, 1);
     assert_eq!(admin.cmd(&["ZADD", "k", "2", "n"]), ":1\r\n");
     assert_eq!(
         reply(&mut zsetter),
-        bulks(&["k".into(), "n".into(), "2".into()])
+        array(&["k".to_string(), "n".to_string(), "2".to_string()])
     );
     wait_blocked(&mut admin, 0);
 }
@@ -2017,7 +1988,7 @@ fn blocking_zset_pops_route_by_their_keys_in_cluster_mode() {
             (&["ZADD", "{t}a", "1", "x"], ":1\r\n"),
             (
                 &["BZPOPMIN", "{t}b", "{t}a", "0"],
-                &bulks(&["{t}a".into(), "x".into(), "1".into()]),
+                &array(&["{t}a".to_string(), "x".to_string(), "1".to_string()]),
             ),
             (&["ZADD", "{t}b", "2", "y"], ":1\r\n"),
             (
@@ -2058,9 +2029,15 @@ fn client_unblock_and_swapdb_end_a_blocking_zset_pop() {
             (&["SWAPDB", "0", "1"], "+OK\r\n"),
         ],
     );
-    assert_eq!(reply(&mut w), bulks(&["q".into(), "b".into(), "2".into()]));
+    assert_eq!(
+        reply(&mut w),
+        array(&["q".to_string(), "b".to_string(), "2".to_string()])
+    );
     wait_blocked(&mut admin, 0);
-    assert_eq!(w.cmd(&["ZRANGE", "q", "0", "-1"]), bulks(&["a".into()]));
+    assert_eq!(
+        w.cmd(&["ZRANGE", "q", "0", "-1"]),
+        array(&["a".to_string()])
+    );
 }
 
 #[test]

@@ -89,6 +89,15 @@ fn empty(store: &mut Store, db: usize, key: &[u8], kind: Kind, exists: bool) -> 
     })
 }
 
+/// Removes the member with sub-key `sub`; true when it existed. Call `save` afterwards.
+pub fn remove_member(store: &mut Store, c: &mut Coll, sub: &[u8]) -> CmdResult<bool> {
+    let removed = store.member_remove(&c.member_key(sub))?;
+    if removed {
+        c.size -= 1;
+    }
+    Ok(removed)
+}
+
 /// Stores the record after its members changed: an empty collection is deleted (and was never
 /// created when it did not exist).
 pub fn save(store: &mut Store, db: usize, key: &[u8], c: &Coll) -> CmdResult<()> {

@@ -47,11 +47,7 @@ pub fn set(store: &mut Store, c: &mut Coll, field: &[u8], value: &[u8]) -> CmdRe
 
 /// Removes a field; true when it existed. Call `collection::save` afterwards.
 pub fn del(store: &mut Store, c: &mut Coll, field: &[u8]) -> CmdResult<bool> {
-    let removed = store.member_remove(&c.member_key(field))?;
-    if removed {
-        c.size -= 1;
-    }
-    Ok(removed)
+    collection::remove_member(store, c, field)
 }
 
 /// What OBJECT ENCODING reports for a hash record's `extra`.

@@ -45,11 +45,7 @@ pub fn add(store: &mut Store, c: &mut Coll, member: &[u8]) -> CmdResult<bool> {
 
 /// Removes an element; true when it was present. Call `collection::save` afterwards.
 pub fn remove(store: &mut Store, c: &mut Coll, member: &[u8]) -> CmdResult<bool> {
-    let removed = store.member_remove(&c.member_key(member))?;
-    if removed {
-        c.size -= 1;
-    }
-    Ok(removed)
+    collection::remove_member(store, c, member)
 }
 
 /// What OBJECT ENCODING reports for a set record's `extra`.

@@ -19,7 +19,6 @@ use net::{run, run_ok, Host, Net};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// Last resort against a hung scenario; every step has its own, shorter timeout.
@@ -46,75 +45,7 @@ fn main() {
     if args.first().is_some_and(|a| a == "child") {
         return child(&args[1..]);
     }
-    let filters = filters(&args);
-    let chosen: Vec<_> = SCENARIOS
-        .iter()
-        .filter(|(name, _)| filters.is_empty() || filters.iter().any(|f| name.contains(f)))
-        .collect();
-    if args.iter().any(|a| a == "--list") {
-        chosen.iter().for_each(|(name, _)| println!("{name}: test"));
-        return;
-    }
-    if !net::require_root() {
-        return;
-    }
-    let mut failed = Vec::new();
-    for (name, scenario) in &chosen {
-        let _watchdog = watchdog(name);
-        let ok = std::panic::catch_unwind(scenario).is_ok();
-        println!("scenario {name} ... {}", if ok { "ok" } else { "FAILED" });
-        if !ok {
-            failed.push(*name);
-        }
-    }
-    println!(
-        "cluster: {} passed, {} failed {failed:?}",
-        chosen.len() - failed.len(),
-        failed.len()
-    );
-    if !failed.is_empty() {
-        std::process::exit(1);
-    }
-}
-
-/// Plain words among the arguments; values of libtest options that take one are not filters.
-fn filters(args: &[String]) -> Vec<&str> {
-    const TAKES_VALUE: &[&str] = &[
-        "--test-threads",
-        "--format",
-        "--color",
-        "--logfile",
-        "--skip",
-        "--shuffle-seed",
-        "-Z",
-    ];
-    let mut out = Vec::new();
-    let mut skip_next = false;
-    for a in args {
-        if std::mem::take(&mut skip_next) {
-            continue;
-        }
-        skip_next = TAKES_VALUE.contains(&a.as_str());
-        if !a.starts_with('-') {
-            out.push(a.as_str());
-        }
-    }
-    out
-}
-
-/// Exits the process (after removing this process's namespaces) if the scenario outlives
-/// `SCENARIO_LIMIT`; dropping the returned sender disarms it.
-fn watchdog(name: &'static str) -> mpsc::Sender<()> {
-    let (tx, rx) = mpsc::channel::<()>();
-    std::thread::spawn(move || {
-        if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(SCENARIO_LIMIT) {
-            eprintln!("scenario {name} hung for {SCENARIO_LIMIT:?}; giving up");
-            println!("scenario {name} ... FAILED");
-            net::cleanup_this_process();
-            std::process::exit(1);
-        }
-    });
-    tx
+    net::run_suite("cluster", SCENARIOS, SCENARIO_LIMIT);
 }
 
 /// Child mode, run by scenarios inside a namespace via `net.client_cmd(current_exe())`.

@@ -59,6 +59,91 @@ pub fn require_root_for(what: &str) -> bool {
     true
 }
 
+/// The `main` of a scenario suite (tests/cluster, tests/e2e; harness = false): runs the
+/// scenarios whose name contains a plain-word argument (all without one) one after another,
+/// each printing `scenario NAME ... ok|FAILED (seconds)` and guarded by a watchdog of `limit`,
+/// then `<suite>: N passed, M failed [...]`; exits 1 if any failed. `--list` lists them.
+/// Without root it prints one `<suite> tests skipped` line and passes.
+pub fn run_suite(suite: &str, scenarios: &[(&'static str, fn())], limit: Duration) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let filters = filters(&args);
+    let chosen: Vec<_> = scenarios
+        .iter()
+        .filter(|(name, _)| filters.is_empty() || filters.iter().any(|f| name.contains(f)))
+        .collect();
+    if args.iter().any(|a| a == "--list") {
+        chosen.iter().for_each(|(name, _)| println!("{name}: test"));
+        return;
+    }
+    if !require_root_for(&format!("{suite} tests")) {
+        return;
+    }
+    let mut failed = Vec::new();
+    for (name, scenario) in &chosen {
+        let _watchdog = watchdog(name, limit);
+        let start = Instant::now();
+        let ok = std::panic::catch_unwind(scenario).is_ok();
+        println!(
+            "scenario {name} ... {} ({:.1}s)",
+            if ok { "ok" } else { "FAILED" },
+            start.elapsed().as_secs_f64()
+        );
+        if !ok {
+            failed.push(*name);
+        }
+    }
+    println!(
+        "{suite}: {} passed, {} failed {failed:?}",
+        chosen.len() - failed.len(),
+        failed.len()
+    );
+    if !failed.is_empty() {
+        std::process::exit(1);
+    }
+}
+
+/// Plain words among the arguments; values of libtest options that take one are not filters.
+fn filters(args: &[String]) -> Vec<&str> {
+    const TAKES_VALUE: &[&str] = &[
+        "--test-threads",
+        "--format",
+        "--color",
+        "--logfile",
+        "--skip",
+        "--shuffle-seed",
+        "-Z",
+    ];
+    let mut out = Vec::new();
+    let mut skip_next = false;
+    for a in args {
+        if std::mem::take(&mut skip_next) {
+            continue;
+        }
+        skip_next = TAKES_VALUE.contains(&a.as_str());
+        if !a.starts_with('-') {
+            out.push(a.as_str());
+        }
+    }
+    out
+}
+
+/// Exits the process (after removing this process's namespaces) if the scenario outlives
+/// `limit`; dropping the returned sender disarms it. Mount points a harness created under /
+/// are left empty then.
+fn watchdog(name: &'static str, limit: Duration) -> std::sync::mpsc::Sender<()> {
+    use std::sync::mpsc;
+    let (tx, rx) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
+            eprintln!("scenario {name} hung for {limit:?}; giving up");
+            println!("scenario {name} ... FAILED");
+            cleanup_this_process();
+            std::process::exit(1);
+        }
+    });
+    tx
+}
+
 /// One isolated network with dnsmasq and a client namespace. See the module doc.
 pub struct Net {
     pub tag: String,

@@ -436,3 +436,44 @@ pub fn check_new(cases: &[Case]) {
     let s = Server::start(&[]);
     check(&mut s.raw(), cases);
 }
+
+/// The RESP2 bytes of a bulk string.
+pub fn bulk(s: &str) -> String {
+    format!("${}\r\n{}\r\n", s.len(), s)
+}
+
+/// The RESP2 bytes of an array of bulk strings.
+pub fn array<S: AsRef<str>>(items: &[S]) -> String {
+    let mut out = format!("*{}\r\n", items.len());
+    for i in items {
+        out.push_str(&bulk(i.as_ref()));
+    }
+    out
+}
+
+/// RESP2's null array (a blocking command's timeout).
+pub const NIL_ARRAY: &str = "*-1\r\n";
+
+/// Sends a command without reading its reply (for clients that block).
+pub fn send(c: &mut Raw, args: &[&str]) {
+    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+    c.send_raw(&Raw::encode(&args));
+}
+
+/// The next reply's bytes, as text.
+pub fn reply(c: &mut Raw) -> String {
+    String::from_utf8(c.read_reply().expect("reply")).expect("utf8")
+}
+
+/// Waits until INFO reports `n` blocked clients.
+pub fn wait_blocked(c: &mut Raw, n: usize) {
+    let want = format!("blocked_clients:{n}\r\n");
+    let start = Instant::now();
+    while !c.cmd(&["INFO", "clients"]).contains(&want) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "never reached {want}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

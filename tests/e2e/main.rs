@@ -17,8 +17,7 @@ mod render;
 mod scenarios;
 mod sts;
 
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Last resort against a hung scenario; every step has its own, shorter timeout.
 const SCENARIO_LIMIT: Duration = Duration::from_secs(300);
@@ -59,80 +58,5 @@ const SCENARIOS: &[(&str, fn())] = &[
 ];
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let filters = filters(&args);
-    let chosen: Vec<_> = SCENARIOS
-        .iter()
-        .filter(|(name, _)| filters.is_empty() || filters.iter().any(|f| name.contains(f)))
-        .collect();
-    if args.iter().any(|a| a == "--list") {
-        chosen.iter().for_each(|(name, _)| println!("{name}: test"));
-        return;
-    }
-    if !net::require_root_for("e2e tests") {
-        return;
-    }
-    let mut failed = Vec::new();
-    for (name, scenario) in &chosen {
-        let _watchdog = watchdog(name);
-        let start = Instant::now();
-        let ok = std::panic::catch_unwind(scenario).is_ok();
-        println!(
-            "scenario {name} ... {} ({:.1}s)",
-            if ok { "ok" } else { "FAILED" },
-            start.elapsed().as_secs_f64()
-        );
-        if !ok {
-            failed.push(*name);
-        }
-    }
-    println!(
-        "e2e: {} passed, {} failed {failed:?}",
-        chosen.len() - failed.len(),
-        failed.len()
-    );
-    if !failed.is_empty() {
-        std::process::exit(1);
-    }
-}
-
-/// Plain words among the arguments; values of libtest options that take one are not filters.
-fn filters(args: &[String]) -> Vec<&str> {
-    const TAKES_VALUE: &[&str] = &[
-        "--test-threads",
-        "--format",
-        "--color",
-        "--logfile",
-        "--skip",
-        "--shuffle-seed",
-        "-Z",
-    ];
-    let mut out = Vec::new();
-    let mut skip_next = false;
-    for a in args {
-        if std::mem::take(&mut skip_next) {
-            continue;
-        }
-        skip_next = TAKES_VALUE.contains(&a.as_str());
-        if !a.starts_with('-') {
-            out.push(a.as_str());
-        }
-    }
-    out
-}
-
-/// Exits the process (after removing this process's namespaces) if the scenario outlives
-/// `SCENARIO_LIMIT`; dropping the returned sender disarms it. Mount points the harness created
-/// under / (e.g. /data, /etc/berth) are left empty then.
-fn watchdog(name: &'static str) -> mpsc::Sender<()> {
-    let (tx, rx) = mpsc::channel::<()>();
-    std::thread::spawn(move || {
-        if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(SCENARIO_LIMIT) {
-            eprintln!("scenario {name} hung for {SCENARIO_LIMIT:?}; giving up");
-            println!("scenario {name} ... FAILED");
-            net::cleanup_this_process();
-            std::process::exit(1);
-        }
-    });
-    tx
+    net::run_suite("e2e", SCENARIOS, SCENARIO_LIMIT);
 }
