@@ -121,13 +121,7 @@ pub fn scan_opts(args: &[Bytes]) -> CmdResult<(Option<&[u8]>, usize)> {
     let mut opts = Opts::new(args);
     while let Some(opt) = opts.next_upper() {
         match opt.as_str() {
-            "COUNT" if opts.remaining() >= 1 => {
-                let n = int(opts.value()?)?;
-                if n < 1 {
-                    return Err(CmdError::Syntax);
-                }
-                count = n as usize;
-            }
+            "COUNT" if opts.remaining() >= 1 => count = scan_count(opts.value()?)?,
             "MATCH" if opts.remaining() >= 1 => {
                 let p = opts.value()?;
                 pattern = (p.as_ref() != b"*").then_some(p.as_ref());
@@ -136,6 +130,14 @@ pub fn scan_opts(args: &[Bytes]) -> CmdResult<(Option<&[u8]>, usize)> {
         }
     }
     Ok((pattern, count))
+}
+
+/// The SCAN family's COUNT argument: a positive integer, else a syntax error (as Redis).
+pub fn scan_count(arg: &[u8]) -> CmdResult<usize> {
+    match int(arg)? {
+        n if n >= 1 => Ok(n as usize),
+        _ => Err(CmdError::Syntax),
+    }
 }
 
 /// The reply of the SCAN family: the next cursor and the elements found.

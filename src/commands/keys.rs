@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use bytes::Bytes;
 
-use super::args::{cursor, int, is, Opts};
+use super::args::{cursor, int, is, scan_count, Opts};
 use super::{cmd, container, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::reply::Reply;
@@ -376,13 +376,7 @@ fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let mut opts = Opts::new(&args[2..]);
     while let Some(opt) = opts.next_upper() {
         match opt.as_str() {
-            "COUNT" if opts.remaining() >= 1 => {
-                let n = int(opts.value()?)?;
-                if n < 1 {
-                    return Err(CmdError::Syntax);
-                }
-                count = n as usize;
-            }
+            "COUNT" if opts.remaining() >= 1 => count = scan_count(opts.value()?)?,
             "MATCH" if opts.remaining() >= 1 => pattern = Pattern::new(opts.value()?),
             "TYPE" if opts.remaining() >= 1 => type_filter = Some(opts.value()?),
             _ => return Err(CmdError::Syntax),

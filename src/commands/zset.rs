@@ -133,21 +133,7 @@ fn entries_reply(resp3: bool, entries: Vec<Entry>, withscores: bool) -> Reply {
     if !withscores {
         return Reply::Array(entries.iter().map(|(m, _)| bulk(m)).collect());
     }
-    if resp3 {
-        Reply::Array(
-            entries
-                .iter()
-                .map(|(m, s)| Reply::Array(vec![bulk(m), dbl(*s)]))
-                .collect(),
-        )
-    } else {
-        Reply::Array(
-            entries
-                .iter()
-                .flat_map(|(m, s)| [bulk(m), dbl(*s)])
-                .collect(),
-        )
-    }
+    popped_reply(&entries, resp3)
 }
 
 /// Wakes the clients blocked on `key`, where a sorted set was just created or grown.
@@ -639,7 +625,7 @@ fn pop_entries(
     Ok(entries)
 }
 
-/// Popped members: `[[member, score], ...]` when `nested`, else a flat member, score list.
+/// Members with scores: `[[member, score], ...]` when `nested`, else a flat member, score list.
 fn popped_reply(entries: &[Entry], nested: bool) -> Reply {
     if nested {
         Reply::Array(
