@@ -1,6 +1,10 @@
 //! `berth-server [config-file] [--directive value ...]`, like redis-server;
 //! `berth-server check [...]` checks a running server (see `berth::check`).
 
+/// See Cargo.toml: the system allocator's slow path dominated reply-heavy commands.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().is_some_and(|a| a == "check") {

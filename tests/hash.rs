@@ -476,3 +476,49 @@ fn redis_crate_and_redis_cli_read_hashes() {
     assert_eq!(s.cli(&["HGET", "h", "b"]).trim(), "2");
     assert_eq!(s.cli(&["HLEN", "big"]).trim(), "200");
 }
+
+/// With a tiny cache the memtable evicts members of a hash created by this process; a field
+/// missing from memory must then be looked up on disk again, never taken as absent.
+#[test]
+fn fields_evicted_from_a_small_cache_are_still_found() {
+    let s = Server::start(&["--cache-size", "1mb"]);
+    let mut c = s.client();
+    let n = 20_000;
+    let mut p = redis::pipe();
+    for i in 0..n {
+        p.cmd("HSET")
+            .arg("h")
+            .arg(format!("f{i}"))
+            .arg(format!("v{i}"));
+        p.cmd("SADD").arg("s").arg(format!("m{i}"));
+    }
+    let added: Vec<i64> = p.query(&mut c).expect("fill");
+    assert!(added.iter().all(|&a| a == 1));
+    let mut p = redis::pipe();
+    for i in 0..n {
+        p.cmd("HSET")
+            .arg("h")
+            .arg(format!("f{i}"))
+            .arg(format!("w{i}"));
+        p.cmd("SADD").arg("s").arg(format!("m{i}"));
+    }
+    let again: Vec<i64> = p.query(&mut c).expect("overwrite");
+    assert!(
+        again.iter().all(|&a| a == 0),
+        "existing members reported new"
+    );
+    let len: (i64, i64) = redis::pipe()
+        .cmd("HLEN")
+        .arg("h")
+        .cmd("SCARD")
+        .arg("s")
+        .query(&mut c)
+        .expect("len");
+    assert_eq!(len, (n, n));
+    let v: String = redis::cmd("HGET")
+        .arg("h")
+        .arg("f7")
+        .query(&mut c)
+        .expect("hget");
+    assert_eq!(v, "w7");
+}

@@ -78,6 +78,16 @@ pub fn member_prefix(db: u8, key: &[u8], version: u64) -> Vec<u8> {
     k
 }
 
+/// The collection version a member entry (`d` key) belongs to.
+pub fn member_version(k: &[u8]) -> Option<u64> {
+    if k.first() != Some(&DATA) {
+        return None;
+    }
+    let keylen = u32::from_be_bytes(k.get(4..8)?.try_into().ok()?) as usize;
+    let at = 8usize.checked_add(keylen)?;
+    Some(u64::from_be_bytes(k.get(at..at + 8)?.try_into().ok()?))
+}
+
 /// `g | <member prefix without its tag>`: a collection version whose members await deletion.
 pub fn gc_key(member_prefix: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(member_prefix.len());
@@ -102,4 +112,18 @@ pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_version_reads_the_version_after_the_key() {
+        let mut k = member_prefix(3, b"some{key}", 0x0102_0304_0506_0708);
+        k.extend_from_slice(b"field");
+        assert_eq!(member_version(&k), Some(0x0102_0304_0506_0708));
+        assert_eq!(member_version(&meta_key(3, b"x")), None);
+        assert_eq!(member_version(&k[..12]), None);
+    }
 }

@@ -19,7 +19,7 @@
 //! current. Entries whose latest write is applied are clean and may be evicted to respect the
 //! memory budget; dirty entries stay until applied.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
@@ -105,14 +105,21 @@ struct Applied {
 }
 
 pub struct Memtable {
-    map: HashMap<MemKey, Slot>,
+    map: HashMap<MemKey, Slot, ahash::RandomState>,
     dirty: Vec<IVec>,
     bytes: usize,
     limit: usize,
     seq: u64,
     applied: Arc<Applied>,
     journal: Tree,
+    /// Collection versions created by this process none of whose members was ever evicted:
+    /// every member they have is in the map, so a miss means "no such member" without asking
+    /// sled (new fields, set members and scores cost no disk read).
+    resident: HashSet<u64, ahash::RandomState>,
 }
+
+/// Versions tracked as resident at most; past this the set starts over (only an optimization).
+const RESIDENT_MAX: usize = 1 << 20;
 
 /// A batch taken out of the memtable, to be written to sled.
 pub struct Swap {
@@ -237,20 +244,38 @@ impl Memtable {
     /// A memtable of `limit` bytes whose batches are journaled in `journal`.
     pub fn new(limit: usize, journal: Tree) -> Self {
         Memtable {
-            map: HashMap::new(),
+            map: HashMap::default(),
             dirty: Vec::new(),
             bytes: 0,
             limit,
             seq: 0,
             applied: Arc::default(),
             journal,
+            resident: HashSet::default(),
         }
+    }
+
+    /// Declares a brand-new collection version: it has no members anywhere yet.
+    pub fn mark_resident(&mut self, version: u64) {
+        if self.resident.len() >= RESIDENT_MAX {
+            self.resident.clear();
+        }
+        self.resident.insert(version);
+    }
+
+    /// A member key of a resident version: absent from the map means absent everywhere.
+    fn known_absent(&self, key: &[u8]) -> bool {
+        !self.resident.is_empty()
+            && super::keys::member_version(key).is_some_and(|v| self.resident.contains(&v))
     }
 
     /// The current value of `key`, loading it from sled on a miss.
     pub fn get(&mut self, tree: &Tree, key: &[u8]) -> sled::Result<Option<IVec>> {
         if let Some(slot) = self.map.get(key) {
             return Ok(slot.val.clone());
+        }
+        if self.known_absent(key) {
+            return Ok(None);
         }
         let val = tree.get(key)?;
         self.cache(MemKey::new(key), val.clone());
@@ -281,6 +306,7 @@ impl Memtable {
     ) -> sled::Result<Option<IVec>> {
         match self.write(key, val) {
             Some(old) => Ok(old),
+            None if self.known_absent(key) => Ok(None),
             // Unknown to the map, so no queued or in-flight write touches it in sled: sled's
             // value is still the previous one, even after this write was queued.
             None => tree.get(key),
@@ -399,11 +425,15 @@ impl Memtable {
         let upto = self.applied.upto.load(Ordering::SeqCst);
         let target = self.limit / 10 * 9;
         let mut bytes = self.bytes;
+        let resident = &mut self.resident;
         self.map.retain(|k, slot| {
             if bytes <= target || slot.ver > upto || slot.queued {
                 return true;
             }
             bytes -= k.len() + slot.val.as_ref().map_or(0, |v| v.len()) + OVERHEAD;
+            if let Some(v) = super::keys::member_version(k.as_slice()) {
+                resident.remove(&v);
+            }
             false
         });
         self.bytes = bytes;
@@ -412,6 +442,7 @@ impl Memtable {
     /// Forgets everything cached (after the tree was changed behind the memtable's back).
     pub fn clear_clean(&mut self) {
         let upto = self.applied.upto.load(Ordering::SeqCst);
+        self.resident.clear();
         self.map.retain(|_, s| s.ver > upto || s.queued);
         self.bytes = self
             .map

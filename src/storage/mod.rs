@@ -394,8 +394,10 @@ impl Store {
     }
 
     /// A new, never reused version number for a collection.
-    pub fn new_version(&self) -> CmdResult<u64> {
-        Ok(self.db.generate_id()?)
+    pub fn new_version(&mut self) -> CmdResult<u64> {
+        let v = self.db.generate_id()?;
+        self.mem.mark_resident(v);
+        Ok(v)
     }
 
     /// Deletes up to `limit` keys whose expiry is due. Returns the (logical db, key) pairs
@@ -544,6 +546,11 @@ impl Store {
     /// One collection member entry.
     pub fn member_get(&mut self, k: &[u8]) -> CmdResult<Option<IVec>> {
         Ok(self.mem.get(&self.tree, k)?)
+    }
+
+    /// Writes a member entry and returns its previous value, in one memtable lookup.
+    pub fn member_swap(&mut self, k: &[u8], v: &[u8]) -> CmdResult<Option<IVec>> {
+        Ok(self.mem.put(&self.tree, k, Some(v.into()))?)
     }
 
     pub fn member_put(&mut self, k: &[u8], v: &[u8]) {

@@ -34,8 +34,7 @@ pub fn field(store: &mut Store, c: &Coll, field: &[u8]) -> CmdResult<Option<IVec
 /// Sets a field; true when it is new. Call `collection::save` afterwards.
 pub fn set(store: &mut Store, c: &mut Coll, field: &[u8], value: &[u8]) -> CmdResult<bool> {
     let k = c.member_key(field);
-    let new = store.member_get(&k)?.is_none();
-    store.member_put(&k, value);
+    let new = store.member_swap(&k, value)?.is_none();
     if new {
         c.size += 1;
     }

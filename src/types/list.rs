@@ -87,7 +87,7 @@ impl List {
         let v = store
             .member_get(&self.key(self.head + i))?
             .ok_or_else(corrupt)?;
-        Ok(Bytes::copy_from_slice(&v))
+        Ok(Bytes::from_owner(v))
     }
 
     /// Replaces element `i` (0-based, `i < len`).
@@ -124,7 +124,16 @@ impl List {
 
     /// Elements `from..=to` (0-based, in range).
     pub fn range(&self, store: &mut Store, from: u64, to: u64) -> CmdResult<Vec<Bytes>> {
-        (from..=to).map(|i| self.get(store, i)).collect()
+        // One key buffer for the whole range: only the sequence number at its end changes.
+        let mut key = self.key(self.head + from);
+        let at = key.len() - 8;
+        (from..=to)
+            .map(|i| {
+                key[at..].copy_from_slice(&seq_key(self.head + i));
+                let v = store.member_get(&key)?.ok_or_else(corrupt)?;
+                Ok(Bytes::from_owner(v))
+            })
+            .collect()
     }
 
     /// Every element, in order.
