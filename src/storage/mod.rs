@@ -563,7 +563,12 @@ impl Store {
     }
 
     pub fn member_remove(&mut self, k: &[u8]) -> CmdResult<bool> {
-        Ok(self.mem.put(&self.tree, k, None)?.is_some())
+        Ok(self.member_take(k)?.is_some())
+    }
+
+    /// Deletes a member entry and returns its value, in one memtable lookup.
+    pub fn member_take(&mut self, k: &[u8]) -> CmdResult<Option<IVec>> {
+        Ok(self.mem.put(&self.tree, k, None)?)
     }
 
     /// Members under a prefix, in order (applies queued writes first).

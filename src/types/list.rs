@@ -112,14 +112,13 @@ impl List {
         }
         let seq = if left { self.head } else { self.tail - 1 };
         let k = self.key(seq);
-        let v = store.member_get(&k)?.ok_or_else(corrupt)?;
-        store.member_remove(&k)?;
+        let v = store.member_take(&k)?.ok_or_else(corrupt)?;
         if left {
             self.head += 1;
         } else {
             self.tail -= 1;
         }
-        Ok(Some(Bytes::copy_from_slice(&v)))
+        Ok(Some(Bytes::from_owner(v)))
     }
 
     /// Elements `from..=to` (0-based, in range).
