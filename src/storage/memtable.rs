@@ -370,6 +370,12 @@ impl Memtable {
         })
     }
 
+    pub fn begin_atomic(&mut self) {}
+
+    pub fn end_atomic(&mut self, _tree: &Tree) -> sled::Result<()> {
+        Ok(())
+    }
+
     /// Blocks until no swapped batch is being applied.
     pub fn wait_applied(&self) {
         let mut busy = self
