@@ -593,3 +593,79 @@ fn crash_during_large_execs_leaves_each_transaction_entirely_present_or_absent()
         "too few transactions were acknowledged to mean anything"
     );
 }
+
+#[test]
+fn monitor_shows_queued_commands_when_exec_runs_them() {
+    let s = Server::start(&[]);
+    let r = RealRedis::start();
+    for port in [s.port, r.port] {
+        let mut m = Raw::connect(port);
+        assert_eq!(m.cmd(&["MONITOR"]), "+OK\r\n");
+        let mut c = Raw::connect(port);
+        for cmd in [
+            &["MULTI"][..],
+            &["SET", "a", "1"],
+            &["GET", "a"],
+            &["EXEC"],
+            &["MULTI"],
+            &["SET", "b", "1"],
+            &["DISCARD"],
+            &["PING"],
+        ] {
+            c.cmd(cmd);
+        }
+        let mut fed = Vec::new();
+        for _ in 0..7 {
+            let line = reply(&mut m);
+            // `+<time> [0 <addr>] "cmd" ...`: keep the command.
+            fed.push(line.split_once("] ").unwrap().1.trim_end().to_string());
+        }
+        assert_eq!(
+            fed,
+            [
+                r#""MULTI""#,
+                r#""SET" "a" "1""#,
+                r#""GET" "a""#,
+                r#""EXEC""#,
+                r#""MULTI""#,
+                r#""DISCARD""#,
+                r#""PING""#
+            ],
+            "port {port}"
+        );
+    }
+}
+
+#[test]
+fn redis_crate_atomic_pipelines_run_as_transactions() {
+    let s = Server::start(&[]);
+    let mut con = s.client();
+    let (n, v): (i64, String) = redis::pipe()
+        .atomic()
+        .cmd("INCRBY")
+        .arg("n")
+        .arg(5)
+        .cmd("SET")
+        .arg("s")
+        .arg("x")
+        .ignore()
+        .cmd("GET")
+        .arg("s")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!((n, v.as_str()), (5, "x"));
+    // redis::transaction retries the closure until EXEC succeeds under its WATCH.
+    let mut other = s.client();
+    let mut first = true;
+    let total: (i64,) = redis::transaction(&mut con, &["n"], |con, pipe| {
+        let cur: i64 = redis::cmd("GET").arg("n").query(con)?;
+        if first {
+            // Another client changes the key after WATCH: the first attempt must fail.
+            first = false;
+            let _: () = redis::cmd("SET").arg("n").arg(100).query(&mut other)?;
+        }
+        pipe.set("n", cur + 1).ignore().get("n").query(con)
+    })
+    .unwrap();
+    assert_eq!(total, (101,));
+}

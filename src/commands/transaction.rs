@@ -12,11 +12,14 @@
 //! WATCH registers keys in the store's watch registry, which every write reports to (see
 //! `storage/watch.rs`): no command can forget to break a watch.
 
+use std::sync::atomic::Ordering::Relaxed;
+
 use bytes::Bytes;
 
 use super::{cmd, Command, Ctx, Entry};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::reply::Reply;
+use crate::server::session::Session;
 
 const FAST: &str = "noscript loading stale fast allow_busy";
 const ACL: &str = "@fast @transaction";
@@ -44,6 +47,19 @@ pub fn runs_in_multi(entry: &Entry) -> bool {
         entry.cmd.name,
         "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
     )
+}
+
+/// True for commands MONITOR shows only when they run (as Redis, which feeds monitors after a
+/// command executes): queued commands, at EXEC, and EXEC itself, after them.
+pub fn monitored_later(session: &Session, entry: &Entry) -> bool {
+    entry.cmd.name == "exec" || (session.multi.is_some() && !runs_in_multi(entry))
+}
+
+/// Shows a command that ran to MONITOR clients.
+fn feed_monitors(ctx: &Ctx, entry: &Entry, args: &[Bytes]) {
+    if ctx.shared.monitors.load(Relaxed) > 0 && entry.flags & super::SKIP_MONITOR == 0 {
+        crate::server::connection::feed_monitors(ctx.shared, ctx.session, args);
+    }
 }
 
 /// Queues a command of an open transaction.
@@ -116,7 +132,15 @@ fn discard(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Ok)
 }
 
-fn exec(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
+fn exec(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let reply = run_queued(ctx);
+    if let Some(entry) = super::lookup(b"exec") {
+        feed_monitors(ctx, entry, args);
+    }
+    reply
+}
+
+fn run_queued(ctx: &mut Ctx) -> CmdResult<Reply> {
     let Some(multi) = ctx.session.multi.as_ref() else {
         return Err(CmdError::err("EXEC without MULTI"));
     };
@@ -154,6 +178,7 @@ fn exec(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
         else {
             break;
         };
+        feed_monitors(ctx, entry, &args);
         let reply = super::call(ctx, entry, &args);
         if entry.flags & super::WRITE != 0 && !reply.is_error() {
             ctx.session.wrote = true;

@@ -267,6 +267,7 @@ impl Connection<'_> {
                 Resolved::Run(entry) => {
                     if shared.monitors.load(Relaxed) > 0
                         && entry.flags & commands::SKIP_MONITOR == 0
+                        && !commands::transaction::monitored_later(session, entry)
                     {
                         feed_monitors(shared, session, &args);
                     }
@@ -375,7 +376,7 @@ impl Connection<'_> {
 }
 
 /// Formats a command as MONITOR shows it: `+<time> [<db> <addr>] "arg" ...`.
-fn feed_monitors(shared: &Shared, session: &Session, args: &[Bytes]) {
+pub fn feed_monitors(shared: &Shared, session: &Session, args: &[Bytes]) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
