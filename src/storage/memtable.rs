@@ -429,6 +429,10 @@ impl Memtable {
         self.atomic = Some(Atomic::default());
     }
 
+    pub fn in_atomic(&self) -> bool {
+        self.atomic.is_some()
+    }
+
     /// Closes the atomic unit. If part of it reached sled, the rest is applied now and then the
     /// undo record removed; otherwise its writes stay queued, to reach sled in one batch.
     pub fn end_atomic(&mut self, tree: &Tree) -> sled::Result<()> {

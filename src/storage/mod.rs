@@ -517,6 +517,15 @@ impl Store {
 
     /// Takes the queued writes as one batch, for the flusher to apply outside the lock.
     pub fn take_swap(&mut self) -> Option<Swap> {
+        // The flusher takes the lock between batches, so an atomic unit still open here was
+        // abandoned (a command panicked inside EXEC): close it rather than let its undo record
+        // grow and later roll back writes made after it.
+        if self.mem.in_atomic() {
+            tracing::error!("closing a transaction left open");
+            if let Err(e) = self.mem.end_atomic(&self.tree) {
+                tracing::error!(error = %e, "applying an abandoned transaction failed");
+            }
+        }
         self.mem.swap()
     }
 
