@@ -669,3 +669,31 @@ fn redis_crate_atomic_pipelines_run_as_transactions() {
     .unwrap();
     assert_eq!(total, (101,));
 }
+
+#[test]
+fn other_clients_never_see_half_a_transaction() {
+    let s = Server::start(&[]);
+    let port = s.port;
+    let writer = thread::spawn(move || {
+        let mut c = Raw::connect(port);
+        for i in 0..300 {
+            let i = i.to_string();
+            c.cmd(&["MULTI"]);
+            c.cmd(&["SET", "a", &i]);
+            c.cmd(&["SET", "b", &i]);
+            assert_eq!(c.cmd(&["EXEC"]), "*2\r\n+OK\r\n+OK\r\n");
+        }
+    });
+    let mut r = s.raw();
+    let mut seen = 0;
+    while !writer.is_finished() {
+        // MGET is one command: it runs before or after a whole EXEC, never between its SETs.
+        let got = r.cmd(&["MGET", "a", "b"]);
+        let body = got.strip_prefix("*2\r\n").expect("MGET array");
+        let (a, b) = body.split_at(body.len() / 2);
+        assert_eq!(a, b, "MGET saw half a transaction: {got:?}");
+        seen += 1;
+    }
+    writer.join().expect("writer");
+    assert!(seen > 0);
+}

@@ -486,14 +486,15 @@ pub(crate) fn timeout(arg: &[u8]) -> CmdResult<Option<Duration>> {
 }
 
 /// Blocks the client on `keys`: the connection registers it and replies when it is served.
-/// Inside EXEC, Redis does not block: the command answers as if it timed out.
+/// Inside EXEC (a client that must not block), Redis does not block: the command answers as if
+/// it timed out.
 pub(crate) fn block(
     ctx: &mut Ctx,
     keys: Vec<Bytes>,
     timeout: Option<Duration>,
     op: BlockOp,
 ) -> Reply {
-    if ctx.session.in_exec {
+    if ctx.session.deny_blocking {
         return match op {
             BlockOp::Move { .. } => Reply::Nil,
             _ => Reply::NilArray,

@@ -153,8 +153,8 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn monitor(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
-    // Redis refuses MONITOR from EXEC (a client that must not block) with this text.
-    if ctx.session.in_exec {
+    // Redis refuses MONITOR from a client that must not block (inside EXEC) with this text.
+    if ctx.session.deny_blocking {
         return Err(CmdError::err(
             "MONITOR isn't allowed for DENY BLOCKING client",
         ));

@@ -166,7 +166,7 @@ fn run_queued(ctx: &mut Ctx) -> CmdResult<Reply> {
     // The queue stays in the session while it runs: CLIENT INFO inside EXEC shows it, as Redis.
     let n = ctx.session.multi.as_ref().map_or(0, |m| m.queue.len());
     let mut replies = Vec::with_capacity(n);
-    ctx.session.in_exec = true;
+    ctx.session.deny_blocking = true;
     ctx.store().begin_atomic();
     for i in 0..n {
         let Some((entry, args)) = ctx
@@ -185,7 +185,7 @@ fn run_queued(ctx: &mut Ctx) -> CmdResult<Reply> {
         }
         replies.push(reply);
     }
-    ctx.session.in_exec = false;
+    ctx.session.deny_blocking = false;
     ctx.session.multi = None;
     ctx.store().end_atomic()?;
     Ok(Reply::Array(replies))

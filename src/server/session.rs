@@ -168,8 +168,9 @@ pub struct Session {
     pub block: Option<super::blocking::BlockRequest>,
     /// Inside MULTI: the queued commands (see `commands::transaction`).
     pub multi: Option<crate::commands::transaction::Multi>,
-    /// Running EXEC's queued commands: blocking commands answer as if timed out.
-    pub in_exec: bool,
+    /// Running commands that must not block (EXEC's queue; Redis's `CLIENT_DENY_BLOCKING`,
+    /// which scripts set too): blocking commands answer as if timed out.
+    pub deny_blocking: bool,
     /// A write inside a command that is not itself flagged `write` (EXEC) succeeded: the
     /// connection waits for durability as after any write. Taken by the connection.
     pub wrote: bool,
@@ -196,7 +197,7 @@ impl Session {
             subs: Default::default(),
             block: None,
             multi: None,
-            in_exec: false,
+            deny_blocking: false,
             wrote: false,
             watched: Vec::new(),
         }
