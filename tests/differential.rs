@@ -836,6 +836,19 @@ static GENERATORS: &[(u32, Generator)] = &[
     (1, |g| vec!["DUMP".into(), g.key()]),
     (1, |g| vec!["DUMP".into(), g.lkey()]),
     (1, |g| vec!["DUMP".into(), g.zkey()]),
+    // transactions: MULTI opens a block that the commands drawn next are queued in, until an
+    // EXEC or DISCARD is drawn (weighted so blocks hold about a dozen commands). One connection:
+    // its own writes break its WATCHes. EXEC replies are compared element by element.
+    (6, |_| v(&["MULTI"])),
+    (20, |_| v(&["EXEC"])),
+    (3, |_| v(&["DISCARD"])),
+    (4, |g| {
+        let mut c = vec!["WATCH".into()];
+        c.extend(g.keys(3));
+        c
+    }),
+    (1, |_| v(&["UNWATCH"])),
+    (1, |g| g.transaction_misuse()),
 ];
 
 impl Gen {
@@ -1207,6 +1220,63 @@ fn normalize(args: &[String], reply: String) -> String {
     }
 }
 
+/// `normalize` over a connection's replies in order. Commands queued by MULTI answer QUEUED;
+/// their replies come in EXEC's array, normalized element by element.
+fn normalize_all(sent: &[Vec<String>], replies: Vec<String>) -> Vec<String> {
+    let mut queued: Option<Vec<&Vec<String>>> = None;
+    let mut out = Vec::with_capacity(replies.len());
+    for (c, r) in sent.iter().zip(replies) {
+        let name = c[0].to_ascii_uppercase();
+        out.push(match (name.as_str(), &mut queued) {
+            ("MULTI", None) => {
+                if r == "+OK\r\n" {
+                    queued = Some(Vec::new());
+                }
+                r
+            }
+            ("EXEC", q) => match q.take() {
+                Some(cmds) => normalize_exec(&cmds, r),
+                None => r,
+            },
+            ("DISCARD" | "RESET", q) => {
+                *q = None;
+                r
+            }
+            (_, Some(q)) => {
+                if r == "+QUEUED\r\n" {
+                    q.push(c);
+                }
+                r
+            }
+            (_, None) => normalize(c, r),
+        });
+    }
+    out
+}
+
+/// EXEC's array with each element normalized by the command that produced it.
+fn normalize_exec(cmds: &[&Vec<String>], reply: String) -> String {
+    let Some(rest) = reply.strip_prefix(&format!("*{}\r\n", cmds.len())) else {
+        return reply;
+    };
+    let mut rest = rest.as_bytes();
+    let mut out = format!("*{}\r\n", cmds.len());
+    for c in cmds {
+        let len = match redis_protocol::resp3::decode::complete::decode(rest) {
+            Ok(Some((_, n))) => n,
+            // RESP2's null array and null bulk are not RESP3 frames.
+            _ if rest.starts_with(b"*-1\r\n") || rest.starts_with(b"$-1\r\n") => 5,
+            _ => return reply,
+        };
+        out.push_str(&normalize(
+            c,
+            String::from_utf8_lossy(&rest[..len]).into_owned(),
+        ));
+        rest = &rest[len..];
+    }
+    out
+}
+
 /// An aggregate reply (array, set or map) with its elements sorted, `per` elements at a time
 /// (2 for field/value pairs): collections have no defined order.
 fn sort_elements(reply: &str, per: usize) -> String {
@@ -1260,7 +1330,9 @@ fn run_case(seed: u64, berth: &mut Raw, redis: &mut Raw, steps: usize) {
     };
     // Every other case runs in RESP3. HELLO's own reply (server id, version) is not compared.
     let resp3 = seed.is_multiple_of(2);
+    // A case may end inside MULTI or with keys watched: each starts from a reset connection.
     for c in [&mut *berth, &mut *redis] {
+        assert_eq!(c.cmd(&["RESET"]), "+RESET\r\n");
         c.resp3 = resp3;
         c.cmd(&["HELLO", if resp3 { "3" } else { "2" }]);
     }
@@ -1270,25 +1342,16 @@ fn run_case(seed: u64, berth: &mut Raw, redis: &mut Raw, steps: usize) {
     let (sent, compared) = with_errno_resets(&commands, &g.prefix);
     let pipelined = seed.is_multiple_of(3);
     let (expected, got): (Vec<String>, Vec<String>) = if pipelined {
-        let norm = |replies: Vec<String>| -> Vec<String> {
-            replies
-                .into_iter()
-                .zip(&sent)
-                .map(|(r, c)| normalize(c, r))
-                .collect()
-        };
-        (norm(pipeline(redis, &sent)), norm(pipeline(berth, &sent)))
+        (pipeline(redis, &sent), pipeline(berth, &sent))
     } else {
         sent.iter()
             .map(|args| {
                 let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-                (
-                    normalize(args, redis.cmd(&refs)),
-                    normalize(args, berth.cmd(&refs)),
-                )
+                (redis.cmd(&refs), berth.cmd(&refs))
             })
             .unzip()
     };
+    let (expected, got) = (normalize_all(&sent, expected), normalize_all(&sent, got));
     let keep = |replies: Vec<String>| -> Vec<String> {
         replies
             .into_iter()
@@ -1419,5 +1482,20 @@ fn random_command_sequences_reply_exactly_like_redis() {
         .unwrap_or(800);
     for seed in 1..=cases {
         run_case(seed, &mut b, &mut r, 100);
+    }
+}
+
+// Transaction generator helpers.
+impl Gen {
+    /// Misused transaction commands: wrong arity (a refused EXEC discards the block) or
+    /// commands refused inside MULTI (they fail the block: EXEC answers EXECABORT).
+    fn transaction_misuse(&mut self) -> Vec<String> {
+        match self.rng.below(5) {
+            0 => v(&["EXEC", "now"]),
+            1 => v(&["WATCH"]),
+            2 => v(&["MULTI", "x"]),
+            3 => v(&["DISCARD", "x"]),
+            _ => v(&["UNWATCH", "x"]),
+        }
     }
 }

@@ -149,6 +149,7 @@ fn quit(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
 
 fn reset(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
     super::pubsub::unsubscribe_all(ctx.shared, ctx.session);
+    super::transaction::abandon(ctx);
     let s = &mut *ctx.session;
     s.db = 0;
     s.resp3 = false;

@@ -486,14 +486,20 @@ pub(crate) fn timeout(arg: &[u8]) -> CmdResult<Option<Duration>> {
 }
 
 /// Blocks the client on `keys`: the connection registers it and replies when it is served.
-/// (Inside MULTI, once it exists, Redis does not block: the command answers as if it timed out;
-/// that check belongs here.)
+/// Inside EXEC (a client that must not block), Redis does not block: the command answers as if
+/// it timed out.
 pub(crate) fn block(
     ctx: &mut Ctx,
     keys: Vec<Bytes>,
     timeout: Option<Duration>,
     op: BlockOp,
 ) -> Reply {
+    if ctx.session.deny_blocking {
+        return match op {
+            BlockOp::Move { .. } => Reply::Nil,
+            _ => Reply::NilArray,
+        };
+    }
     ctx.session.block = Some(BlockRequest { keys, timeout, op });
     Reply::NilArray
 }

@@ -22,6 +22,7 @@ pub mod server;
 pub mod set;
 pub mod sort;
 pub mod strings;
+pub mod transaction;
 pub mod zset;
 
 use std::collections::HashMap;
@@ -153,7 +154,7 @@ pub fn serve_blocked(
 }
 
 /// All families, in the order COMMAND lists them.
-pub fn families() -> [&'static [Command]; 16] {
+pub fn families() -> [&'static [Command]; 17] {
     [
         connection::COMMANDS,
         server::COMMANDS,
@@ -171,6 +172,7 @@ pub fn families() -> [&'static [Command]; 16] {
         zset::COMMANDS,
         cluster::COMMANDS,
         pubsub::COMMANDS,
+        transaction::COMMANDS,
     ]
 }
 
@@ -337,26 +339,59 @@ impl<'a, 'g> Ctx<'a, 'g> {
     }
 }
 
-/// Runs one resolved command: auth check, handler, statistics.
+/// Runs one resolved command: auth check, cluster routing, context checks, then the handler,
+/// or, inside MULTI, queues it.
 pub fn run(ctx: &mut Ctx, entry: &'static Entry, args: &[Bytes]) -> Reply {
-    let stats = &ctx.shared.stats;
     if !ctx.session.authenticated && entry.flags & NO_AUTH == 0 {
-        stats.reject(entry.index);
-        return Reply::error("NOAUTH Authentication required.");
+        return reject(ctx, entry, Reply::error("NOAUTH Authentication required."));
     }
     if let Some(cluster) = &ctx.shared.cluster {
-        if let Err(reply) = route(cluster, &ctx.shared.config, entry, args) {
-            stats.reject(entry.index);
+        // EXEC routes the whole transaction: its commands must share one slot served here.
+        let routed = match &ctx.session.multi {
+            Some(m) if entry.cmd.name == "exec" => route(
+                cluster,
+                &ctx.shared.config,
+                m.queue.iter().map(|(e, a)| (*e, &a[..])),
+            ),
+            _ => route(cluster, &ctx.shared.config, [(entry, args)]),
+        };
+        if let Err(reply) = routed {
+            ctx.shared.stats.reject(entry.index);
+            // As Redis: a redirected EXEC discards the transaction, other commands fail it.
+            if entry.cmd.name == "exec" {
+                transaction::abandon(ctx);
+            } else if let Some(m) = &mut ctx.session.multi {
+                m.failed = true;
+            }
             return reply;
         }
     }
     if ctx.session.in_pubsub_context() && entry.flags & PUBSUB_CONTEXT == 0 {
-        stats.reject(entry.index);
-        return Reply::error(format!(
+        let reply = Reply::error(format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
             entry.cmd.name
         ));
+        return reject(ctx, entry, reply);
     }
+    if ctx.session.multi.is_some() && !transaction::runs_in_multi(entry) {
+        if entry.flags & NO_MULTI != 0 {
+            let reply = Reply::error("ERR Command not allowed inside a transaction");
+            return reject(ctx, entry, reply);
+        }
+        return transaction::queue(ctx, entry, args);
+    }
+    call(ctx, entry, args)
+}
+
+/// A command refused before running: counted as rejected; inside MULTI it fails the transaction.
+fn reject(ctx: &mut Ctx, entry: &Entry, reply: Reply) -> Reply {
+    ctx.shared.stats.reject(entry.index);
+    transaction::rejected(ctx, entry.cmd.name.as_bytes(), reply)
+}
+
+/// Runs a command's handler and records its statistics (directly, or from EXEC).
+pub fn call(ctx: &mut Ctx, entry: &'static Entry, args: &[Bytes]) -> Reply {
+    let stats = &ctx.shared.stats;
     let start = Instant::now();
     let reply = match (entry.cmd.handler)(ctx, args) {
         Ok(r) => r,
@@ -366,17 +401,16 @@ pub fn run(ctx: &mut Ctx, entry: &'static Entry, args: &[Bytes]) -> Reply {
     reply
 }
 
-/// Clustered mode: runs a keyed command here only if its keys share one slot that this node
+/// Clustered mode: runs keyed commands here only if their keys share one slot that this node
 /// serves (Redis's `getNodeByQuery`); keyless commands always run.
-fn route(
+fn route<'a>(
     cluster: &crate::cluster::Cluster,
     config: &crate::config::Config,
-    entry: &Entry,
-    args: &[Bytes],
+    commands: impl IntoIterator<Item = (&'a Entry, &'a [Bytes])>,
 ) -> Result<(), Reply> {
     let mut slot = None;
-    let mut check = |i: usize| -> Result<(), Reply> {
-        let s = crate::util::crc16::key_slot(&args[i]);
+    let mut check = |key: &[u8]| -> Result<(), Reply> {
+        let s = crate::util::crc16::key_slot(key);
         match slot {
             Some(prev) if prev != s => Err(Reply::error(
                 "CROSSSLOT Keys in request don't hash to the same slot",
@@ -387,19 +421,21 @@ fn route(
             }
         }
     };
-    if entry.flags & MOVABLE_KEYS != 0 {
-        for i in command::movable_key_positions(args) {
-            check(i)?;
-        }
-    } else {
-        let (first, last, step) = entry.cmd.keys;
-        if first > 0 {
-            let argc = args.len() as i32;
-            let last = if last < 0 { argc + last } else { last }.min(argc - 1);
-            let mut i = first;
-            while i <= last {
-                check(i as usize)?;
-                i += step.max(1);
+    for (entry, args) in commands {
+        if entry.flags & MOVABLE_KEYS != 0 {
+            for i in command::movable_key_positions(args) {
+                check(&args[i])?;
+            }
+        } else {
+            let (first, last, step) = entry.cmd.keys;
+            if first > 0 {
+                let argc = args.len() as i32;
+                let last = if last < 0 { argc + last } else { last }.min(argc - 1);
+                let mut i = first;
+                while i <= last {
+                    check(&args[i as usize])?;
+                    i += step.max(1);
+                }
             }
         }
     }

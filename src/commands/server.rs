@@ -153,6 +153,12 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn monitor(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
+    // Redis refuses MONITOR from a client that must not block (inside EXEC) with this text.
+    if ctx.session.deny_blocking {
+        return Err(CmdError::err(
+            "MONITOR isn't allowed for DENY BLOCKING client",
+        ));
+    }
     ctx.session.after = After::Monitor;
     ctx.shared.monitors.fetch_add(1, Relaxed);
     Ok(Reply::Ok)

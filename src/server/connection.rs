@@ -64,6 +64,7 @@ pub async fn serve(stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
     .run(&mut session)
     .await;
     crate::commands::pubsub::unsubscribe_all(&shared, &mut session);
+    crate::commands::transaction::disconnect(&shared, &mut session);
     if let Err(e) = res {
         tracing::debug!(client = id, error = %e, "connection closed");
     }
@@ -256,20 +257,31 @@ impl Connection<'_> {
             let reply = match commands::resolve(&args) {
                 Resolved::Error(r) => {
                     shared.stats.error_replies.fetch_add(1, Relaxed);
-                    r
+                    if session.multi.is_some() || args[0].eq_ignore_ascii_case(b"exec") {
+                        let mut ctx = Ctx::new(shared, session, &mut guard, &shared.store);
+                        commands::transaction::rejected(&mut ctx, &args[0], r)
+                    } else {
+                        r
+                    }
                 }
                 Resolved::Run(entry) => {
                     if shared.monitors.load(Relaxed) > 0
                         && entry.flags & commands::SKIP_MONITOR == 0
+                        && !commands::transaction::monitored_later(session, entry)
                     {
                         feed_monitors(shared, session, &args);
                     }
                     session.last_cmd = entry.cmd.name;
                     let mut ctx = Ctx::new(shared, session, &mut guard, &shared.store);
                     let reply = commands::run(&mut ctx, entry, &args);
-                    if entry.flags & commands::WRITE != 0 && !reply.is_error() {
+                    // A write queued by MULTI waits for its EXEC, which reports its writes.
+                    if entry.flags & commands::WRITE != 0
+                        && !reply.is_error()
+                        && session.multi.is_none()
+                    {
                         wrote = true;
                     }
+                    wrote |= std::mem::take(&mut session.wrote);
                     // Clients blocked on keys this command filled are served now that it
                     // completed (in the order they blocked).
                     if shared.blocking.has_ready() {
@@ -364,7 +376,7 @@ impl Connection<'_> {
 }
 
 /// Formats a command as MONITOR shows it: `+<time> [<db> <addr>] "arg" ...`.
-fn feed_monitors(shared: &Shared, session: &Session, args: &[Bytes]) {
+pub fn feed_monitors(shared: &Shared, session: &Session, args: &[Bytes]) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();

@@ -39,6 +39,8 @@ pub struct ClientInfo {
     pub subs: [usize; 3],
     /// Blocked in BLPOP and friends (flag `b`).
     pub blocked: bool,
+    /// Commands queued in MULTI (flag `x`), -1 outside a transaction.
+    pub multi: i64,
 }
 
 impl ClientHandle {
@@ -62,6 +64,7 @@ impl ClientHandle {
                 user: "default",
                 subs: [0; 3],
                 blocked: false,
+                multi: -1,
             }),
             killed: AtomicBool::new(false),
             kill_signal: Notify::new(),
@@ -103,6 +106,9 @@ impl ClientHandle {
         if i.subs.iter().any(|&n| n > 0) {
             flags.push('P');
         }
+        if i.multi >= 0 {
+            flags.push('x');
+        }
         if i.blocked {
             flags.push('b');
         }
@@ -110,7 +116,7 @@ impl ClientHandle {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -122,6 +128,7 @@ impl ClientHandle {
             i.subs[0],
             i.subs[1],
             i.subs[2],
+            i.multi,
             i.last_cmd,
             i.user,
             i.resp,
@@ -159,6 +166,16 @@ pub struct Session {
     pub subs: [BTreeSet<Bytes>; 3],
     /// Set by a blocking command that found nothing: the connection blocks instead of replying.
     pub block: Option<super::blocking::BlockRequest>,
+    /// Inside MULTI: the queued commands (see `commands::transaction`).
+    pub multi: Option<crate::commands::transaction::Multi>,
+    /// Running commands that must not block (EXEC's queue; Redis's `CLIENT_DENY_BLOCKING`,
+    /// which scripts set too): blocking commands answer as if timed out.
+    pub deny_blocking: bool,
+    /// A write inside a command that is not itself flagged `write` (EXEC) succeeded: the
+    /// connection waits for durability as after any write. Taken by the connection.
+    pub wrote: bool,
+    /// Keys this client WATCHes, as (logical db, key); the registry is in the `Store`.
+    pub watched: Vec<(usize, Bytes)>,
 }
 
 impl Session {
@@ -179,6 +196,10 @@ impl Session {
             subscriber,
             subs: Default::default(),
             block: None,
+            multi: None,
+            deny_blocking: false,
+            wrote: false,
+            watched: Vec::new(),
         }
     }
 
@@ -206,5 +227,6 @@ impl Session {
         i.no_evict = self.no_evict;
         i.no_touch = self.no_touch;
         i.subs = [self.subs[0].len(), self.subs[1].len(), self.subs[2].len()];
+        i.multi = self.multi.as_ref().map_or(-1, |m| m.queue.len() as i64);
     }
 }

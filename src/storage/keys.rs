@@ -88,6 +88,15 @@ pub fn member_version(k: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(k.get(at..at + 8)?.try_into().ok()?))
 }
 
+/// The (db, user key) of a collection member entry.
+pub fn parse_member_key(k: &[u8]) -> Option<(u8, &[u8])> {
+    if k.len() < 8 || k[0] != DATA {
+        return None;
+    }
+    let len = u32::from_be_bytes(k[4..8].try_into().ok()?) as usize;
+    Some((k[1], k.get(8..8 + len)?))
+}
+
 /// `g | <member prefix without its tag>`: a collection version whose members await deletion.
 pub fn gc_key(member_prefix: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(member_prefix.len());

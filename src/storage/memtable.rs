@@ -15,6 +15,13 @@
 //! command (or half a transaction) on disk. (sled's own `apply_batch` would do this too, but it
 //! holds a global lock that stalls every concurrent read for the whole batch.)
 //!
+//! A transaction (EXEC) may need sled current midway (a range read applies the queue inline),
+//! which would put part of it on disk. So while an atomic unit is open the memtable remembers
+//! the value each key had before the unit first wrote it; an inline apply first writes those
+//! values as one undo record (`u` in the journal tree), and the unit's end applies the rest and
+//! removes the record. After a crash, `replay_journal` completes interrupted batches and then
+//! rolls an unfinished unit back: the transaction is entirely absent.
+//!
 //! Batches are applied in swap order; `applied` is the write sequence number up to which sled is
 //! current. Entries whose latest write is applied are clean and may be evicted to respect the
 //! memory budget; dirty entries stay until applied.
@@ -104,8 +111,27 @@ struct Applied {
     done: Condvar,
 }
 
+/// An atomic unit of writes in progress (see the module docs).
+#[derive(Default)]
+struct Atomic {
+    /// Each key the unit wrote → its value before that; `Unknown` when the key was not in the
+    /// map (sled's value, read when the undo record is written).
+    undo: HashMap<Vec<u8>, Before>,
+    /// An undo record is on disk: some of the unit's writes may be in sled.
+    spilled: bool,
+}
+
+enum Before {
+    Known(Option<IVec>),
+    Unknown,
+}
+
+/// The journal-tree key of the undo record of an unfinished atomic unit.
+const UNDO: &[u8] = b"u";
+
 pub struct Memtable {
     map: HashMap<MemKey, Slot, ahash::RandomState>,
+    atomic: Option<Atomic>,
     dirty: Vec<IVec>,
     bytes: usize,
     limit: usize,
@@ -124,6 +150,8 @@ const RESIDENT_MAX: usize = 1 << 20;
 /// A batch taken out of the memtable, to be written to sled.
 pub struct Swap {
     entries: Vec<(IVec, Option<IVec>)>,
+    /// Written before the entries: how to roll back an atomic unit they are part of.
+    undo: Option<Vec<(IVec, Option<IVec>)>>,
     upto: u64,
     applied: Arc<Applied>,
     journal: Tree,
@@ -134,7 +162,11 @@ pub const JOURNAL: u8 = b'j';
 impl Swap {
     /// Writes the batch to sled through the journal (blocking) and publishes that it is applied.
     pub fn apply(self, tree: &Tree) -> sled::Result<()> {
-        let res = write_journaled(&self.journal, tree, self.upto, &self.entries);
+        let res = match &self.undo {
+            Some(undo) => self.journal.insert(UNDO, encode_journal(undo)).map(|_| ()),
+            None => Ok(()),
+        }
+        .and_then(|_| write_journaled(&self.journal, tree, self.upto, &self.entries));
         if res.is_ok() {
             self.applied.upto.fetch_max(self.upto, Ordering::SeqCst);
         }
@@ -237,6 +269,17 @@ pub fn replay_journal(journal: &Tree, tree: &Tree) -> sled::Result<usize> {
             replayed += 1;
         }
     }
+    // A transaction cut short: restore what its keys held before it.
+    if let Some(blob) = journal.get(UNDO)? {
+        for (k, v) in decode_journal(&blob).unwrap_or_default() {
+            match v {
+                Some(v) => tree.insert(k, v)?,
+                None => tree.remove(k)?,
+            };
+        }
+        journal.remove(UNDO)?;
+        replayed += 1;
+    }
     Ok(replayed)
 }
 
@@ -245,6 +288,7 @@ impl Memtable {
     pub fn new(limit: usize, journal: Tree) -> Self {
         Memtable {
             map: HashMap::default(),
+            atomic: None,
             dirty: Vec::new(),
             bytes: 0,
             limit,
@@ -322,6 +366,15 @@ impl Memtable {
     /// or None when the key was not in the map.
     fn write(&mut self, key: &[u8], val: Option<IVec>) -> Option<Option<IVec>> {
         self.seq += 1;
+        if let Some(a) = &mut self.atomic {
+            if !a.undo.contains_key(key) {
+                let before = match self.map.get(key) {
+                    Some(slot) => Before::Known(slot.val.clone()),
+                    None => Before::Unknown,
+                };
+                a.undo.insert(key.to_vec(), before);
+            }
+        }
         let add = val.as_ref().map_or(0, |v| v.len());
         let old = match self.map.get_mut(key) {
             Some(slot) => {
@@ -390,10 +443,33 @@ impl Memtable {
             .unwrap_or_else(|e| e.into_inner()) = true;
         Some(Swap {
             entries,
+            undo: None,
             upto: self.seq,
             applied: self.applied.clone(),
             journal: self.journal.clone(),
         })
+    }
+
+    /// Opens an atomic unit: until `end_atomic`, inline applies are covered by an undo record.
+    pub fn begin_atomic(&mut self) {
+        self.atomic = Some(Atomic::default());
+    }
+
+    pub fn in_atomic(&self) -> bool {
+        self.atomic.is_some()
+    }
+
+    /// Closes the atomic unit. If part of it reached sled, the rest is applied now and then the
+    /// undo record removed; otherwise its writes stay queued, to reach sled in one batch.
+    pub fn end_atomic(&mut self, tree: &Tree) -> sled::Result<()> {
+        let Some(a) = self.atomic.take() else {
+            return Ok(());
+        };
+        if a.spilled {
+            self.sync(tree)?;
+            self.journal.remove(UNDO)?;
+        }
+        Ok(())
     }
 
     /// Blocks until no swapped batch is being applied.
@@ -414,10 +490,27 @@ impl Memtable {
 
     /// Makes sled current: applies everything queued, inline.
     pub fn sync(&mut self, tree: &Tree) -> sled::Result<()> {
-        match self.swap() {
-            Some(s) => s.apply(tree),
-            None => Ok(()),
+        let Some(mut swap) = self.swap() else {
+            return Ok(());
+        };
+        if let Some(a) = &mut self.atomic {
+            if !a.undo.is_empty() {
+                // No batch is in flight (swap waited), so sled holds the value of every key
+                // the map did not know.
+                let mut undo = Vec::with_capacity(a.undo.len());
+                for (k, before) in a.undo.iter_mut() {
+                    if let Before::Unknown = before {
+                        *before = Before::Known(tree.get(k)?);
+                    }
+                    if let Before::Known(v) = before {
+                        undo.push((IVec::from(&k[..]), v.clone()));
+                    }
+                }
+                swap.undo = Some(undo);
+                a.spilled = true;
+            }
         }
+        swap.apply(tree)
     }
 
     /// Drops clean entries until the map is back under 90% of its budget.
@@ -463,6 +556,44 @@ mod tests {
             (IVec::from(&b"b"[..]), None),
         ];
         assert_eq!(decode_journal(&encode_journal(&entries)), Some(entries));
+    }
+
+    #[test]
+    fn replay_rolls_back_an_unfinished_atomic_unit() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let tree = db.open_tree("t").unwrap();
+        let journal = db.open_tree("j").unwrap();
+        tree.insert(b"a", &b"old"[..]).unwrap();
+        let mut mem = Memtable::new(1 << 20, journal.clone());
+        mem.begin_atomic();
+        mem.put(&tree, b"a", Some(IVec::from(&b"new"[..]))).unwrap();
+        mem.put_blind(b"b", Some(IVec::from(&b"x"[..])));
+        // A range read midway applies the unit so far: an undo record covers it.
+        mem.sync(&tree).unwrap();
+        mem.put_blind(b"c", Some(IVec::from(&b"y"[..])));
+        assert_eq!(tree.get(b"a").unwrap(), Some(IVec::from(&b"new"[..])));
+        assert!(journal.get(UNDO).unwrap().is_some());
+        // Crash here: the unit is rolled back.
+        assert_eq!(replay_journal(&journal, &tree).unwrap(), 1);
+        assert_eq!(tree.get(b"a").unwrap(), Some(IVec::from(&b"old"[..])));
+        assert_eq!(tree.get(b"b").unwrap(), None);
+        assert!(journal.get(UNDO).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_finished_atomic_unit_leaves_no_undo_record() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let tree = db.open_tree("t").unwrap();
+        let journal = db.open_tree("j").unwrap();
+        let mut mem = Memtable::new(1 << 20, journal.clone());
+        mem.begin_atomic();
+        mem.put_blind(b"a", Some(IVec::from(&b"1"[..])));
+        mem.sync(&tree).unwrap();
+        mem.put_blind(b"b", Some(IVec::from(&b"2"[..])));
+        mem.end_atomic(&tree).unwrap();
+        assert_eq!(tree.get(b"b").unwrap(), Some(IVec::from(&b"2"[..])));
+        assert!(journal.get(UNDO).unwrap().is_none());
+        assert_eq!(replay_journal(&journal, &tree).unwrap(), 0);
     }
 
     #[test]

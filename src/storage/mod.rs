@@ -35,6 +35,7 @@ pub mod keys;
 pub mod memtable;
 pub mod record;
 pub mod scan;
+pub mod watch;
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -89,6 +90,8 @@ pub struct Store {
     gc_pending: bool,
     /// The `g` entry being cleaned and the last member deleted from it.
     gc_cursor: Option<(Vec<u8>, Vec<u8>)>,
+    /// WATCHed keys; every write below reports its key here (`touch`).
+    watches: watch::Watches,
 }
 
 impl Store {
@@ -135,6 +138,7 @@ impl Store {
             dirty: 0,
             gc_pending: true,
             gc_cursor: None,
+            watches: Default::default(),
         };
         store.load_dbmap(databases).map_err(|e| unusable(&e))?;
         store.recount().map_err(|e| unusable(&e))?;
@@ -219,6 +223,7 @@ impl Store {
         let old = self
             .mem
             .put(&self.tree, &meta_key(pdb, key), Some(record.into()))?;
+        self.touch(pdb, key);
         self.after_replace(
             pdb,
             key,
@@ -246,6 +251,9 @@ impl Store {
             .mem
             .put(&self.tree, mk, None)?
             .and_then(Record::from_raw);
+        if old.is_some() {
+            self.touch(pdb, key);
+        }
         self.after_replace(pdb, key, old.as_ref(), None);
         Ok(old)
     }
@@ -386,6 +394,13 @@ impl Store {
 
     /// Swaps two logical databases by rewriting the persisted map (O(1)).
     pub fn swap_db(&mut self, a: usize, b: usize) -> CmdResult<()> {
+        // As Redis: a watched key of either database is touched if it exists on either side.
+        for (db, key) in self.watches.keys_in(&[a, b]) {
+            let (pa, pb) = (self.phys(a), self.phys(b));
+            if self.get_raw(pa, &key)?.is_some() || self.get_raw(pb, &key)?.is_some() {
+                self.watches.touch(db, &key);
+            }
+        }
         self.dbmap.swap(a, b);
         self.mem
             .put_blind(&catalog_key("dbmap"), Some(self.dbmap.clone().into()));
@@ -504,6 +519,15 @@ impl Store {
 
     /// Takes the queued writes as one batch, for the flusher to apply outside the lock.
     pub fn take_swap(&mut self) -> Option<Swap> {
+        // The flusher takes the lock between batches, so an atomic unit still open here was
+        // abandoned (a command panicked inside EXEC): close it rather than let its undo record
+        // grow and later roll back writes made after it.
+        if self.mem.in_atomic() {
+            tracing::error!("closing a transaction left open");
+            if let Err(e) = self.mem.end_atomic(&self.tree) {
+                tracing::error!(error = %e, "applying an abandoned transaction failed");
+            }
+        }
         self.mem.swap()
     }
 
@@ -550,15 +574,18 @@ impl Store {
 
     /// Writes a member entry and returns its previous value, in one memtable lookup.
     pub fn member_swap(&mut self, k: &[u8], v: &[u8]) -> CmdResult<Option<IVec>> {
+        self.touch_member(k);
         Ok(self.mem.put(&self.tree, k, Some(v.into()))?)
     }
 
     pub fn member_put(&mut self, k: &[u8], v: &[u8]) {
+        self.touch_member(k);
         self.mem.put_blind(k, Some(v.into()));
     }
 
     /// Deletes a member entry without reading it (the caller knows it exists, or does not care).
     pub fn member_delete(&mut self, k: &[u8]) {
+        self.touch_member(k);
         self.mem.put_blind(k, None);
     }
 
@@ -568,7 +595,70 @@ impl Store {
 
     /// Deletes a member entry and returns its value, in one memtable lookup.
     pub fn member_take(&mut self, k: &[u8]) -> CmdResult<Option<IVec>> {
-        Ok(self.mem.put(&self.tree, k, None)?)
+        let old = self.mem.put(&self.tree, k, None)?;
+        if old.is_some() {
+            self.touch_member(k);
+        }
+        Ok(old)
+    }
+
+    /// Starts a unit of writes that must reach the disk entirely or not at all (EXEC): until
+    /// `end_atomic`, an inline apply a command needs is covered by an undo record.
+    pub fn begin_atomic(&mut self) {
+        self.mem.begin_atomic();
+    }
+
+    /// Ends the unit started by `begin_atomic`.
+    pub fn end_atomic(&mut self) -> CmdResult<()> {
+        self.mem.end_atomic(&self.tree)?;
+        Ok(())
+    }
+
+    /// Starts watching `key` of logical `db` for `client` (WATCH).
+    pub fn watch(&mut self, db: usize, key: &[u8], client: u64) {
+        self.watches.add(db, key, client);
+    }
+
+    /// Stops every watch of `client` (the keys it watched) and clears its broken flag.
+    pub fn unwatch(&mut self, client: u64, watched: &[(usize, bytes::Bytes)]) {
+        self.watches.remove(client, watched);
+    }
+
+    /// True when a key `client` watches changed since it watched it.
+    pub fn watch_broken(&self, client: u64) -> bool {
+        self.watches.is_broken(client)
+    }
+
+    /// Signals that `key` of logical `db` was modified where no stored entry changes (as Redis's
+    /// `signalModifiedKey` for writes that leave the value as it was, e.g. LTRIM keeping all).
+    pub fn touch_logical(&mut self, db: usize, key: &[u8]) {
+        if !self.watches.is_empty() {
+            self.watches.touch(db, key);
+        }
+    }
+
+    /// A record of physical database `pdb` changed: watchers of the key are broken.
+    #[inline]
+    fn touch(&mut self, pdb: u8, key: &[u8]) {
+        if self.watches.is_empty() {
+            return;
+        }
+        if let Some(db) = self.dbmap.iter().position(|&p| p == pdb) {
+            self.watches.touch(db, key);
+        }
+    }
+
+    /// A collection member changed: its collection's watchers are broken.
+    #[inline]
+    fn touch_member(&mut self, k: &[u8]) {
+        if self.watches.is_empty() {
+            return;
+        }
+        if let Some((pdb, key)) = parse_member_key(k) {
+            if let Some(db) = self.dbmap.iter().position(|&p| p == pdb) {
+                self.watches.touch(db, key);
+            }
+        }
     }
 
     /// Members under a prefix, in order (applies queued writes first).
