@@ -32,6 +32,7 @@ use bytes::Bytes;
 
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::reply::Reply;
+use crate::server::notify;
 use crate::server::session::Session;
 use crate::server::Shared;
 use crate::storage::Store;
@@ -321,9 +322,25 @@ impl<'a, 'g> Ctx<'a, 'g> {
 
     /// The keyspace, locked for the rest of the batch so each command is atomic.
     pub fn store(&mut self) -> &mut Store {
-        let lock = self.lock;
-        self.guard
-            .get_or_insert_with(|| lock.lock().unwrap_or_else(|e| e.into_inner()))
+        let (lock, shared) = (self.lock, self.shared);
+        self.guard.get_or_insert_with(|| {
+            let mut store = lock.lock().unwrap_or_else(|e| e.into_inner());
+            store.events.mask = notify::record_mask(shared.config.notify_flags());
+            store
+        })
+    }
+
+    /// Records a keyspace event on `key` in the client's database (see `server::notify`).
+    pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        let db = self.db();
+        self.store().notify(class, event, db, key);
+    }
+
+    /// Publishes the keyspace events recorded so far, if the keyspace is locked.
+    pub fn publish_events(&mut self) {
+        if let Some(store) = self.guard.as_mut() {
+            notify::publish_pending(self.shared, store);
+        }
     }
 
     /// The client's selected database.
@@ -333,6 +350,7 @@ impl<'a, 'g> Ctx<'a, 'g> {
 
     /// Releases the keyspace lock (before blocking work such as a flush).
     pub fn unlock(&mut self) {
+        self.publish_events();
         *self.guard = None;
     }
 }
@@ -362,6 +380,7 @@ pub fn run(ctx: &mut Ctx, entry: &'static Entry, args: &[Bytes]) -> Reply {
         Ok(r) => r,
         Err(e) => Reply::from(e),
     };
+    ctx.publish_events();
     stats.record(entry.index, start.elapsed(), reply.is_error());
     reply
 }

@@ -275,6 +275,7 @@ impl Connection<'_> {
                     if shared.blocking.has_ready() {
                         if let Some(store) = guard.as_mut() {
                             shared.blocking.serve(store, commands::serve_blocked);
+                            super::notify::publish_pending(shared, store);
                         }
                     }
                     if let Some(req) = session.block.take() {

@@ -31,6 +31,7 @@
 //! they describe and validated against it when due, so a crash between two writes leaves at most
 //! a stale index entry, never a key that cannot expire.
 
+pub mod events;
 pub mod keys;
 pub mod memtable;
 pub mod record;
@@ -43,6 +44,7 @@ pub use sled::IVec;
 use sled::Tree;
 
 use crate::error::{CmdError, CmdResult};
+use events::Events;
 use keys::*;
 use memtable::{Memtable, Swap};
 pub use record::{encode_collection, encode_string, Kind, Record};
@@ -89,6 +91,8 @@ pub struct Store {
     gc_pending: bool,
     /// The `g` entry being cleaned and the last member deleted from it.
     gc_cursor: Option<(Vec<u8>, Vec<u8>)>,
+    /// Keyspace events not yet published (see `events.rs`).
+    pub events: Events,
 }
 
 impl Store {
@@ -135,6 +139,7 @@ impl Store {
             dirty: 0,
             gc_pending: true,
             gc_cursor: None,
+            events: Events::default(),
         };
         store.load_dbmap(databases).map_err(|e| unusable(&e))?;
         store.recount().map_err(|e| unusable(&e))?;
@@ -194,9 +199,16 @@ impl Store {
         };
         if rec.is_expired(now_ms()) {
             self.remove_meta(pdb, key, &mk)?;
+            self.events.push(events::EXPIRED, "expired", db, key);
             return Ok(None);
         }
         Ok(Some(rec))
+    }
+
+    /// Records a keyspace event on `key` of logical `db` (published after the command).
+    #[inline]
+    pub fn notify(&mut self, class: u32, event: &'static str, db: usize, key: &[u8]) {
+        self.events.push(class, event, db, key);
     }
 
     /// Reads a record without deleting it when expired.
@@ -218,13 +230,19 @@ impl Store {
         let new_version = record::version_of(&record);
         let old = self
             .mem
-            .put(&self.tree, &meta_key(pdb, key), Some(record.into()))?;
-        self.after_replace(
-            pdb,
-            key,
-            old.and_then(Record::from_raw).as_ref(),
-            Some((new_expire, new_version)),
-        );
+            .put(&self.tree, &meta_key(pdb, key), Some(record.into()))?
+            .and_then(Record::from_raw);
+        self.after_replace(pdb, key, old.as_ref(), Some((new_expire, new_version)));
+        // Redis emits `new` where it adds a key to its dictionary: a key that was absent, or
+        // whose expired record it removed first.
+        match &old {
+            Some(o) if o.is_expired(now_ms()) => {
+                self.events.push(events::EXPIRED, "expired", db, key);
+                self.events.push(events::NEW, "new", db, key);
+            }
+            Some(_) => {}
+            None => self.events.push(events::NEW, "new", db, key),
+        }
         self.dirty += 1;
         Ok(())
     }
@@ -235,7 +253,11 @@ impl Store {
         match self.remove_meta(pdb, key, &meta_key(pdb, key))? {
             Some(old) => {
                 self.dirty += 1;
-                Ok(!old.is_expired(now_ms()))
+                let expired = old.is_expired(now_ms());
+                if expired {
+                    self.events.push(events::EXPIRED, "expired", db, key);
+                }
+                Ok(!expired)
             }
             None => Ok(false),
         }
@@ -345,6 +367,7 @@ impl Store {
         }
         for key in expired {
             self.remove_meta(pdb, &key, &meta_key(pdb, &key))?;
+            self.events.push(events::EXPIRED, "expired", db, &key);
         }
         Ok(resume)
     }
@@ -430,6 +453,7 @@ impl Store {
                 self.remove_meta(pdb, &key, &meta_key(pdb, &key))?;
                 self.dirty += 1;
                 if let Some(db) = self.dbmap.iter().position(|&p| p == pdb) {
+                    self.events.push(events::EXPIRED, "expired", db, &key);
                     removed.push((db, key));
                 }
             }
