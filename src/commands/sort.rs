@@ -9,6 +9,7 @@
 //! that leaves elements out, where Redis runs its partial quicksort (`pqsort.c`, ported here
 //! step for step so that ties land where Redis puts them).
 
+use crate::storage::events::LIST;
 use std::cmp::Ordering;
 
 use bytes::Bytes;
@@ -295,6 +296,7 @@ fn sort_generic(ctx: &mut Ctx, args: &[Bytes], readonly: bool) -> CmdResult<Repl
     }
     list::save(store, db, dst, &mut l)?;
     if !values.is_empty() {
+        store.notify(LIST, "sortstore", db, dst);
         ctx.shared.blocking.signal(db, dst);
     }
     Ok(Reply::Integer(values.len() as i64))
