@@ -239,7 +239,7 @@ fn set_commands_notify_as_redis() {
         "SREM s zz",
         "SADD one x",
         "SPOP one",
-        "SADD two x y",
+        "SADD two x",
         "SPOP two 5",
         "SPOP missing",
         "SADD three z",
