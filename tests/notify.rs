@@ -358,17 +358,19 @@ fn lazy_expiry_publishes_expired_before_the_command_event() {
     let mut c = s.raw();
     c.cmd(&["SET", "first", "v", "PX", "1"]);
     assert_eq!(
-        read_messages(&mut sub, 4),
+        read_messages(&mut sub, 6),
         [
             "__keyspace@0__:first set",
             "__keyevent@0__:set first",
+            "__keyspace@0__:first expire",
+            "__keyevent@0__:expire first",
             "__keyspace@0__:first expired",
             "__keyevent@0__:expired first",
         ]
     );
     let cycle = Instant::now();
     c.cmd(&["SET", "k", "v", "PX", "20"]);
-    assert_eq!(read_messages(&mut sub, 2).len(), 2);
+    assert_eq!(read_messages(&mut sub, 4).len(), 4);
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(c.cmd(&["APPEND", "k", "x"]), ":1\r\n");
     assert!(

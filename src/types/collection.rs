@@ -13,8 +13,8 @@ use std::sync::Mutex;
 use crate::storage::IVec;
 
 use crate::error::{CmdError, CmdResult};
-use crate::storage::scan::random_u64;
 use crate::storage::events::GENERIC;
+use crate::storage::scan::random_u64;
 use crate::storage::{encode_collection, Kind, Store};
 
 /// A collection's record, decoded for one command. Change `size`/`extra`, then `save`.
