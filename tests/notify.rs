@@ -471,3 +471,33 @@ fn redis_py_receives_keyspace_notifications() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A client blocked in BLPOP / BLMOVE / BZPOPMIN and served by another client's push: the pop
+/// is published after the push that served it, as Redis publishes it.
+#[test]
+fn serving_a_blocked_client_notifies_as_redis() {
+    let run = |port: u16| {
+        let mut c = Raw::connect(port);
+        c.cmd(&["CONFIG", "SET", "notify-keyspace-events", "AKEn"]);
+        let mut sub = subscriber(port);
+        let mut replies = Vec::new();
+        for (block, feed) in [
+            (&["BLPOP", "l", "0"][..], &["RPUSH", "l", "a"][..]),
+            (&["BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"], &["LPUSH", "src", "b", "c"]),
+            (&["BZPOPMIN", "z", "0"], &["ZADD", "z", "1", "m"]),
+        ] {
+            let mut blocked = Raw::connect(port);
+            common::send(&mut blocked, block);
+            common::wait_blocked(&mut c, 1);
+            replies.push(c.cmd(feed));
+            replies.push(common::reply(&mut blocked));
+        }
+        c.cmd(&["PUBLISH", "done", "x"]);
+        (replies, messages_until_done(&mut sub))
+    };
+    let berth = Server::start(&[]);
+    let redis = RealRedis::start();
+    let want = run(redis.port);
+    assert!(!want.1.is_empty());
+    assert_eq!(run(berth.port), want);
+}
