@@ -836,6 +836,23 @@ static GENERATORS: &[(u32, Generator)] = &[
     (1, |g| vec!["DUMP".into(), g.key()]),
     (1, |g| vec!["DUMP".into(), g.lkey()]),
     (1, |g| vec!["DUMP".into(), g.zkey()]),
+    // notify: notify-keyspace-events as CONFIG SET checks it and CONFIG GET writes it back
+    (1, |g| {
+        let flags = g.notify_flags();
+        vec![
+            "CONFIG".into(),
+            "SET".into(),
+            "notify-keyspace-events".into(),
+            flags,
+        ]
+    }),
+    (1, |_| {
+        vec![
+            "CONFIG".into(),
+            "GET".into(),
+            "notify-keyspace-events".into(),
+        ]
+    }),
 ];
 
 impl Gen {
@@ -1397,6 +1414,24 @@ impl Gen {
             c.push(self.rng.pick(&["1", "2", "10", "0", "-1", "x"]).into());
         }
         c
+    }
+}
+
+// Keyspace notification generator helpers.
+impl Gen {
+    /// A `notify-keyspace-events` value: a few flag letters in any order, sometimes a bad one.
+    fn notify_flags(&mut self) -> String {
+        let letters = [
+            "K", "E", "A", "g", "$", "l", "s", "h", "z", "x", "e", "t", "m", "d", "n",
+        ];
+        let mut out = String::new();
+        for _ in 0..self.rng.below(6) {
+            out.push_str(self.rng.pick(&letters));
+        }
+        if self.rng.chance(10) {
+            out.push_str(self.rng.pick(&["q", " ", "k"]));
+        }
+        out
     }
 }
 

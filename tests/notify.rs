@@ -483,7 +483,10 @@ fn serving_a_blocked_client_notifies_as_redis() {
         let mut replies = Vec::new();
         for (block, feed) in [
             (&["BLPOP", "l", "0"][..], &["RPUSH", "l", "a"][..]),
-            (&["BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"], &["LPUSH", "src", "b", "c"]),
+            (
+                &["BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"],
+                &["LPUSH", "src", "b", "c"],
+            ),
             (&["BZPOPMIN", "z", "0"], &["ZADD", "z", "1", "m"]),
         ] {
             let mut blocked = Raw::connect(port);
