@@ -54,9 +54,12 @@ fn run_script(port: u16, flags: &str, script: &[&str]) -> (Vec<String>, Vec<Stri
 /// Runs `script` on berth and on a real Redis 7 and asserts the same replies and the same
 /// notification stream (all classes, keyspace and keyevent channels, `new` events included).
 fn same_as_redis(script: &[&str]) {
+    same_as_redis_with("AKEn", script);
+}
+
+fn same_as_redis_with(flags: &str, script: &[&str]) {
     let berth = Server::start(&[]);
     let redis = RealRedis::start();
-    let flags = "AKEn";
     let (want_replies, want) = run_script(redis.port, flags, script);
     let (got_replies, got) = run_script(berth.port, flags, script);
     assert_eq!(got_replies, want_replies, "replies differ from Redis");
@@ -150,6 +153,69 @@ fn generic_commands_notify_as_redis() {
         "SET db1 1",
         "FLUSHDB",
     ]);
+}
+
+/// Read commands that look up a missing key publish `keymiss` (flag m), one per key looked up;
+/// writes do not, nor do OBJECT, SCAN and KEYS.
+#[test]
+fn key_misses_notify_as_redis() {
+    same_as_redis_with(
+        "KEm",
+        &[
+            "SET present v",
+            "GET m1",
+            "GET present",
+            "MGET m2 present m3",
+            "EXISTS m4",
+            "TYPE m5",
+            "TTL m6",
+            "PTTL m7",
+            "EXPIRETIME m8",
+            "TOUCH m9",
+            "HGET m10 f",
+            "HGETALL m11",
+            "HMGET m12 f g",
+            "LRANGE m13 0 -1",
+            "LINDEX m14 0",
+            "LLEN m15",
+            "LPOS m16 a",
+            "SMEMBERS m17",
+            "SISMEMBER m18 a",
+            "SINTER m19 m20",
+            "SUNION m21",
+            "SDIFF m22 m23",
+            "SCARD m24",
+            "SRANDMEMBER m25",
+            "SINTERCARD 1 m26",
+            "ZRANGE m27 0 -1",
+            "ZSCORE m28 a",
+            "ZRANK m29 a",
+            "ZCARD m30",
+            "ZUNION 1 m31",
+            "ZRANDMEMBER m32",
+            "ZSCAN m33 0",
+            "HSCAN m34 0",
+            "SSCAN m35 0",
+            "STRLEN m36",
+            "GETRANGE m37 0 1",
+            "GETBIT m38 1",
+            "BITCOUNT m39",
+            "BITPOS m40 1",
+            "BITFIELD_RO m41 GET u8 0",
+            "LCS m42 m43",
+            "DUMP m44",
+            "SORT_RO m45",
+            "OBJECT ENCODING m46",
+            "SCAN 0 MATCH m47",
+            "KEYS m48",
+            "INCR m49",
+            "LPUSH m50 a",
+            "RENAME m51 x",
+            "EXPIRE m52 10",
+            "LMPOP 1 m53 LEFT",
+            "HRANDFIELD m54",
+        ],
+    );
 }
 
 /// DUMP on each server (payloads are the same format, but not sent through the script).

@@ -575,6 +575,8 @@ fn persist(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 /// The record of the OBJECT subcommand's key; None replies nil.
 fn object_key(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Option<Record>> {
     let db = ctx.db();
+    // OBJECT inspects without a `keymiss` event (Redis's LOOKUP_NONOTIFY).
+    ctx.reading = false;
     ctx.store().get(db, &args[2])
 }
 

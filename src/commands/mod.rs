@@ -303,6 +303,8 @@ pub struct Ctx<'a, 'g> {
     pub session: &'a mut Session,
     guard: &'a mut Option<MutexGuard<'g, Store>>,
     lock: &'g std::sync::Mutex<Store>,
+    /// The running command only reads: its lookups that miss are `keymiss` events.
+    pub reading: bool,
 }
 
 impl<'a, 'g> Ctx<'a, 'g> {
@@ -317,17 +319,20 @@ impl<'a, 'g> Ctx<'a, 'g> {
             session,
             guard,
             lock,
+            reading: false,
         }
     }
 
     /// The keyspace, locked for the rest of the batch so each command is atomic.
     pub fn store(&mut self) -> &mut Store {
         let (lock, shared) = (self.lock, self.shared);
-        self.guard.get_or_insert_with(|| {
+        let store = self.guard.get_or_insert_with(|| {
             let mut store = lock.lock().unwrap_or_else(|e| e.into_inner());
             store.events.mask = notify::record_mask(shared.config.notify_flags());
             store
-        })
+        });
+        store.events.reading = self.reading;
+        store
     }
 
     /// Records a keyspace event on `key` in the client's database (see `server::notify`).
@@ -336,9 +341,11 @@ impl<'a, 'g> Ctx<'a, 'g> {
         self.store().notify(class, event, db, key);
     }
 
-    /// Publishes the keyspace events recorded so far, if the keyspace is locked.
+    /// Publishes the keyspace events recorded so far, if the keyspace is locked, and ends the
+    /// command's `keymiss` reporting (blocked-client service reads the store after it).
     pub fn publish_events(&mut self) {
         if let Some(store) = self.guard.as_mut() {
+            store.events.reading = false;
             notify::publish_pending(self.shared, store);
         }
     }
@@ -376,6 +383,7 @@ pub fn run(ctx: &mut Ctx, entry: &'static Entry, args: &[Bytes]) -> Reply {
         ));
     }
     let start = Instant::now();
+    ctx.reading = entry.flags & READONLY != 0;
     let reply = match (entry.cmd.handler)(ctx, args) {
         Ok(r) => r,
         Err(e) => Reply::from(e),

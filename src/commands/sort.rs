@@ -179,10 +179,12 @@ fn sort_generic(ctx: &mut Ctx, args: &[Bytes], readonly: bool) -> CmdResult<Repl
 
     let db = ctx.db();
     let store = ctx.store();
-    let kind = match store.get(db, &args[1])? {
-        Some(rec) if matches!(rec.kind(), Kind::List | Kind::Set | Kind::ZSet) => rec.kind(),
+    let (kind, exists) = match store.get(db, &args[1])? {
+        Some(rec) if matches!(rec.kind(), Kind::List | Kind::Set | Kind::ZSet) => {
+            (rec.kind(), true)
+        }
         Some(_) => return Err(CmdError::WrongType),
-        None => Kind::List,
+        None => (Kind::List, false),
     };
     // A set's native order is not defined: STORE sorts it (Redis does so for replication).
     if dontsort && kind == Kind::Set && storekey.is_some() {
@@ -190,7 +192,12 @@ fn sort_generic(ctx: &mut Ctx, args: &[Bytes], readonly: bool) -> CmdResult<Repl
         alpha = true;
         sortby = None;
     }
-    let mut elements = native(store, db, &args[1], kind)?;
+    // A missing key is looked up once (one `keymiss` event, as Redis).
+    let mut elements = if exists {
+        native(store, db, &args[1], kind)?
+    } else {
+        Vec::new()
+    };
 
     let len = elements.len() as i64;
     let start = limit_start.clamp(0, len);

@@ -17,8 +17,6 @@ pub const KEYSPACE: u32 = 1 << 0;
 pub const KEYEVENT: u32 = 1 << 1;
 /// `t`: streams (berth has none; the letter is accepted).
 pub const STREAM: u32 = 1 << 10;
-/// `m`: key misses (accepted; berth publishes no `keymiss` events).
-pub const KEY_MISS: u32 = 1 << 11;
 /// `d`: module events (accepted; berth has no modules).
 pub const MODULE: u32 = 1 << 12;
 /// `A`: Redis's alias for `g$lshzxetd` (not `m`, not `n`).

@@ -25,6 +25,8 @@ pub const ZSET: u32 = 1 << 7;
 pub const EXPIRED: u32 = 1 << 8;
 /// `e`: a key evicted for maxmemory.
 pub const EVICTED: u32 = 1 << 9;
+/// `m`: a read command looked up a key that does not exist (event `keymiss`).
+pub const KEY_MISS: u32 = 1 << 11;
 /// `n`: a key created.
 pub const NEW: u32 = 1 << 14;
 
@@ -41,6 +43,8 @@ pub struct Event {
 pub struct Events {
     /// Classes to record (the enabled notify-keyspace-events classes).
     pub mask: u32,
+    /// The running command reads (Redis's `lookupKeyRead`): a lookup that misses is a `keymiss`.
+    pub reading: bool,
     queue: Vec<Event>,
 }
 

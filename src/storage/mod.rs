@@ -195,14 +195,23 @@ impl Store {
         let pdb = self.phys(db);
         let mk = meta_key(pdb, key);
         let Some(rec) = self.mem.get(&self.tree, &mk)?.and_then(Record::from_raw) else {
+            self.key_miss(db, key);
             return Ok(None);
         };
         if rec.is_expired(now_ms()) {
             self.remove_meta(pdb, key, &mk)?;
             self.events.push(events::EXPIRED, "expired", db, key);
+            self.key_miss(db, key);
             return Ok(None);
         }
         Ok(Some(rec))
+    }
+
+    #[inline]
+    fn key_miss(&mut self, db: usize, key: &[u8]) {
+        if self.events.reading {
+            self.events.push(events::KEY_MISS, "keymiss", db, key);
+        }
     }
 
     /// Records a keyspace event on `key` of logical `db` (published after the command).
