@@ -155,8 +155,9 @@ fn generic_commands_notify_as_redis() {
     ]);
 }
 
-/// Read commands that look up a missing key publish `keymiss` (flag m), one per key looked up;
-/// writes do not, nor do OBJECT, SCAN and KEYS.
+/// Read commands that look up a missing key publish `keymiss` (flag m), one per key looked up,
+/// and so do the write commands that read source keys as GET does; other writes do not, nor do
+/// OBJECT, SCAN and KEYS.
 #[test]
 fn key_misses_notify_as_redis() {
     same_as_redis_with(
@@ -214,6 +215,34 @@ fn key_misses_notify_as_redis() {
             "EXPIRE m52 10",
             "LMPOP 1 m53 LEFT",
             "HRANDFIELD m54",
+            // Write commands that read source keys as GET does.
+            "GETDEL w1",
+            "COPY w2 d2",
+            "SORT w3",
+            "SORT w4 STORE d4",
+            "SINTERSTORE d5 w5 w5b",
+            "SUNIONSTORE d6 w6",
+            "SDIFFSTORE d7 w7",
+            "ZUNIONSTORE d8 1 w8",
+            "ZINTERSTORE d9 1 w9",
+            "ZDIFFSTORE d10 1 w10",
+            "ZRANGESTORE d11 w11 0 -1",
+            "LMOVE w12 d12 LEFT LEFT",
+            "SMOVE w14 d14 a",
+            "BITOP OR d15 w15",
+            "GETEX w16",
+            "GETSET w17 v",
+            "SET w18 v GET",
+            "APPEND w19 x",
+            "HINCRBY w21 f 1",
+            "SPOP w22",
+            "ZPOPMIN w24",
+            "SETNX w26 v",
+            "BITFIELD w41 GET u8 0",
+            "BITFIELD w42 SET u8 0 1",
+            "RPUSH L a b",
+            "SORT L BY wb_* GET wg_*",
+            "SORT L BY wb_* GET wg_* STORE dL",
         ],
     );
 }

@@ -176,7 +176,8 @@ fn bitop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     }
     let mut values = Vec::with_capacity(args.len() - 3);
     for key in &args[3..] {
-        values.push(read(ctx, key)?.map_or(Bytes::new(), |r| r.str_bytes()));
+        let rec = ctx.reading(|ctx| read(ctx, key))?;
+        values.push(rec.map_or(Bytes::new(), |r| r.str_bytes()));
     }
     let srcs: Vec<&[u8]> = values.iter().map(|v| &v[..]).collect();
     let result = bitmap::bitop(op, &srcs);
@@ -287,7 +288,11 @@ fn bitfield_with(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CmdResult<Re
             "BITFIELD_RO only supports the GET subcommand",
         ));
     }
-    let rec = read(ctx, &args[1])?;
+    // Without writes, BITFIELD looks its key up as a read (a miss is a `keymiss`).
+    let rec = match highest {
+        None => ctx.reading(|ctx| read(ctx, &args[1]))?,
+        Some(_) => read(ctx, &args[1])?,
+    };
     let mut value = rec.as_ref().map_or(Vec::new(), |r| r.str_value().to_vec());
     let Some(highest) = highest else {
         let replies = fields

@@ -251,7 +251,7 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         return Err(same_object());
     }
     let store = ctx.store();
-    let Some(rec) = store.get(db, src)? else {
+    let Some(rec) = store.reading(|s| s.get(db, src))? else {
         return Ok(Reply::Integer(0));
     };
     if !replace && store.get(dst_db, dst)?.is_some() {

@@ -341,6 +341,18 @@ impl<'a, 'g> Ctx<'a, 'g> {
         self.store().notify(class, event, db, key);
     }
 
+    /// Runs `f` with lookups made as a read command makes them (a miss is a `keymiss` event):
+    /// for the source keys that some write commands read (Redis's `lookupKeyRead`).
+    pub fn reading<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        let was = std::mem::replace(&mut self.reading, true);
+        let out = f(self);
+        self.reading = was;
+        if let Some(store) = self.guard.as_mut() {
+            store.events.reading = was;
+        }
+        out
+    }
+
     /// Publishes the keyspace events recorded so far, if the keyspace is locked, and ends the
     /// command's `keymiss` reporting (blocked-client service reads the store after it).
     pub fn publish_events(&mut self) {

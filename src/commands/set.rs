@@ -318,7 +318,7 @@ fn sinter(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn sinterstore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
-    let sets = read_all(ctx, &args[2..])?;
+    let sets = ctx.reading(|ctx| read_all(ctx, &args[2..]))?;
     let members = inter(ctx.store(), sets, usize::MAX)?;
     store_result(ctx, &args[1], members, "sinterstore")
 }
@@ -362,7 +362,7 @@ fn sunion(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn sunionstore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
-    let sets = read_all(ctx, &args[2..])?;
+    let sets = ctx.reading(|ctx| read_all(ctx, &args[2..]))?;
     let members = union(ctx.store(), &sets)?;
     store_result(ctx, &args[1], members, "sunionstore")
 }
@@ -373,7 +373,7 @@ fn sdiff(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn sdiffstore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
-    let sets = read_all(ctx, &args[2..])?;
+    let sets = ctx.reading(|ctx| read_all(ctx, &args[2..]))?;
     let members = diff(ctx.store(), &sets)?;
     store_result(ctx, &args[1], members, "sdiffstore")
 }

@@ -178,6 +178,8 @@ fn sort_generic(ctx: &mut Ctx, args: &[Bytes], readonly: bool) -> CmdResult<Repl
     }
 
     let db = ctx.db();
+    // SORT reads its key and BY/GET patterns as read commands do (misses are `keymiss`).
+    ctx.reading = true;
     let store = ctx.store();
     let (kind, exists) = match store.get(db, &args[1])? {
         Some(rec) if matches!(rec.kind(), Kind::List | Kind::Set | Kind::ZSet) => {
@@ -297,6 +299,7 @@ fn sort_generic(ctx: &mut Ctx, args: &[Bytes], readonly: bool) -> CmdResult<Repl
             values.push(lookup(store, db, g, &it.obj)?.unwrap_or_default());
         }
     }
+    store.events.reading = false;
     let mut l = list::fresh(store, db, dst)?;
     for v in &values {
         l.push(store, false, v);

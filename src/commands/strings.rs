@@ -118,7 +118,8 @@ fn set_with(
     let store = ctx.store();
     // A plain SET needs nothing from the old value: skip the read (the hot path).
     let old = if o.get {
-        string::get(store, db, key)?
+        // SET GET and GETSET read the old value as GET does (a miss is a `keymiss`).
+        store.reading(|s| string::get(s, db, key))?
     } else if o.nx || o.xx || o.keepttl {
         store.get(db, key)?
     } else {
@@ -187,6 +188,7 @@ fn getset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let db = ctx.db();
+    ctx.reading = true;
     let store = ctx.store();
     let Some(rec) = string::get(store, db, &args[1])? else {
         return Ok(Reply::Nil);
@@ -199,6 +201,7 @@ fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let o = SetOpts::parse(&args[2..], false)?;
     let db = ctx.db();
+    ctx.reading = true;
     let store = ctx.store();
     let Some(rec) = string::get(store, db, &args[1])? else {
         return Ok(Reply::Nil);

@@ -492,7 +492,8 @@ fn zrange_generic(
     let db = ctx.db();
     let resp3 = ctx.session.resp3;
     let store = ctx.store();
-    let c = zset::get(store, db, key)?;
+    // ZRANGESTORE reads its source as ZRANGE does (a miss is a `keymiss`).
+    let c = store.reading(|s| zset::get(s, db, key))?;
     let entries = match c {
         None => Vec::new(),
         Some(c) => {
@@ -1030,7 +1031,7 @@ fn setop(
     let store = ctx.store();
     let mut src = Vec::with_capacity(setnum);
     for key in &args[numkeys_idx + 1..numkeys_idx + 1 + setnum] {
-        let coll = match store.get(db, key)? {
+        let coll = match store.reading(|s| s.get(db, key))? {
             None => None,
             Some(r) if r.kind() == Kind::ZSet || r.kind() == Kind::Set => {
                 collection::get(store, db, key, r.kind())?

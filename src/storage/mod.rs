@@ -214,6 +214,15 @@ impl Store {
         }
     }
 
+    /// Runs `f` with lookups made as a read command makes them (Redis's `lookupKeyRead`): a miss
+    /// is a `keymiss` event. For the source keys that some write commands read.
+    pub fn reading<T>(&mut self, f: impl FnOnce(&mut Store) -> T) -> T {
+        let was = std::mem::replace(&mut self.events.reading, true);
+        let out = f(self);
+        self.events.reading = was;
+        out
+    }
+
     /// Records a keyspace event on `key` of logical `db` (published after the command).
     #[inline]
     pub fn notify(&mut self, class: u32, event: &'static str, db: usize, key: &[u8]) {
