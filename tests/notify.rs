@@ -599,3 +599,26 @@ fn serving_a_blocked_client_notifies_as_redis() {
     assert!(!want.1.is_empty());
     assert_eq!(run(berth.port), want);
 }
+
+/// A RESP3 client subscribed to its own keyspace events gets them before the reply of the
+/// command that caused them, byte for byte as Redis sends them.
+#[test]
+fn resp3_client_gets_its_own_events_before_the_reply() {
+    let run = |port: u16| {
+        let mut c = Raw::connect(port);
+        c.resp3 = true;
+        c.cmd(&["HELLO", "3"]);
+        c.cmd(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
+        c.cmd(&["SUBSCRIBE", "__keyspace@0__:k"]);
+        c.cmd(&["SUBSCRIBE", "__keyevent@0__:set"]);
+        // The push(es) and the reply arrive together: read the frames the write produced.
+        common::send(&mut c, &["SET", "k", "v"]);
+        let frames: Vec<String> = (0..3).map(|_| common::reply(&mut c)).collect();
+        frames.concat()
+    };
+    let berth = Server::start(&[]);
+    let redis = RealRedis::start();
+    let want = run(redis.port);
+    assert!(want.ends_with("+OK\r\n"), "{want:?}");
+    assert_eq!(run(berth.port), want);
+}
