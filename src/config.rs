@@ -21,7 +21,8 @@ pub enum Kind {
     Bool,
     Enum(&'static [&'static str]),
     String,
-    /// `notify-keyspace-events` flag letters, kept in Redis's canonical order.
+    /// `notify-keyspace-events` flag letters: stored canonically (`notify::flags_to_stored`),
+    /// shown by CONFIG GET as Redis shows them.
     KeyspaceEvents,
 }
 

@@ -323,7 +323,8 @@ impl<'a, 'g> Ctx<'a, 'g> {
         }
     }
 
-    /// The keyspace, locked for the rest of the batch so each command is atomic.
+    /// The keyspace, locked for the rest of the batch so each command is atomic. Taking the lock
+    /// also gives the store the current notify-keyspace-events classes to record.
     pub fn store(&mut self) -> &mut Store {
         let (lock, shared) = (self.lock, self.shared);
         let store = self.guard.get_or_insert_with(|| {
