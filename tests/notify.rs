@@ -3,7 +3,7 @@
 //! events from lazy and active expiry; flag filtering; CONFIG SET/GET normalization; redis-py.
 
 mod common;
-use common::{array, bulk, Raw, RealRedis, Server};
+use common::{array, Raw, RealRedis, Server};
 
 use std::time::{Duration, Instant};
 
@@ -547,7 +547,6 @@ fn config_reads_flags_back_in_redis_order() {
          Invalid event class character. Use 'Ag$lshzxeKEtmdn'.\r\n"
     );
     assert_eq!(get(&mut c), array(&["notify-keyspace-events", ""]));
-    let _ = bulk;
 }
 
 #[test]
@@ -621,4 +620,28 @@ fn resp3_client_gets_its_own_events_before_the_reply() {
     let want = run(redis.port);
     assert!(want.ends_with("+OK\r\n"), "{want:?}");
     assert_eq!(run(berth.port), want);
+}
+
+/// "AKEn" reads back as "AKE" (Redis writes no `n` after `A`) but still publishes `new`, as in
+/// Redis; given on the command line, it works the same.
+#[test]
+fn all_classes_with_new_keep_new_events() {
+    let s = Server::start(&["--notify-keyspace-events", "AKEn"]);
+    let mut c = s.raw();
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "notify-keyspace-events"]),
+        array(&["notify-keyspace-events", "AKE"])
+    );
+    let mut sub = subscriber(s.port);
+    c.cmd(&["SET", "k", "v"]);
+    c.cmd(&["PUBLISH", "done", "x"]);
+    assert_eq!(
+        messages_until_done(&mut sub),
+        [
+            "__keyspace@0__:k new",
+            "__keyevent@0__:new k",
+            "__keyspace@0__:k set",
+            "__keyevent@0__:set k",
+        ]
+    );
 }
