@@ -155,6 +155,57 @@ fn generic_commands_notify_as_redis() {
     ]);
 }
 
+/// Errors and no-ops publish nothing; TTLs carried by writes publish what Redis publishes.
+#[test]
+fn errors_and_no_ops_notify_as_redis() {
+    same_as_redis(&[
+        "SET s v",
+        "LPUSH s a",
+        "INCR s",
+        "HSET s f v",
+        "SADD s m",
+        "ZADD s 1 m",
+        "RENAME missing x",
+        "SET n 1",
+        "INCRBY n x",
+        "EXPIRE s abc",
+        "ZADD z NX XX 1 a",
+        "LSET missing 0 a",
+        "SETRANGE s -1 x",
+        "GETEX s EX 0",
+        "SET s v EX 0",
+        "ZADD z 1 a",
+        "ZADD z INCR 1 b 2 c",
+        "ZINCRBY z x a",
+        "PEXPIRE s 100000",
+        "SET s w KEEPTTL",
+        "PERSIST s",
+        "LPUSH l a",
+        "EXPIRE l 100",
+        "RPUSH l b",
+        "LPOP l 0",
+        "SPOP nothing 3",
+        "HDEL nothing f",
+        "ZREM nothing a",
+        "LREM nothing 0 a",
+        "LTRIM nothing 0 1",
+        "DEL nothing",
+        "PERSIST nothing",
+        "EXPIRE nothing 10",
+        "MOVE nothing 1",
+        "COPY nothing x",
+        "SMOVE nothing x a",
+        "LMOVE nothing x LEFT LEFT",
+        "SINTERSTORE nothing2 nothing",
+        "APPEND s ''",
+        "SETRANGE s 0 ''",
+        "BITFIELD s GET u8 0",
+        "SELECT 5",
+        "SET k5 v",
+        "DEL k5",
+    ]);
+}
+
 /// Read commands that look up a missing key publish `keymiss` (flag m), one per key looked up,
 /// and so do the write commands that read source keys as GET does; other writes do not, nor do
 /// OBJECT, SCAN and KEYS.
