@@ -252,14 +252,16 @@ impl Store {
             .and_then(Record::from_raw);
         self.after_replace(pdb, key, old.as_ref(), Some((new_expire, new_version)));
         // Redis emits `new` where it adds a key to its dictionary: a key that was absent, or
-        // whose expired record it removed first.
-        match &old {
-            Some(o) if o.is_expired(now_ms()) => {
-                self.events.push(events::EXPIRED, "expired", db, key);
-                self.events.push(events::NEW, "new", db, key);
+        // whose expired record it removed first. (Skipped, clock read included, when off.)
+        if self.events.mask & (events::EXPIRED | events::NEW) != 0 {
+            match &old {
+                Some(o) if o.is_expired(now_ms()) => {
+                    self.events.push(events::EXPIRED, "expired", db, key);
+                    self.events.push(events::NEW, "new", db, key);
+                }
+                Some(_) => {}
+                None => self.events.push(events::NEW, "new", db, key),
             }
-            Some(_) => {}
-            None => self.events.push(events::NEW, "new", db, key),
         }
         self.dirty += 1;
         Ok(())
