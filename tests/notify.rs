@@ -696,3 +696,15 @@ fn all_classes_with_new_keep_new_events() {
         ]
     );
 }
+
+/// Expired events name the logical database the key is in when it expires (after SWAPDB too).
+#[test]
+fn expired_events_follow_swapped_databases() {
+    let s = Server::start(&["--notify-keyspace-events", "Ex", "--hz", "100"]);
+    let mut sub = subscriber(s.port);
+    let mut c = s.raw();
+    c.cmd(&["SELECT", "1"]);
+    c.cmd(&["SET", "k", "v", "PX", "100"]);
+    c.cmd(&["SWAPDB", "0", "1"]);
+    assert_eq!(read_messages(&mut sub, 1), ["__keyevent@0__:expired k"]);
+}
