@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU8, Ordering};
 use std::sync::RwLock;
 
 use crate::protocol::request::split_args;
+use crate::server::notify;
 
 /// How a directive's value is checked.
 #[derive(Debug, Clone, Copy)]
@@ -20,6 +21,9 @@ pub enum Kind {
     Bool,
     Enum(&'static [&'static str]),
     String,
+    /// `notify-keyspace-events` flag letters: stored canonically (`notify::flags_to_stored`),
+    /// shown by CONFIG GET as Redis shows them.
+    KeyspaceEvents,
 }
 
 pub struct Directive {
@@ -137,7 +141,7 @@ pub static DIRECTIVES: &[Directive] = &[
         true,
     ),
     d("slowlog-max-len", "128", INT, true),
-    d("notify-keyspace-events", "", Kind::String, true),
+    d("notify-keyspace-events", "", Kind::KeyspaceEvents, true),
     d("busy-reply-threshold", "5000", INT, true),
     // Clustered mode (see src/cluster/mod.rs). Identity is fixed at startup.
     d("cluster-enabled", "no", Kind::Bool, false),
@@ -241,6 +245,9 @@ pub fn validate(d: &Directive, value: &str) -> Result<String, String> {
                 "argument(s) must be one of the following: ".to_string() + &options.join(", ")
             }),
         Kind::String => Ok(value.to_string()),
+        Kind::KeyspaceEvents => notify::parse_flags(value)
+            .map(notify::flags_to_stored)
+            .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string()),
     }
 }
 
@@ -267,6 +274,7 @@ pub struct Config {
     query_buffer_limit: AtomicI64,
     timeout: AtomicI64,
     maxclients: AtomicI64,
+    notify_flags: AtomicU32,
 }
 
 impl Config {
@@ -340,6 +348,7 @@ impl Config {
             query_buffer_limit: AtomicI64::new(0),
             timeout: AtomicI64::new(0),
             maxclients: AtomicI64::new(0),
+            notify_flags: AtomicU32::new(0),
         };
         cfg.refresh_hot();
         Ok(cfg)
@@ -360,6 +369,8 @@ impl Config {
             .store(self.get_i64("timeout"), Ordering::Relaxed);
         self.maxclients
             .store(self.get_i64("maxclients"), Ordering::Relaxed);
+        let flags = notify::parse_flags(&self.get("notify-keyspace-events")).unwrap_or(0);
+        self.notify_flags.store(flags, Ordering::Relaxed);
     }
 
     pub fn get(&self, name: &str) -> String {
@@ -397,6 +408,11 @@ impl Config {
         self.maxclients.load(Ordering::Relaxed)
     }
 
+    /// `notify-keyspace-events` as bits (see `server::notify`).
+    pub fn notify_flags(&self) -> u32 {
+        self.notify_flags.load(Ordering::Relaxed)
+    }
+
     pub fn dir(&self) -> PathBuf {
         PathBuf::from(self.get("dir"))
     }
@@ -414,7 +430,17 @@ impl Config {
                     .iter()
                     .any(|p| crate::util::glob::glob_match(p, d.name.as_bytes(), true))
             })
-            .map(|d| (d.name, values.get(d.name).cloned().unwrap_or_default()))
+            .map(|d| {
+                let v = values.get(d.name).cloned().unwrap_or_default();
+                match d.kind {
+                    // Shown as Redis shows it (see `notify::flags_to_stored`).
+                    Kind::KeyspaceEvents => (
+                        d.name,
+                        notify::flags_to_string(notify::parse_flags(&v).unwrap_or(0)),
+                    ),
+                    _ => (d.name, v),
+                }
+            })
             .collect()
     }
 
@@ -511,7 +537,7 @@ fn apply(values: &mut BTreeMap<&'static str, String>, words: &[String]) -> Resul
     let name = &words[0];
     let d = directive(name).ok_or_else(|| format!("unknown directive '{name}'"))?;
     let value = words[1..].join(" ");
-    if words.len() < 2 && !matches!(d.kind, Kind::String) {
+    if words.len() < 2 && !matches!(d.kind, Kind::String | Kind::KeyspaceEvents) {
         return Err(format!("directive '{}' needs a value", d.name));
     }
     let v =

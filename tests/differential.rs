@@ -849,6 +849,23 @@ static GENERATORS: &[(u32, Generator)] = &[
     }),
     (1, |_| v(&["UNWATCH"])),
     (1, |g| g.transaction_misuse()),
+    // notify: notify-keyspace-events as CONFIG SET checks it and CONFIG GET writes it back
+    (1, |g| {
+        let flags = g.notify_flags();
+        vec![
+            "CONFIG".into(),
+            "SET".into(),
+            "notify-keyspace-events".into(),
+            flags,
+        ]
+    }),
+    (1, |_| {
+        vec![
+            "CONFIG".into(),
+            "GET".into(),
+            "notify-keyspace-events".into(),
+        ]
+    }),
 ];
 
 impl Gen {
@@ -1262,11 +1279,19 @@ fn normalize_exec(cmds: &[&Vec<String>], reply: String) -> String {
     let mut rest = rest.as_bytes();
     let mut out = format!("*{}\r\n", cmds.len());
     for c in cmds {
-        let len = match redis_protocol::resp3::decode::complete::decode(rest) {
-            Ok(Some((_, n))) => n,
-            // RESP2's null array and null bulk are not RESP3 frames.
-            _ if rest.starts_with(b"*-1\r\n") || rest.starts_with(b"$-1\r\n") => 5,
-            _ => return reply,
+        // Bulks first: a binary payload read as lossy UTF-8 no longer matches its length. RESP2's
+        // null array and null bulk (also nested) are not RESP3 frames.
+        let bulk = rest.starts_with(b"$") && !rest.starts_with(b"$-1");
+        let len = match (bulk, redis_protocol::resp3::decode::complete::decode(rest)) {
+            (true, _) => lossy_bulk_len(rest),
+            (false, Ok(Some((_, n)))) => Some(n),
+            _ => redis_protocol::resp2::decode::decode(rest)
+                .ok()
+                .flatten()
+                .map(|(_, n)| n),
+        };
+        let Some(len) = len else {
+            return reply;
         };
         out.push_str(&normalize(
             c,
@@ -1275,6 +1300,24 @@ fn normalize_exec(cmds: &[&Vec<String>], reply: String) -> String {
         rest = &rest[len..];
     }
     out
+}
+
+/// The length of a bulk reply, also when its binary payload (a DUMP) was read as lossy UTF-8,
+/// which only makes it longer: it ends at the first CRLF from its declared length on.
+fn lossy_bulk_len(rest: &[u8]) -> Option<usize> {
+    let crlf = |from: usize| {
+        rest.get(from..)?
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .map(|p| from + p)
+    };
+    let head_end = crlf(0)?;
+    let declared: usize = std::str::from_utf8(rest.get(1..head_end)?)
+        .ok()?
+        .parse()
+        .ok()?;
+    let start = head_end + 2;
+    Some(crlf(start + declared)? + 2)
 }
 
 /// An aggregate reply (array, set or map) with its elements sorted, `per` elements at a time
@@ -1460,6 +1503,24 @@ impl Gen {
             c.push(self.rng.pick(&["1", "2", "10", "0", "-1", "x"]).into());
         }
         c
+    }
+}
+
+// Keyspace notification generator helpers.
+impl Gen {
+    /// A `notify-keyspace-events` value: a few flag letters in any order, sometimes a bad one.
+    fn notify_flags(&mut self) -> String {
+        let letters = [
+            "K", "E", "A", "g", "$", "l", "s", "h", "z", "x", "e", "t", "m", "d", "n",
+        ];
+        let mut out = String::new();
+        for _ in 0..self.rng.below(6) {
+            out.push_str(self.rng.pick(&letters));
+        }
+        if self.rng.chance(10) {
+            out.push_str(self.rng.pick(&["q", " ", "k"]));
+        }
+        out
     }
 }
 

@@ -1,6 +1,7 @@
 //! Bitmap commands: SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP, BITFIELD, BITFIELD_RO. They work on
 //! string values; the bit arithmetic lives in `types::bitmap`, this file parses and replies.
 
+use crate::storage::events::{GENERIC, STRING};
 use bytes::Bytes;
 
 use super::args::{int, is, Opts};
@@ -83,6 +84,10 @@ fn setbit(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         let expire = rec.as_ref().map_or(0, |r| r.expire_at());
         let db = ctx.db();
         string::set_flagged(ctx.store(), db, &args[1], &value, expire, string::FLAG_RAW)?;
+    }
+    // Redis reports SETBIT only when the string changed (a bit flipped or the string grew).
+    if old != on || old_len != value.len() {
+        ctx.notify(STRING, "setbit", &args[1]);
     }
     Ok(Reply::Integer(old as i64))
 }
@@ -171,7 +176,8 @@ fn bitop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     }
     let mut values = Vec::with_capacity(args.len() - 3);
     for key in &args[3..] {
-        values.push(read(ctx, key)?.map_or(Bytes::new(), |r| r.str_bytes()));
+        let rec = ctx.reading(|ctx| read(ctx, key))?;
+        values.push(rec.map_or(Bytes::new(), |r| r.str_bytes()));
     }
     let srcs: Vec<&[u8]> = values.iter().map(|v| &v[..]).collect();
     let result = bitmap::bitop(op, &srcs);
@@ -179,9 +185,12 @@ fn bitop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let store = ctx.store();
     // An empty result deletes the destination; otherwise it is replaced, TTL dropped.
     if result.is_empty() {
-        store.delete(db, &args[2])?;
+        if store.delete(db, &args[2])? {
+            ctx.notify(GENERIC, "del", &args[2]);
+        }
     } else {
         string::set_flagged(store, db, &args[2], &result, 0, string::FLAG_RAW)?;
+        ctx.notify(STRING, "set", &args[2]);
     }
     Ok(Reply::Integer(result.len() as i64))
 }
@@ -279,7 +288,11 @@ fn bitfield_with(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CmdResult<Re
             "BITFIELD_RO only supports the GET subcommand",
         ));
     }
-    let rec = read(ctx, &args[1])?;
+    // Without writes, BITFIELD looks its key up as a read (a miss is a `keymiss`).
+    let rec = match highest {
+        None => ctx.reading(|ctx| read(ctx, &args[1]))?,
+        Some(_) => read(ctx, &args[1])?,
+    };
     let mut value = rec.as_ref().map_or(Vec::new(), |r| r.str_value().to_vec());
     let Some(highest) = highest else {
         let replies = fields
@@ -291,6 +304,7 @@ fn bitfield_with(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CmdResult<Re
     // Writes first grow the string to cover every field written, even those that then fail.
     bitmap::grow_to_bit(&mut value, highest);
     let mut replies = Vec::with_capacity(fields.len());
+    let mut changed = false;
     for f in &fields {
         let old = bitmap::get_field(&value, f.offset, f.t);
         let (new, reply_new) = match f.op {
@@ -304,6 +318,7 @@ fn bitfield_with(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CmdResult<Re
         replies.push(match new {
             Some(n) => {
                 bitmap::set_field(&mut value, f.offset, f.t, n);
+                changed = true;
                 Reply::Integer(if reply_new { n } else { old })
             }
             None => Reply::Nil,
@@ -312,6 +327,10 @@ fn bitfield_with(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CmdResult<Re
     let expire = rec.as_ref().map_or(0, |r| r.expire_at());
     let db = ctx.db();
     string::set_flagged(ctx.store(), db, &args[1], &value, expire, string::FLAG_RAW)?;
+    // One event per command, when some field was written (an overflow FAIL writes nothing).
+    if changed {
+        ctx.notify(STRING, "setbit", &args[1]);
+    }
     Ok(Reply::Array(replies))
 }
 

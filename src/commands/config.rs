@@ -58,6 +58,14 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     if pairs.iter().any(|(name, _)| name == "loglevel") {
         crate::logging::set_level(&config.get("loglevel"));
     }
+    // The store records events by its own copy of the flags, taken when the batch locked it.
+    if pairs
+        .iter()
+        .any(|(name, _)| name == "notify-keyspace-events")
+    {
+        let mask = crate::server::notify::record_mask(config.notify_flags());
+        ctx.store().events.mask = mask;
+    }
     Ok(Reply::Ok)
 }
 

@@ -1,6 +1,7 @@
 //! Hash commands: fields as point reads and writes (HGET, HSET, HINCRBY touch one entry each),
 //! whole-hash replies (HGETALL, HKEYS, HVALS), random fields and HSCAN.
 
+use crate::storage::events::HASH;
 use bytes::Bytes;
 
 use super::args::{cursor, int, is, scan_opts, scan_reply, signed_count};
@@ -58,6 +59,7 @@ fn set_pairs(ctx: &mut Ctx, args: &[Bytes], name: &str) -> CmdResult<i64> {
         }
     }
     collection::save(store, db, &args[1], &c)?;
+    store.notify(HASH, "hset", db, &args[1]);
     Ok(added)
 }
 
@@ -79,6 +81,7 @@ fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     }
     hash::set(store, &mut c, &args[2], &args[3])?;
     collection::save(store, db, &args[1], &c)?;
+    store.notify(HASH, "hset", db, &args[1]);
     Ok(Reply::Integer(1))
 }
 
@@ -117,6 +120,7 @@ fn hdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         }
     }
     if removed > 0 {
+        store.notify(HASH, "hdel", db, &args[1]);
         collection::save(store, db, &args[1], &c)?;
     }
     Ok(Reply::Integer(removed))
@@ -185,6 +189,7 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let new = cur.checked_add(by).ok_or(CmdError::Overflow)?;
     hash::set(store, &mut c, &args[2], &i64_bytes(new))?;
     collection::save(store, db, &args[1], &c)?;
+    store.notify(HASH, "hincrby", db, &args[1]);
     Ok(Reply::Integer(new))
 }
 
@@ -205,6 +210,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     })?;
     hash::set(store, &mut c, &args[2], &new)?;
     collection::save(store, db, &args[1], &c)?;
+    store.notify(HASH, "hincrbyfloat", db, &args[1]);
     Ok(Reply::Bulk(Bytes::from(new)))
 }
 

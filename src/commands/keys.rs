@@ -5,6 +5,7 @@
 //! RENAME, MOVE, COPY and DUMP/RESTORE refuse them with an explicit error until the collection
 //! types bring their own member copying.
 
+use crate::storage::events::GENERIC;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
@@ -121,7 +122,10 @@ fn del(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let store = ctx.store();
     let mut n = 0;
     for key in &args[1..] {
-        n += store.delete(db, key)? as i64;
+        if store.delete(db, key)? {
+            store.notify(GENERIC, "del", db, key);
+            n += 1;
+        }
     }
     Ok(Reply::Integer(n))
 }
@@ -188,10 +192,14 @@ fn rename_with(ctx: &mut Ctx, args: &[Bytes], nx: bool) -> CmdResult<Reply> {
         return Ok(Reply::Integer(0));
     }
     let moved = moved_record(store, (db, src), (db, dst), &rec)?;
+    // Redis deletes a destination before adding the moved key: it counts as `new`.
+    store.delete(db, dst)?;
     store.put_many(vec![
         (db, dst.to_vec(), Some(moved)),
         (db, src.to_vec(), None),
     ])?;
+    store.notify(GENERIC, "rename_from", db, src);
+    store.notify(GENERIC, "rename_to", db, dst);
     wake_blocked(ctx, &rec, db, dst);
     Ok(done)
 }
@@ -243,7 +251,7 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         return Err(same_object());
     }
     let store = ctx.store();
-    let Some(rec) = store.get(db, src)? else {
+    let Some(rec) = store.reading(|s| s.get(db, src))? else {
         return Ok(Reply::Integer(0));
     };
     if !replace && store.get(dst_db, dst)?.is_some() {
@@ -254,7 +262,10 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         Kind::String => encode_string(rec.str_value(), rec.expire_at(), rec.flags()),
         _ => moved_record(store, (db, src), (dst_db, dst), &rec)?,
     };
-    store.put_many(vec![(dst_db, dst.to_vec(), Some(record))])?;
+    // A replaced destination is deleted first, as Redis does (the copy counts as `new`).
+    store.delete(dst_db, dst)?;
+    store.put(dst_db, dst, record)?;
+    store.notify(GENERIC, "copy_to", dst_db, dst);
     wake_blocked(ctx, &rec, dst_db, dst);
     Ok(Reply::Integer(1))
 }
@@ -281,6 +292,8 @@ fn move_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         (dst_db, key.to_vec(), Some(moved)),
         (db, key.to_vec(), None),
     ])?;
+    store.notify(GENERIC, "move_from", db, key);
+    store.notify(GENERIC, "move_to", dst_db, key);
     wake_blocked(ctx, &rec, dst_db, key);
     Ok(Reply::Integer(1))
 }
@@ -482,8 +495,10 @@ fn expire_with(
     if when <= now {
         // An expiry already in the past deletes the key, as Redis does.
         store.delete(db, key)?;
+        store.notify(GENERIC, "del", db, key);
     } else {
         store.put(db, key, rec.with_expire(when as u64))?;
+        store.notify(GENERIC, "expire", db, key);
     }
     Ok(Reply::Integer(1))
 }
@@ -550,6 +565,7 @@ fn persist(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     match store.get(db, &args[1])? {
         Some(rec) if rec.expire_at() != 0 => {
             store.put(db, &args[1], rec.with_expire(0))?;
+            store.notify(GENERIC, "persist", db, &args[1]);
             Ok(Reply::Integer(1))
         }
         _ => Ok(Reply::Integer(0)),
@@ -559,6 +575,8 @@ fn persist(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 /// The record of the OBJECT subcommand's key; None replies nil.
 fn object_key(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Option<Record>> {
     let db = ctx.db();
+    // OBJECT inspects without a `keymiss` event (Redis's LOOKUP_NONOTIFY).
+    ctx.reading = false;
     ctx.store().get(db, &args[2])
 }
 
@@ -727,8 +745,8 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     };
     if expire_at != 0 && expire_at <= now {
         // Already expired: nothing is created (a replaced key is gone).
-        if replace {
-            ctx.store().delete(db, key)?;
+        if replace && ctx.store().delete(db, key)? {
+            ctx.notify(GENERIC, "del", key);
         }
         return Ok(Reply::Ok);
     }
@@ -740,7 +758,12 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
             record = rec.with_written_at(written);
         }
     }
+    // A replaced key is deleted first, as Redis does (the restored key counts as `new`).
+    if replace {
+        ctx.store().delete(db, key)?;
+    }
     ctx.store().put(db, key, record)?;
+    ctx.notify(GENERIC, "restore", key);
     if parsed.kind == Kind::List {
         ctx.shared.blocking.signal(db, key);
     }

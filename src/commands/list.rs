@@ -11,6 +11,7 @@ use super::{cmd, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::reply::Reply;
 use crate::server::blocking::{BlockOp, BlockRequest, Served};
+use crate::storage::events::LIST;
 use crate::storage::Store;
 use crate::types::list::{self, List};
 
@@ -67,6 +68,7 @@ fn push(ctx: &mut Ctx, args: &[Bytes], left: bool, only_existing: bool) -> CmdRe
     }
     let len = l.len();
     save(ctx, &args[1], &mut l)?;
+    ctx.notify(LIST, push_event(left), &args[1]);
     Ok(Reply::Integer(len as i64))
 }
 
@@ -86,6 +88,22 @@ fn rpushx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     push(ctx, args, false, true)
 }
 
+fn push_event(left: bool) -> &'static str {
+    if left {
+        "lpush"
+    } else {
+        "rpush"
+    }
+}
+
+fn pop_event(left: bool) -> &'static str {
+    if left {
+        "lpop"
+    } else {
+        "rpop"
+    }
+}
+
 /// Pops up to `count` elements from one end of an existing list and stores it.
 fn pop_n(
     store: &mut Store,
@@ -101,6 +119,9 @@ fn pop_n(
             Some(v) => out.push(Reply::Bulk(v)),
             None => break,
         }
+    }
+    if !out.is_empty() {
+        store.notify(LIST, pop_event(left), db, key);
     }
     list::save(store, db, key, l)?;
     Ok(out)
@@ -178,6 +199,7 @@ fn lset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         .ok_or_else(|| CmdError::err("index out of range"))?;
     l.set(store, i, &args[3]);
     store.dirty += 1;
+    store.notify(LIST, "lset", db, &args[1]);
     Ok(Reply::Ok)
 }
 
@@ -220,6 +242,7 @@ fn ltrim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     };
     let keep = clamp_range(l.len(), start, end);
     l.trim(store, keep)?;
+    store.notify(LIST, "ltrim", db, &args[1]);
     list::save(store, db, &args[1], &mut l)?;
     Ok(Reply::Ok)
 }
@@ -248,6 +271,7 @@ fn linsert(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let anchor_left = at >= old.len() / 2;
     l.rewrite(store, &old, &new, anchor_left);
     save(ctx, &args[1], &mut l)?;
+    ctx.notify(LIST, "linsert", &args[1]);
     Ok(Reply::Integer(new.len() as i64))
 }
 
@@ -282,6 +306,7 @@ fn lrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     };
     if removed > 0 {
         l.rewrite(store, &old, &new, count >= 0);
+        store.notify(LIST, "lrem", db, &args[1]);
         list::save(store, db, &args[1], &mut l)?;
     }
     Ok(Reply::Integer(removed as i64))
@@ -362,7 +387,8 @@ fn side(arg: &[u8]) -> CmdResult<bool> {
 }
 
 /// LMOVE's core: pops from `src` and pushes to `dst`. None when `src` does not exist. Returns
-/// the element and whether `dst` was created.
+/// the element and whether `dst` was created. Events in Redis's order: the push on `dst`, then
+/// the pop on `src` (and its `del` when emptied).
 fn move_one(
     store: &mut Store,
     db: usize,
@@ -380,6 +406,8 @@ fn move_one(
         };
         s.push(store, to_left, &v);
         list::save(store, db, src, &mut s)?;
+        store.notify(LIST, push_event(to_left), db, dst);
+        store.notify(LIST, pop_event(from_left), db, src);
         return Ok(Some((v, false)));
     }
     // Redis checks the destination's type before popping.
@@ -387,9 +415,11 @@ fn move_one(
     let Some(v) = s.pop(store, from_left)? else {
         return Ok(None);
     };
-    list::save(store, db, src, &mut s)?;
     d.push(store, to_left, &v);
     let created = list::save(store, db, dst, &mut d)?;
+    store.notify(LIST, push_event(to_left), db, dst);
+    store.notify(LIST, pop_event(from_left), db, src);
+    list::save(store, db, src, &mut s)?;
     Ok(Some((v, created)))
 }
 

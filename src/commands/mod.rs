@@ -33,6 +33,7 @@ use bytes::Bytes;
 
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::reply::Reply;
+use crate::server::notify;
 use crate::server::session::Session;
 use crate::server::Shared;
 use crate::storage::Store;
@@ -304,6 +305,8 @@ pub struct Ctx<'a, 'g> {
     pub session: &'a mut Session,
     guard: &'a mut Option<MutexGuard<'g, Store>>,
     lock: &'g std::sync::Mutex<Store>,
+    /// The running command only reads: its lookups that miss are `keymiss` events.
+    pub reading: bool,
 }
 
 impl<'a, 'g> Ctx<'a, 'g> {
@@ -318,14 +321,48 @@ impl<'a, 'g> Ctx<'a, 'g> {
             session,
             guard,
             lock,
+            reading: false,
         }
     }
 
-    /// The keyspace, locked for the rest of the batch so each command is atomic.
+    /// The keyspace, locked for the rest of the batch so each command is atomic. Taking the lock
+    /// also gives the store the current notify-keyspace-events classes to record.
     pub fn store(&mut self) -> &mut Store {
-        let lock = self.lock;
-        self.guard
-            .get_or_insert_with(|| lock.lock().unwrap_or_else(|e| e.into_inner()))
+        let (lock, shared) = (self.lock, self.shared);
+        let store = self.guard.get_or_insert_with(|| {
+            let mut store = lock.lock().unwrap_or_else(|e| e.into_inner());
+            store.events.mask = notify::record_mask(shared.config.notify_flags());
+            store
+        });
+        store.events.reading = self.reading;
+        store
+    }
+
+    /// Records a keyspace event on `key` in the client's database (see `server::notify`).
+    pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        let db = self.db();
+        self.store().notify(class, event, db, key);
+    }
+
+    /// Runs `f` with lookups made as a read command makes them (a miss is a `keymiss` event):
+    /// for the source keys that some write commands read (Redis's `lookupKeyRead`).
+    pub fn reading<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        let was = std::mem::replace(&mut self.reading, true);
+        let out = f(self);
+        self.reading = was;
+        if let Some(store) = self.guard.as_mut() {
+            store.events.reading = was;
+        }
+        out
+    }
+
+    /// Publishes the keyspace events recorded so far, if the keyspace is locked, and ends the
+    /// command's `keymiss` reporting (blocked-client service reads the store after it).
+    pub fn publish_events(&mut self) {
+        if let Some(store) = self.guard.as_mut() {
+            store.events.reading = false;
+            notify::publish_pending(self.shared, store);
+        }
     }
 
     /// The client's selected database.
@@ -335,6 +372,7 @@ impl<'a, 'g> Ctx<'a, 'g> {
 
     /// Releases the keyspace lock (before blocking work such as a flush).
     pub fn unlock(&mut self) {
+        self.publish_events();
         *self.guard = None;
     }
 }
@@ -393,10 +431,12 @@ fn reject(ctx: &mut Ctx, entry: &Entry, reply: Reply) -> Reply {
 pub fn call(ctx: &mut Ctx, entry: &'static Entry, args: &[Bytes]) -> Reply {
     let stats = &ctx.shared.stats;
     let start = Instant::now();
+    ctx.reading = entry.flags & READONLY != 0;
     let reply = match (entry.cmd.handler)(ctx, args) {
         Ok(r) => r,
         Err(e) => Reply::from(e),
     };
+    ctx.publish_events();
     stats.record(entry.index, start.elapsed(), reply.is_error());
     reply
 }

@@ -10,6 +10,7 @@ use super::args::{cursor, int, scan_opts, scan_reply, signed_count};
 use super::{cmd, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::reply::Reply;
+use crate::storage::events::{GENERIC, SET};
 use crate::storage::{encode_collection, Kind, Store};
 use crate::types::collection::{self, Coll};
 use crate::types::set;
@@ -61,6 +62,7 @@ fn sadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     }
     if added > 0 {
         collection::save(store, db, &args[1], &c)?;
+        store.notify(SET, "sadd", db, &args[1]);
     }
     Ok(Reply::Integer(added))
 }
@@ -78,6 +80,7 @@ fn srem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         }
     }
     if removed > 0 {
+        store.notify(SET, "srem", db, &args[1]);
         collection::save(store, db, &args[1], &c)?;
     }
     Ok(Reply::Integer(removed))
@@ -154,9 +157,13 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         Some(0) => Vec::new(),
         Some(n) => collection::random_distinct(store, &c, n)?,
     };
+    if !picks.is_empty() {
+        store.notify(SET, "spop", db, &args[1]);
+    }
     if picks.len() as u64 >= c.size {
         // Everything popped: delete the key, its members are collected in the background.
         store.delete(db, &args[1])?;
+        store.notify(GENERIC, "del", db, &args[1]);
     } else if !picks.is_empty() {
         for (m, _) in &picks {
             set::remove(store, &mut c, m)?;
@@ -213,9 +220,11 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     if !set::remove(store, &mut s, member)? {
         return Ok(Reply::Integer(0));
     }
+    store.notify(SET, "srem", db, src);
     collection::save(store, db, src, &s)?;
     if set::add(store, &mut d, member)? {
         collection::save(store, db, dst, &d)?;
+        store.notify(SET, "sadd", db, dst);
     }
     Ok(Reply::Integer(1))
 }
@@ -275,11 +284,19 @@ fn diff(store: &mut Store, sets: &[Option<Coll>]) -> CmdResult<Vec<Vec<u8>>> {
 }
 
 /// Replaces `dst` with a new set of `members` (deletes it when empty); returns the size.
-fn store_result(ctx: &mut Ctx, dst: &[u8], members: Vec<Vec<u8>>) -> CmdResult<Reply> {
+/// `event` names the command for keyspace notifications.
+fn store_result(
+    ctx: &mut Ctx,
+    dst: &[u8],
+    members: Vec<Vec<u8>>,
+    event: &'static str,
+) -> CmdResult<Reply> {
     let db = ctx.db();
     let store = ctx.store();
     if members.is_empty() {
-        store.delete(db, dst)?;
+        if store.delete(db, dst)? {
+            store.notify(GENERIC, "del", db, dst);
+        }
         return Ok(Reply::Integer(0));
     }
     let mut c = collection::fresh(store, db, dst, Kind::Set)?;
@@ -291,6 +308,7 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], members: Vec<Vec<u8>>) -> CmdResult<R
         dst,
         encode_collection(Kind::Set, 0, c.version, c.size, &c.extra),
     )?;
+    store.notify(SET, event, db, dst);
     Ok(Reply::Integer(c.size as i64))
 }
 
@@ -300,9 +318,9 @@ fn sinter(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn sinterstore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
-    let sets = read_all(ctx, &args[2..])?;
+    let sets = ctx.reading(|ctx| read_all(ctx, &args[2..]))?;
     let members = inter(ctx.store(), sets, usize::MAX)?;
-    store_result(ctx, &args[1], members)
+    store_result(ctx, &args[1], members, "sinterstore")
 }
 
 fn sintercard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
@@ -344,9 +362,9 @@ fn sunion(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn sunionstore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
-    let sets = read_all(ctx, &args[2..])?;
+    let sets = ctx.reading(|ctx| read_all(ctx, &args[2..]))?;
     let members = union(ctx.store(), &sets)?;
-    store_result(ctx, &args[1], members)
+    store_result(ctx, &args[1], members, "sunionstore")
 }
 
 fn sdiff(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
@@ -355,9 +373,9 @@ fn sdiff(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn sdiffstore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
-    let sets = read_all(ctx, &args[2..])?;
+    let sets = ctx.reading(|ctx| read_all(ctx, &args[2..]))?;
     let members = diff(ctx.store(), &sets)?;
-    store_result(ctx, &args[1], members)
+    store_result(ctx, &args[1], members, "sdiffstore")
 }
 
 fn sscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {

@@ -9,6 +9,7 @@
 //! that leaves elements out, where Redis runs its partial quicksort (`pqsort.c`, ported here
 //! step for step so that ties land where Redis puts them).
 
+use crate::storage::events::LIST;
 use std::cmp::Ordering;
 
 use bytes::Bytes;
@@ -177,11 +178,15 @@ fn sort_generic(ctx: &mut Ctx, args: &[Bytes], readonly: bool) -> CmdResult<Repl
     }
 
     let db = ctx.db();
+    // SORT reads its key and BY/GET patterns as read commands do (misses are `keymiss`).
+    ctx.reading = true;
     let store = ctx.store();
-    let kind = match store.get(db, &args[1])? {
-        Some(rec) if matches!(rec.kind(), Kind::List | Kind::Set | Kind::ZSet) => rec.kind(),
+    let (kind, exists) = match store.get(db, &args[1])? {
+        Some(rec) if matches!(rec.kind(), Kind::List | Kind::Set | Kind::ZSet) => {
+            (rec.kind(), true)
+        }
         Some(_) => return Err(CmdError::WrongType),
-        None => Kind::List,
+        None => (Kind::List, false),
     };
     // A set's native order is not defined: STORE sorts it (Redis does so for replication).
     if dontsort && kind == Kind::Set && storekey.is_some() {
@@ -189,7 +194,12 @@ fn sort_generic(ctx: &mut Ctx, args: &[Bytes], readonly: bool) -> CmdResult<Repl
         alpha = true;
         sortby = None;
     }
-    let mut elements = native(store, db, &args[1], kind)?;
+    // A missing key is looked up once (one `keymiss` event, as Redis).
+    let mut elements = if exists {
+        native(store, db, &args[1], kind)?
+    } else {
+        Vec::new()
+    };
 
     let len = elements.len() as i64;
     let start = limit_start.clamp(0, len);
@@ -289,12 +299,14 @@ fn sort_generic(ctx: &mut Ctx, args: &[Bytes], readonly: bool) -> CmdResult<Repl
             values.push(lookup(store, db, g, &it.obj)?.unwrap_or_default());
         }
     }
+    store.events.reading = false;
     let mut l = list::fresh(store, db, dst)?;
     for v in &values {
         l.push(store, false, v);
     }
     list::save(store, db, dst, &mut l)?;
     if !values.is_empty() {
+        store.notify(LIST, "sortstore", db, dst);
         ctx.shared.blocking.signal(db, dst);
     }
     Ok(Reply::Integer(values.len() as i64))

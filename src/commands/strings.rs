@@ -7,6 +7,7 @@ use super::args::{expire_at, int, Opts};
 use super::{cmd, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::reply::Reply;
+use crate::storage::events::{GENERIC, STRING};
 use crate::storage::{encode_string, now_ms, Kind};
 use crate::types::string;
 use crate::util::num::{long_double_add, LdAddError};
@@ -117,7 +118,8 @@ fn set_with(
     let store = ctx.store();
     // A plain SET needs nothing from the old value: skip the read (the hot path).
     let old = if o.get {
-        string::get(store, db, key)?
+        // SET GET and GETSET read the old value as GET does (a miss is a `keymiss`).
+        store.reading(|s| string::get(s, db, key))?
     } else if o.nx || o.xx || o.keepttl {
         store.get(db, key)?
     } else {
@@ -131,11 +133,12 @@ fn set_with(
         (None, true) => old.as_ref().map_or(0, |r| r.expire_at()),
         _ => 0,
     };
-    if expire != 0 && expire <= now_ms() {
-        // An expiry already in the past deletes the key, as Redis does.
-        store.delete(db, key)?;
-    } else {
-        string::set(store, db, key, value, expire)?;
+    // An expiry already in the past is stored as it is, as Redis 7.0 does: the key reads as
+    // absent and expires (with its `expired` event) like any other.
+    string::set(store, db, key, value, expire)?;
+    ctx.notify(STRING, "set", key);
+    if expire_at.is_some() {
+        ctx.notify(GENERIC, "expire", key);
     }
     Ok((true, old.map(|r| r.str_bytes())))
 }
@@ -185,17 +188,20 @@ fn getset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let db = ctx.db();
+    ctx.reading = true;
     let store = ctx.store();
     let Some(rec) = string::get(store, db, &args[1])? else {
         return Ok(Reply::Nil);
     };
     store.delete(db, &args[1])?;
+    ctx.notify(GENERIC, "del", &args[1]);
     Ok(Reply::Bulk(rec.str_bytes()))
 }
 
 fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let o = SetOpts::parse(&args[2..], false)?;
     let db = ctx.db();
+    ctx.reading = true;
     let store = ctx.store();
     let Some(rec) = string::get(store, db, &args[1])? else {
         return Ok(Reply::Nil);
@@ -209,9 +215,20 @@ fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     match new_expire {
         Some(at) if at != 0 && at <= now_ms() => {
             store.delete(db, &args[1])?;
+            ctx.notify(GENERIC, "del", &args[1]);
         }
-        Some(at) if at != rec.expire_at() => store.put(db, &args[1], rec.with_expire(at))?,
-        _ => {}
+        Some(at) => {
+            if at != rec.expire_at() {
+                store.put(db, &args[1], rec.with_expire(at))?;
+            }
+            // Redis reports PERSIST only when it removed a TTL, an expiry whenever one is set.
+            if at != 0 {
+                ctx.notify(GENERIC, "expire", &args[1]);
+            } else if rec.expire_at() != 0 {
+                ctx.notify(GENERIC, "persist", &args[1]);
+            }
+        }
+        None => {}
     }
     Ok(Reply::Bulk(rec.str_bytes()))
 }
@@ -240,12 +257,7 @@ fn mset_pairs(args: &[Bytes], name: &str) -> CmdResult<()> {
 
 fn mset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     mset_pairs(args, "mset")?;
-    let db = ctx.db();
-    let ops = args[1..]
-        .chunks(2)
-        .map(|kv| (db, kv[0].to_vec(), Some(encode_string(&kv[1], 0, 0))))
-        .collect();
-    ctx.store().put_many(ops)?;
+    set_each(ctx, args)?;
     Ok(Reply::Ok)
 }
 
@@ -258,12 +270,19 @@ fn msetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
             return Ok(Reply::Integer(0));
         }
     }
-    let ops = args[1..]
-        .chunks(2)
-        .map(|kv| (db, kv[0].to_vec(), Some(encode_string(&kv[1], 0, 0))))
-        .collect();
-    store.put_many(ops)?;
+    set_each(ctx, args)?;
     Ok(Reply::Integer(1))
+}
+
+/// MSET's and MSETNX's writes, key by key with each key's `set` event as Redis orders them
+/// (the batch still reaches the disk as one unit: the memtable hands sled whole commands).
+fn set_each(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<()> {
+    let db = ctx.db();
+    for kv in args[1..].chunks(2) {
+        ctx.store().put(db, &kv[0], encode_string(&kv[1], 0, 0))?;
+        ctx.notify(STRING, "set", &kv[0]);
+    }
+    Ok(())
 }
 
 /// Adds `by` to the integer at `key`, keeping its TTL.
@@ -274,6 +293,7 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult<Reply> {
     let new = cur.checked_add(by).ok_or(CmdError::Overflow)?;
     let text = crate::util::num::i64_bytes(new);
     string::set(store, db, key, &text, expire)?;
+    ctx.notify(STRING, "incrby", key);
     Ok(Reply::Integer(new))
 }
 
@@ -309,6 +329,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     })?;
     let expire = rec.as_ref().map_or(0, |r| r.expire_at());
     string::set_flagged(store, db, &args[1], &new, expire, string::FLAG_NOINT)?;
+    ctx.notify(STRING, "incrbyfloat", &args[1]);
     Ok(Reply::Bulk(Bytes::from(new)))
 }
 
@@ -318,6 +339,7 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let store = ctx.store();
     let Some(rec) = string::get(store, db, &args[1])? else {
         string::set(store, db, &args[1], &args[2], 0)?;
+        ctx.notify(STRING, "append", &args[1]);
         return Ok(Reply::Integer(args[2].len() as i64));
     };
     let old = rec.str_value();
@@ -331,6 +353,7 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         rec.expire_at(),
         string::FLAG_RAW,
     )?;
+    ctx.notify(STRING, "append", &args[1]);
     Ok(Reply::Integer(value.len() as i64))
 }
 
@@ -385,6 +408,7 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     new[offset..offset + value.len()].copy_from_slice(value);
     let expire = rec.as_ref().map_or(0, |r| r.expire_at());
     string::set_flagged(store, db, &args[1], &new, expire, string::FLAG_RAW)?;
+    ctx.notify(STRING, "setrange", &args[1]);
     Ok(Reply::Integer(new.len() as i64))
 }
 

@@ -4,6 +4,7 @@
 //! 7.0's `t_zset.c`; the storage encoding lives in `types/zset.rs`. Every command that creates a
 //! sorted set signals its key (`created`) so that blocked clients are served.
 
+use crate::storage::events::ZSET;
 use std::collections::HashMap;
 
 use bytes::Bytes;
@@ -142,8 +143,13 @@ fn created(ctx: &Ctx, key: &[u8]) {
 }
 
 /// Writes `entries` as the new sorted set at `dst` (replacing any value; deleting it when
-/// `entries` is empty). Returns the count.
-fn store_entries(ctx: &mut Ctx, dst: &[u8], entries: &[Entry]) -> CmdResult<i64> {
+/// `entries` is empty). Returns the count. `event` names the command for notifications.
+fn store_entries(
+    ctx: &mut Ctx,
+    dst: &[u8],
+    entries: &[Entry],
+    event: &'static str,
+) -> CmdResult<i64> {
     let db = ctx.db();
     let store = ctx.store();
     let mut c = collection::fresh(store, db, dst, Kind::ZSet)?;
@@ -152,6 +158,7 @@ fn store_entries(ctx: &mut Ctx, dst: &[u8], entries: &[Entry]) -> CmdResult<i64>
     }
     zset::save(store, db, dst, &c)?;
     if !entries.is_empty() {
+        store.notify(ZSET, event, db, dst);
         created(ctx, dst);
     }
     Ok(entries.len() as i64)
@@ -268,6 +275,10 @@ fn zadd_generic(ctx: &mut Ctx, args: &[Bytes], incr_cmd: bool) -> CmdResult<Repl
         zset::save(store, db, &args[1], &c)?;
         created(ctx, &args[1]);
     }
+    if added + updated > 0 {
+        let event = if incr { "zincr" } else { "zadd" };
+        ctx.notify(ZSET, event, &args[1]);
+    }
     Ok(if incr {
         if processed > 0 {
             dbl(last)
@@ -294,6 +305,7 @@ fn zrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         }
     }
     if removed > 0 {
+        store.notify(ZSET, "zrem", db, &args[1]);
         zset::save(store, db, &args[1], &c)?;
     }
     Ok(Reply::Integer(removed))
@@ -480,7 +492,8 @@ fn zrange_generic(
     let db = ctx.db();
     let resp3 = ctx.session.resp3;
     let store = ctx.store();
-    let c = zset::get(store, db, key)?;
+    // ZRANGESTORE reads its source as ZRANGE does (a miss is a `keymiss`).
+    let c = store.reading(|s| zset::get(s, db, key))?;
     let entries = match c {
         None => Vec::new(),
         Some(c) => {
@@ -504,7 +517,12 @@ fn zrange_generic(
         }
     };
     match dst {
-        Some(dst) => Ok(Reply::Integer(store_entries(ctx, dst, &entries)?)),
+        Some(dst) => Ok(Reply::Integer(store_entries(
+            ctx,
+            dst,
+            &entries,
+            "zrangestore",
+        )?)),
         None => Ok(entries_reply(resp3, entries, withscores)),
     }
 }
@@ -542,7 +560,7 @@ fn zrevrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn zremrangebyrank(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let (start, end) = (int(&args[2])?, int(&args[3])?);
-    remrange(ctx, args, |store, c| {
+    remrange(ctx, args, "zremrangebyrank", |store, c| {
         match clamp_ranks(start, end, c.size) {
             Some((s, e)) => zset::range_by_rank(store, c, s, e, false),
             None => Ok(Vec::new()),
@@ -552,14 +570,14 @@ fn zremrangebyrank(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn zremrangebyscore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let r = score_range(&args[2], &args[3])?;
-    remrange(ctx, args, |store, c| {
+    remrange(ctx, args, "zremrangebyscore", |store, c| {
         zset::range_by_score(store, c, &r, false, 0, usize::MAX)
     })
 }
 
 fn zremrangebylex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let r = lex_range(&args[2], &args[3])?;
-    remrange(ctx, args, |store, c| {
+    remrange(ctx, args, "zremrangebylex", |store, c| {
         zset::range_by_lex(store, c, &r, false, 0, usize::MAX)
     })
 }
@@ -567,6 +585,7 @@ fn zremrangebylex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 fn remrange(
     ctx: &mut Ctx,
     args: &[Bytes],
+    event: &'static str,
     select: impl FnOnce(&mut Store, &Coll) -> CmdResult<Vec<Entry>>,
 ) -> CmdResult<Reply> {
     let db = ctx.db();
@@ -577,6 +596,7 @@ fn remrange(
     let entries = select(store, &c)?;
     if !entries.is_empty() {
         zset::remove_entries(store, &mut c, &entries);
+        store.notify(ZSET, event, db, &args[1]);
         zset::save(store, db, &args[1], &c)?;
     }
     Ok(Reply::Integer(entries.len() as i64))
@@ -621,6 +641,7 @@ fn pop_entries(
 ) -> CmdResult<Vec<Entry>> {
     let entries = zset::range_by_rank(store, c, 0, n.clamp(1, c.size.max(1)) - 1, max)?;
     zset::remove_entries(store, c, &entries);
+    store.notify(ZSET, if max { "zpopmax" } else { "zpopmin" }, db, key);
     zset::save(store, db, key, c)?;
     Ok(entries)
 }
@@ -1010,7 +1031,7 @@ fn setop(
     let store = ctx.store();
     let mut src = Vec::with_capacity(setnum);
     for key in &args[numkeys_idx + 1..numkeys_idx + 1 + setnum] {
-        let coll = match store.get(db, key)? {
+        let coll = match store.reading(|s| s.get(db, key))? {
             None => None,
             Some(r) if r.kind() == Kind::ZSet || r.kind() == Kind::Set => {
                 collection::get(store, db, key, r.kind())?
@@ -1119,7 +1140,14 @@ fn setop(
             .then_with(|| a.0.cmp(&b.0))
     });
     match dst {
-        Some(dst) => Ok(Reply::Integer(store_entries(ctx, dst, &result)?)),
+        Some(dst) => {
+            let event = match op {
+                Op::Union => "zunionstore",
+                Op::Inter => "zinterstore",
+                Op::Diff => "zdiffstore",
+            };
+            Ok(Reply::Integer(store_entries(ctx, dst, &result, event)?))
+        }
         None => Ok(entries_reply(resp3, result, withscores)),
     }
 }

@@ -287,6 +287,7 @@ impl Connection<'_> {
                     if shared.blocking.has_ready() {
                         if let Some(store) = guard.as_mut() {
                             shared.blocking.serve(store, commands::serve_blocked);
+                            super::notify::publish_pending(shared, store);
                         }
                     }
                     if let Some(req) = session.block.take() {
@@ -298,6 +299,9 @@ impl Connection<'_> {
                     reply
                 }
             };
+            // Messages published meanwhile, this command's own keyspace events included, go
+            // before its reply, as Redis writes them.
+            self.drain_mailbox(session, None);
             reply.encode(&mut self.out, session.resp3);
         }
         // A write burst outpacing the background flusher is applied inline to bound memory.
@@ -314,16 +318,23 @@ impl Connection<'_> {
         (wrote, None)
     }
 
-    /// Writes a Pub/Sub message and whatever else is already queued.
-    async fn deliver(&mut self, session: &Session, first: Message) -> std::io::Result<()> {
-        let mut next = Some(first);
+    /// Encodes `first` and every Pub/Sub message already queued into the output buffer.
+    fn drain_mailbox(&mut self, session: &Session, first: Option<Message>) {
+        let mut next = first.or_else(|| self.mailbox.try_recv().ok());
         let mut size = 0;
         while let Some(msg) = next {
             size += msg.size();
             msg.reply().encode(&mut self.out, session.resp3);
             next = self.mailbox.try_recv().ok();
         }
-        session.subscriber.pending.fetch_sub(size, Relaxed);
+        if size > 0 {
+            session.subscriber.pending.fetch_sub(size, Relaxed);
+        }
+    }
+
+    /// Writes a Pub/Sub message and whatever else is already queued.
+    async fn deliver(&mut self, session: &Session, first: Message) -> std::io::Result<()> {
+        self.drain_mailbox(session, Some(first));
         // A subscriber that stopped reading blocks this write; being killed for it (past the
         // output limit) must still end the connection.
         let handle = session.handle.clone();

@@ -4,6 +4,7 @@ pub mod blocking;
 pub mod connection;
 pub mod durability;
 pub mod http;
+pub mod notify;
 pub mod pubsub;
 pub mod session;
 pub mod stats;
@@ -266,7 +267,12 @@ async fn expire_task(shared: Arc<Shared>) {
         loop {
             let res = {
                 let mut store = shared.store.lock().unwrap_or_else(|e| e.into_inner());
-                store.expire_cycle(200)
+                store.events.mask = notify::record_mask(shared.config.notify_flags());
+                let res = store.expire_cycle(200);
+                // Published once the keys are gone, still under the lock so that no command
+                // can recreate a key before its `expired` event is out.
+                notify::publish_pending(&shared, &mut store);
+                res
             };
             match res {
                 Ok((removed, more)) => {

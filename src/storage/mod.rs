@@ -31,6 +31,7 @@
 //! they describe and validated against it when due, so a crash between two writes leaves at most
 //! a stale index entry, never a key that cannot expire.
 
+pub mod events;
 pub mod keys;
 pub mod memtable;
 pub mod record;
@@ -44,6 +45,7 @@ pub use sled::IVec;
 use sled::Tree;
 
 use crate::error::{CmdError, CmdResult};
+use events::Events;
 use keys::*;
 use memtable::{Memtable, Swap};
 pub use record::{encode_collection, encode_string, Kind, Record};
@@ -92,6 +94,8 @@ pub struct Store {
     gc_cursor: Option<(Vec<u8>, Vec<u8>)>,
     /// WATCHed keys; every write below reports its key here (`touch`).
     watches: watch::Watches,
+    /// Keyspace events not yet published (see `events.rs`).
+    pub events: Events,
 }
 
 impl Store {
@@ -139,6 +143,7 @@ impl Store {
             gc_pending: true,
             gc_cursor: None,
             watches: Default::default(),
+            events: Events::default(),
         };
         store.load_dbmap(databases).map_err(|e| unusable(&e))?;
         store.recount().map_err(|e| unusable(&e))?;
@@ -194,13 +199,38 @@ impl Store {
         let pdb = self.phys(db);
         let mk = meta_key(pdb, key);
         let Some(rec) = self.mem.get(&self.tree, &mk)?.and_then(Record::from_raw) else {
+            self.key_miss(db, key);
             return Ok(None);
         };
         if rec.is_expired(now_ms()) {
             self.remove_meta(pdb, key, &mk)?;
+            self.events.push(events::EXPIRED, "expired", db, key);
+            self.key_miss(db, key);
             return Ok(None);
         }
         Ok(Some(rec))
+    }
+
+    #[inline]
+    fn key_miss(&mut self, db: usize, key: &[u8]) {
+        if self.events.reading {
+            self.events.push(events::KEY_MISS, "keymiss", db, key);
+        }
+    }
+
+    /// Runs `f` with lookups made as a read command makes them (Redis's `lookupKeyRead`): a miss
+    /// is a `keymiss` event. For the source keys that some write commands read.
+    pub fn reading<T>(&mut self, f: impl FnOnce(&mut Store) -> T) -> T {
+        let was = std::mem::replace(&mut self.events.reading, true);
+        let out = f(self);
+        self.events.reading = was;
+        out
+    }
+
+    /// Records a keyspace event on `key` of logical `db` (published after the command).
+    #[inline]
+    pub fn notify(&mut self, class: u32, event: &'static str, db: usize, key: &[u8]) {
+        self.events.push(class, event, db, key);
     }
 
     /// Reads a record without deleting it when expired.
@@ -222,14 +252,22 @@ impl Store {
         let new_version = record::version_of(&record);
         let old = self
             .mem
-            .put(&self.tree, &meta_key(pdb, key), Some(record.into()))?;
+            .put(&self.tree, &meta_key(pdb, key), Some(record.into()))?
+            .and_then(Record::from_raw);
         self.touch(pdb, key);
-        self.after_replace(
-            pdb,
-            key,
-            old.and_then(Record::from_raw).as_ref(),
-            Some((new_expire, new_version)),
-        );
+        self.after_replace(pdb, key, old.as_ref(), Some((new_expire, new_version)));
+        // Redis emits `new` where it adds a key to its dictionary: a key that was absent, or
+        // whose expired record it removed first. (Skipped, clock read included, when off.)
+        if self.events.mask & (events::EXPIRED | events::NEW) != 0 {
+            match &old {
+                Some(o) if o.is_expired(now_ms()) => {
+                    self.events.push(events::EXPIRED, "expired", db, key);
+                    self.events.push(events::NEW, "new", db, key);
+                }
+                Some(_) => {}
+                None => self.events.push(events::NEW, "new", db, key),
+            }
+        }
         self.dirty += 1;
         Ok(())
     }
@@ -240,7 +278,11 @@ impl Store {
         match self.remove_meta(pdb, key, &meta_key(pdb, key))? {
             Some(old) => {
                 self.dirty += 1;
-                Ok(!old.is_expired(now_ms()))
+                let expired = old.is_expired(now_ms());
+                if expired {
+                    self.events.push(events::EXPIRED, "expired", db, key);
+                }
+                Ok(!expired)
             }
             None => Ok(false),
         }
@@ -353,6 +395,7 @@ impl Store {
         }
         for key in expired {
             self.remove_meta(pdb, &key, &meta_key(pdb, &key))?;
+            self.events.push(events::EXPIRED, "expired", db, &key);
         }
         Ok(resume)
     }
@@ -447,6 +490,7 @@ impl Store {
                 self.remove_meta(pdb, &key, &meta_key(pdb, &key))?;
                 self.dirty += 1;
                 if let Some(db) = self.dbmap.iter().position(|&p| p == pdb) {
+                    self.events.push(events::EXPIRED, "expired", db, &key);
                     removed.push((db, key));
                 }
             }

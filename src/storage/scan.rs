@@ -86,7 +86,7 @@ impl Store {
             visited += 1;
             last = Some((slot, key.to_vec()));
         }
-        self.remove_expired(pdb, expired)?;
+        self.remove_expired(db, pdb, expired)?;
         Ok(next)
     }
 
@@ -125,7 +125,7 @@ impl Store {
                 break;
             }
         }
-        self.remove_expired(pdb, expired)?;
+        self.remove_expired(db, pdb, expired)?;
         if candidates.is_empty() {
             return Ok(None);
         }
@@ -133,10 +133,12 @@ impl Store {
         Ok(Some(candidates.swap_remove(pick)))
     }
 
-    /// Lazy expiry of keys met while iterating (deleted after the iterator is done).
-    fn remove_expired(&mut self, pdb: u8, keys: Vec<Vec<u8>>) -> CmdResult<()> {
+    /// Lazy expiry of keys met while iterating (deleted after the iterator is done), each with
+    /// its `expired` event.
+    fn remove_expired(&mut self, db: usize, pdb: u8, keys: Vec<Vec<u8>>) -> CmdResult<()> {
         for key in keys {
             self.remove_meta(pdb, &key, &super::keys::meta_key(pdb, &key))?;
+            self.notify(super::events::EXPIRED, "expired", db, &key);
         }
         Ok(())
     }

@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use crate::storage::IVec;
 
 use crate::error::{CmdError, CmdResult};
+use crate::storage::events::GENERIC;
 use crate::storage::scan::random_u64;
 use crate::storage::{encode_collection, Kind, Store};
 
@@ -99,11 +100,12 @@ pub fn remove_member(store: &mut Store, c: &mut Coll, sub: &[u8]) -> CmdResult<b
 }
 
 /// Stores the record after its members changed: an empty collection is deleted (and was never
-/// created when it did not exist).
+/// created when it did not exist), with Redis's `del` event. Commands record their own event
+/// before saving a removal, so that `del` follows it as in Redis.
 pub fn save(store: &mut Store, db: usize, key: &[u8], c: &Coll) -> CmdResult<()> {
     if c.size == 0 {
-        if c.exists {
-            store.delete(db, key)?;
+        if c.exists && store.delete(db, key)? {
+            store.notify(GENERIC, "del", db, key);
         }
         return Ok(());
     }
