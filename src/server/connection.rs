@@ -304,15 +304,13 @@ impl Connection<'_> {
             self.drain_mailbox(session, None);
             reply.encode(&mut self.out, session.resp3);
         }
-        // A write burst outpacing the background flusher is applied inline to bound memory.
+        // A write burst outpacing the background flusher: apply early, and past twice that,
+        // hand the queue over at once (waiting for the batch in progress) to bound memory.
         if let Some(store) = guard.as_mut() {
-            if store.needs_apply() {
-                shared.durability.apply_soon();
-            }
             if store.needs_sync() {
-                if let Err(e) = store.sync() {
-                    tracing::error!(error = %e, "applying writes to sled failed");
-                }
+                shared.durability.hand_off(store);
+            } else if store.needs_apply() {
+                shared.durability.apply_soon();
             }
         }
         (wrote, None)

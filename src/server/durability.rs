@@ -14,8 +14,9 @@
 //!
 //! Periodic applies run on their own thread at a lower CPU priority (nice 10), like a storage
 //! engine's background compaction: commands keep the CPU while the machine is busy, and the
-//! applier catches up when it is not. If it falls far behind, connections apply inline
-//! (`Store::needs_sync`), which bounds memory. Group commits (`always`) apply at normal priority.
+//! applier catches up when it is not. If it falls far behind (`Store::needs_sync`), a connection
+//! hands the queue over at once and waits for the batch in progress (`hand_off`), which bounds
+//! memory. Group commits (`always`) apply at normal priority.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -61,6 +62,22 @@ impl Durability {
         let mut rx = self.durable.subscribe();
         // The sender lives as long as the server; an error only means shutdown.
         let _ = rx.wait_for(|&done| done >= ticket).await;
+    }
+
+    /// Hands every queued write to the applier thread now, for a write burst that outpaces the
+    /// periodic apply. Blocks only while the batch before it is still being applied: that wait
+    /// is the backpressure bounding memory, and this thread never does sled's work itself, so
+    /// commands keep running while the batch is applied.
+    pub fn hand_off(&self, store: &mut crate::storage::Store) {
+        let Some(swap) = store.take_swap() else {
+            return;
+        };
+        let (done, _) = tokio::sync::oneshot::channel();
+        if let Err((swap, tree, _)) = self.background.submit((swap, store.tree(), done)) {
+            if let Err(e) = swap.apply(&tree) {
+                tracing::error!(error = %e, "applying writes to sled failed");
+            }
+        }
     }
 
     /// Asks for queued writes to be applied now rather than at the next tick.

@@ -575,7 +575,7 @@ impl Store {
         self.mem.swap()
     }
 
-    /// True when so many writes are queued that they should be applied inline.
+    /// True when so many writes are queued that they must be handed to sled now.
     pub fn needs_sync(&self) -> bool {
         self.mem.too_dirty()
     }
