@@ -137,6 +137,7 @@ pub static DIRECTIVES: &[Directive] = &[
         true,
     ),
     d("slowlog-max-len", "128", INT, true),
+    d("latency-monitor-threshold", "0", INT, true),
     d("notify-keyspace-events", "", Kind::String, true),
     d("busy-reply-threshold", "5000", INT, true),
     // Clustered mode (see src/cluster/mod.rs). Identity is fixed at startup.
@@ -267,6 +268,8 @@ pub struct Config {
     query_buffer_limit: AtomicI64,
     timeout: AtomicI64,
     maxclients: AtomicI64,
+    slowlog_slower_than: AtomicI64,
+    latency_threshold: AtomicI64,
 }
 
 impl Config {
@@ -340,6 +343,8 @@ impl Config {
             query_buffer_limit: AtomicI64::new(0),
             timeout: AtomicI64::new(0),
             maxclients: AtomicI64::new(0),
+            slowlog_slower_than: AtomicI64::new(0),
+            latency_threshold: AtomicI64::new(0),
         };
         cfg.refresh_hot();
         Ok(cfg)
@@ -360,6 +365,10 @@ impl Config {
             .store(self.get_i64("timeout"), Ordering::Relaxed);
         self.maxclients
             .store(self.get_i64("maxclients"), Ordering::Relaxed);
+        self.slowlog_slower_than
+            .store(self.get_i64("slowlog-log-slower-than"), Ordering::Relaxed);
+        self.latency_threshold
+            .store(self.get_i64("latency-monitor-threshold"), Ordering::Relaxed);
     }
 
     pub fn get(&self, name: &str) -> String {
@@ -395,6 +404,16 @@ impl Config {
 
     pub fn maxclients(&self) -> i64 {
         self.maxclients.load(Ordering::Relaxed)
+    }
+
+    /// `slowlog-log-slower-than` in microseconds (negative: the slow log is off).
+    pub fn slowlog_slower_than(&self) -> i64 {
+        self.slowlog_slower_than.load(Ordering::Relaxed)
+    }
+
+    /// `latency-monitor-threshold` in milliseconds (0: the latency monitor is off).
+    pub fn latency_threshold(&self) -> i64 {
+        self.latency_threshold.load(Ordering::Relaxed)
     }
 
     pub fn dir(&self) -> PathBuf {

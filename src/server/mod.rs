@@ -4,8 +4,11 @@ pub mod blocking;
 pub mod connection;
 pub mod durability;
 pub mod http;
+pub mod latency;
+pub mod pause;
 pub mod pubsub;
 pub mod session;
+pub mod slowlog;
 pub mod stats;
 
 use std::collections::BTreeMap;
@@ -47,6 +50,10 @@ pub struct Shared {
     pub blocking: blocking::Blocking,
     /// Clustered mode, when `cluster-enabled yes`.
     pub cluster: Option<Arc<Cluster>>,
+    /// CLIENT PAUSE state.
+    pub pause: pause::Pause,
+    pub slowlog: slowlog::SlowLog,
+    pub latency: latency::Latency,
 }
 
 impl Shared {
@@ -127,6 +134,9 @@ pub async fn run(config: Config) -> Result<(), String> {
         cluster,
         pubsub: Default::default(),
         blocking: Default::default(),
+        pause: Default::default(),
+        slowlog: Default::default(),
+        latency: Default::default(),
     });
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),

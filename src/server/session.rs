@@ -1,7 +1,7 @@
 //! Per-connection state, and the registry entry CLIENT LIST/KILL see.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -19,6 +19,9 @@ pub struct ClientHandle {
     pub info: Mutex<ClientInfo>,
     killed: AtomicBool,
     pub kill_signal: Notify,
+    /// Pub/Sub bytes queued for this client and not yet written (shared with its `Subscriber`):
+    /// CLIENT LIST's `omem`.
+    pub out_pending: Arc<AtomicUsize>,
 }
 
 /// A snapshot of the session, refreshed after every batch of commands.
@@ -37,8 +40,16 @@ pub struct ClientInfo {
     pub user: &'static str,
     /// Channel, pattern and shard channel subscriptions.
     pub subs: [usize; 3],
-    /// Blocked in BLPOP and friends (flag `b`).
+    /// Blocked in BLPOP and friends, or held by CLIENT PAUSE (flag `b`).
     pub blocked: bool,
+    /// Query buffer use while a command runs (the request itself plus what follows it), and
+    /// the buffer's free space: CLIENT LIST's `qbuf`, `qbuf-free`.
+    pub qbuf: usize,
+    pub qbuf_free: usize,
+    /// Bytes of the running command's arguments (`argv-mem`).
+    pub argv_mem: usize,
+    /// Size of the last socket read (`rbp`).
+    pub last_read: usize,
 }
 
 impl ClientHandle {
@@ -62,9 +73,14 @@ impl ClientHandle {
                 user: "default",
                 subs: [0; 3],
                 blocked: false,
+                qbuf: 0,
+                qbuf_free: 0,
+                argv_mem: 0,
+                last_read: 0,
             }),
             killed: AtomicBool::new(false),
             kill_signal: Notify::new(),
+            out_pending: Default::default(),
         })
     }
 
@@ -86,19 +102,26 @@ impl ClientHandle {
         self.info.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// The CLIENT LIST / CLIENT INFO line, fields as Redis 7.
+    /// Pub/Sub subscriptions of any kind make a client of type `pubsub` (CLIENT LIST TYPE,
+    /// CLIENT KILL TYPE); every other berth client is `normal`.
+    pub fn is_pubsub(&self) -> bool {
+        self.snapshot().subs.iter().any(|&n| n > 0)
+    }
+
+    /// Seconds since the connection was accepted (`age`).
+    pub fn age(&self) -> u64 {
+        self.created.elapsed().as_secs()
+    }
+
+    /// The CLIENT LIST / CLIENT INFO line, with Redis 7.0's fields in its order (7.2's
+    /// `lib-name`/`lib-ver` are not shown, as the reference server does not show them).
     pub fn describe(&self) -> String {
         let i = self.snapshot();
         let now = Instant::now();
+        // Flag letters in the order of Redis's getClientInfoString.
         let mut flags = String::new();
         if i.monitor {
             flags.push('O');
-        }
-        if i.no_evict {
-            flags.push('e');
-        }
-        if i.no_touch {
-            flags.push('T');
         }
         if i.subs.iter().any(|&n| n > 0) {
             flags.push('P');
@@ -106,11 +129,21 @@ impl ClientHandle {
         if i.blocked {
             flags.push('b');
         }
+        if i.no_evict {
+            flags.push('e');
+        }
+        if i.no_touch {
+            flags.push('T');
+        }
         if flags.is_empty() {
             flags.push('N');
         }
+        let omem = self.out_pending.load(Ordering::Relaxed);
+        // Reply blocks of 16 KiB, as Redis's output list counts them.
+        let oll = omem.div_ceil(16 * 1024);
+        let tot_mem = i.qbuf + i.qbuf_free + i.argv_mem + omem;
         format!(
-            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=16384 rbp={} obl=0 oll={} omem={} tot-mem={} events={} cmd={} user={} redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -122,11 +155,17 @@ impl ClientHandle {
             i.subs[0],
             i.subs[1],
             i.subs[2],
+            i.qbuf,
+            i.qbuf_free,
+            i.argv_mem,
+            i.last_read,
+            oll,
+            omem,
+            tot_mem,
+            if omem > 0 { "rw" } else { "r" },
             i.last_cmd,
             i.user,
             i.resp,
-            String::from_utf8_lossy(&i.lib_name),
-            String::from_utf8_lossy(&i.lib_ver),
         )
     }
 }
@@ -159,6 +198,16 @@ pub struct Session {
     pub subs: [BTreeSet<Bytes>; 3],
     /// Set by a blocking command that found nothing: the connection blocks instead of replying.
     pub block: Option<super::blocking::BlockRequest>,
+    /// CLIENT REPLY: OFF silences every reply; SKIP silences the next command's reply
+    /// (`reply_skip_next` becomes `reply_skip` once the SKIP command itself is done).
+    pub reply_off: bool,
+    pub reply_skip: bool,
+    pub reply_skip_next: bool,
+    /// Query buffer figures while a command runs, for CLIENT LIST (see `ClientInfo`).
+    pub qbuf: usize,
+    pub qbuf_free: usize,
+    pub argv_mem: usize,
+    pub last_read: usize,
 }
 
 impl Session {
@@ -179,6 +228,13 @@ impl Session {
             subscriber,
             subs: Default::default(),
             block: None,
+            reply_off: false,
+            reply_skip: false,
+            reply_skip_next: false,
+            qbuf: 0,
+            qbuf_free: 0,
+            argv_mem: 0,
+            last_read: 0,
         }
     }
 
@@ -206,5 +262,15 @@ impl Session {
         i.no_evict = self.no_evict;
         i.no_touch = self.no_touch;
         i.subs = [self.subs[0].len(), self.subs[1].len(), self.subs[2].len()];
+        i.qbuf = self.qbuf;
+        i.qbuf_free = self.qbuf_free;
+        i.argv_mem = self.argv_mem;
+        i.last_read = self.last_read;
+    }
+
+    /// A client that `timeout` never disconnects: subscribed clients wait for messages, as in
+    /// Redis (blocked and paused clients wait elsewhere and are not timed out either).
+    pub fn exempt_from_timeout(&self) -> bool {
+        self.subs.iter().any(|s| !s.is_empty())
     }
 }
