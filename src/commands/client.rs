@@ -288,17 +288,18 @@ fn pause(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
             text(&args[1])
         )));
     }
-    let ms =
-        int(&args[2]).map_err(|_| CmdError::err("timeout is not an integer or out of range"))?;
-    if ms < 0 {
-        return Err(CmdError::err("timeout is negative"));
-    }
+    // The mode is checked before the timeout, as Redis does.
     let mode = match args.get(3) {
         None => Mode::All,
         Some(m) if is(m, "all") => Mode::All,
         Some(m) if is(m, "write") => Mode::Write,
         Some(_) => return Err(CmdError::err("CLIENT PAUSE mode must be WRITE or ALL")),
     };
+    let ms =
+        int(&args[2]).map_err(|_| CmdError::err("timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(CmdError::err("timeout is negative"));
+    }
     let now = Instant::now();
     // A huge timeout is accepted as Redis accepts it: a pause that never ends by itself.
     let until = now
