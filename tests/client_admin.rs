@@ -521,3 +521,28 @@ fn latency_monitor_records_slow_commands_as_command_events() {
     assert_eq!(c.cmd(&["LATENCY", "RESET", "command"]), ":1\r\n");
     assert_eq!(c.cmd(&["LATENCY", "LATEST"]), "*0\r\n");
 }
+
+#[test]
+fn latency_histogram_reports_cumulative_power_of_two_buckets_per_command() {
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    for _ in 0..3 {
+        c.cmd(&["SET", "k", "v"]);
+    }
+    assert_eq!(c.cmd(&["LATENCY", "HISTOGRAM", "nosuch"]), "*0\r\n");
+    let reply = c.cmd(&["LATENCY", "HISTOGRAM", "SET", "nosuch"]);
+    let head = "*2\r\n$3\r\nset\r\n*4\r\n$5\r\ncalls\r\n:3\r\n$14\r\nhistogram_usec\r\n*";
+    assert!(reply.starts_with(head), "{reply}");
+    // Pairs of (bucket in µs, calls so far): Redis's HDR bucket labels, counts growing to 3.
+    let numbers: Vec<u64> = reply
+        .split("\r\n")
+        .filter_map(|l| l.strip_prefix(':'))
+        .skip(1)
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let labels = [1, 2, 4, 8, 16, 33, 66, 132, 264, 528, 1056, 2113, 4227, 8454];
+    for pair in numbers.chunks(2) {
+        assert!(labels.contains(&pair[0]) || pair[0] > 8454, "{reply}");
+    }
+    assert_eq!(numbers.last(), Some(&3));
+}

@@ -193,9 +193,11 @@ fn doctor(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Verbatim(Bytes::from(text)))
 }
 
-/// Per command with calls: `calls` and `histogram_usec`. berth keeps no per-command latency
-/// distribution, so the histogram is empty; the calls come from INFO commandstats.
+/// Per command with calls: `calls` and `histogram_usec`, the cumulative count of calls up to
+/// each power-of-two bucket where the count grows (Redis's shape; see `stats::latency_bucket`).
 fn histogram(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    use crate::server::stats::{latency_bucket_micros, LATENCY_BUCKETS};
+    use std::sync::atomic::Ordering::Relaxed;
     let table = super::table();
     let wanted = |name: &str| {
         args.len() == 2
@@ -204,19 +206,30 @@ fn histogram(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
                 .any(|a| a.eq_ignore_ascii_case(name.as_bytes()))
     };
     let mut out = Vec::new();
-    for (i, c) in table.all.iter().enumerate() {
-        let calls = ctx.shared.stats.commands[i]
-            .calls
-            .load(std::sync::atomic::Ordering::Relaxed);
-        if calls > 0 && wanted(c.name) {
-            out.push((
-                Reply::bulk_str(c.name),
-                Reply::Map(vec![
-                    (Reply::bulk_str("calls"), Reply::Integer(calls as i64)),
-                    (Reply::bulk_str("histogram_usec"), Reply::Map(Vec::new())),
-                ]),
-            ));
+    for (c, stat) in table.all.iter().zip(&ctx.shared.stats.commands) {
+        let calls = stat.calls.load(Relaxed);
+        if calls == 0 || !wanted(c.name) {
+            continue;
         }
+        let mut buckets = Vec::new();
+        let mut total = 0;
+        for i in 0..LATENCY_BUCKETS {
+            let n = stat.histogram[i].load(Relaxed);
+            if n > 0 {
+                total += n;
+                buckets.push((
+                    Reply::Integer(latency_bucket_micros(i) as i64),
+                    Reply::Integer(total as i64),
+                ));
+            }
+        }
+        out.push((
+            Reply::bulk_str(c.name),
+            Reply::Map(vec![
+                (Reply::bulk_str("calls"), Reply::Integer(calls as i64)),
+                (Reply::bulk_str("histogram_usec"), Reply::Map(buckets)),
+            ]),
+        ));
     }
     Ok(Reply::Map(out))
 }
