@@ -309,12 +309,13 @@ impl Connection<'_> {
                 }
                 Resolved::Run(entry) => {
                     let writes = entry.flags & (commands::WRITE | commands::MAY_REPLICATE) != 0;
+                    // What CLIENT LIST shows of this client while the command runs (or waits).
+                    session.last_cmd = entry.cmd.name;
+                    session.argv_mem = args.iter().map(|a| a.len()).sum();
                     if shared.pause.holds(writes).is_some() {
                         self.postponed = Some((args, writes));
                         break;
                     }
-                    // What CLIENT LIST shows of this client while the command runs.
-                    session.argv_mem = args.iter().map(|a| a.len()).sum();
                     session.qbuf = self.inbuf.len() + if held { 0 } else { request_len(&args) };
                     session.qbuf_free = self.inbuf.capacity() - self.inbuf.len();
                     if shared.monitors.load(Relaxed) > 0
@@ -322,7 +323,6 @@ impl Connection<'_> {
                     {
                         feed_monitors(shared, session, &args);
                     }
-                    session.last_cmd = entry.cmd.name;
                     let mut ctx = Ctx::new(shared, session, &mut guard, &shared.store);
                     let reply = commands::run(&mut ctx, entry, &args);
                     if entry.flags & commands::WRITE != 0 && !reply.is_error() {
@@ -352,7 +352,10 @@ impl Connection<'_> {
             session.reply_skip = std::mem::take(&mut session.reply_skip_next);
         }
         session.qbuf = self.inbuf.len();
-        session.argv_mem = 0;
+        // A command held by CLIENT PAUSE keeps its arguments, as Redis shows them.
+        if self.postponed.is_none() {
+            session.argv_mem = 0;
+        }
         // A write burst outpacing the background flusher is applied inline to bound memory.
         if let Some(store) = guard.as_mut() {
             if store.needs_apply() {

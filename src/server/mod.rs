@@ -273,6 +273,10 @@ async fn expire_task(shared: Arc<Shared>) {
     loop {
         let hz = shared.config.get_i64("hz").clamp(1, 500) as u64;
         tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
+        // As in Redis, keys do not expire actively while CLIENT PAUSE holds writes.
+        if shared.pause.holds(true).is_some() {
+            continue;
+        }
         loop {
             let res = {
                 let mut store = shared.store.lock().unwrap_or_else(|e| e.into_inner());

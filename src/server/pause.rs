@@ -2,7 +2,7 @@
 //! CLIENT UNPAUSE or the pause's end time. A held connection waits asynchronously in
 //! `connection.rs`; nothing blocks a runtime thread.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -21,6 +21,8 @@ pub struct Pause {
     end: Mutex<Option<Instant>>,
     /// Wakes held clients on CLIENT UNPAUSE.
     resumed: Notify,
+    /// Clients waiting in `wait` (INFO's blocked_clients counts them).
+    held: AtomicUsize,
 }
 
 impl Pause {
@@ -60,8 +62,21 @@ impl Pause {
         }
     }
 
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
+    }
+
     /// Waits until the pause that holds a command of this kind is over.
     pub async fn wait(&self, writes: bool) {
+        self.held.fetch_add(1, Ordering::Relaxed);
+        // Counted down however the wait ends (including the caller dropping it).
+        struct Held<'a>(&'a AtomicUsize);
+        impl Drop for Held<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        let _held = Held(&self.held);
         loop {
             let resumed = self.resumed.notified();
             tokio::pin!(resumed);
