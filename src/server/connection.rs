@@ -29,6 +29,10 @@ pub async fn serve(stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
         .unwrap_or_default();
     let id = shared.next_client_id();
     let handle = ClientHandle::new(id, addr.to_string(), laddr);
+    {
+        use std::os::fd::AsRawFd;
+        handle.fd.store(stream.as_raw_fd(), Relaxed);
+    }
     shared.stats.connections_received.fetch_add(1, Relaxed);
     let admitted = {
         let mut clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());

@@ -1,7 +1,7 @@
 //! Per-connection state, and the registry entry CLIENT LIST/KILL see.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -22,6 +22,8 @@ pub struct ClientHandle {
     /// Pub/Sub bytes queued for this client and not yet written (shared with its `Subscriber`):
     /// CLIENT LIST's `omem`.
     pub out_pending: Arc<AtomicUsize>,
+    /// The socket's file descriptor (`fd`); -1 for internal clients, as Redis shows its own.
+    pub fd: AtomicI32,
 }
 
 /// A snapshot of the session, refreshed after every batch of commands.
@@ -81,6 +83,7 @@ impl ClientHandle {
             killed: AtomicBool::new(false),
             kill_signal: Notify::new(),
             out_pending: Default::default(),
+            fd: AtomicI32::new(-1),
         })
     }
 
@@ -143,10 +146,11 @@ impl ClientHandle {
         let oll = omem.div_ceil(16 * 1024);
         let tot_mem = i.qbuf + i.qbuf_free + i.argv_mem + omem;
         format!(
-            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=16384 rbp={} obl=0 oll={} omem={} tot-mem={} events={} cmd={} user={} redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=16384 rbp={} obl=0 oll={} omem={} tot-mem={} events={} cmd={} user={} redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
+            self.fd.load(Ordering::Relaxed),
             String::from_utf8_lossy(&i.name),
             now.duration_since(self.created).as_secs(),
             now.duration_since(i.last_active).as_secs(),
