@@ -437,7 +437,7 @@ impl Connection<'_> {
 
 /// The size of a request in RESP's multibulk form (what Redis's query buffer held for it).
 fn request_len(args: &[Bytes]) -> usize {
-    let digits = |n: usize| n.to_string().len();
+    let digits = |n: usize| n.checked_ilog10().unwrap_or(0) as usize + 1;
     args.iter()
         .map(|a| 1 + digits(a.len()) + 2 + a.len() + 2)
         .sum::<usize>()
