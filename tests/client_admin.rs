@@ -552,3 +552,25 @@ fn latency_histogram_reports_cumulative_power_of_two_buckets_per_command() {
     }
     assert_eq!(numbers.last(), Some(&3));
 }
+
+#[test]
+fn client_reply_off_still_delivers_pubsub_messages() {
+    // Redis 7.0.15 pushes messages to a client whose replies are off.
+    let s = Server::start(&[]);
+    let mut sub = s.raw();
+    sub.resp3 = true;
+    sub.cmd(&["HELLO", "3"]);
+    sub.cmd(&["SUBSCRIBE", "ch"]);
+    send(&mut sub, &["CLIENT", "REPLY", "OFF"]);
+    send(&mut sub, &["SET", "k", "v"]);
+    let mut p = s.raw();
+    let start = Instant::now();
+    while p.cmd(&["GET", "k"]) != bulk("v") {
+        assert!(start.elapsed() < Duration::from_secs(10));
+    }
+    assert_eq!(p.cmd(&["PUBLISH", "ch", "hi"]), ":1\r\n");
+    assert_eq!(
+        reply(&mut sub),
+        ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n"
+    );
+}
