@@ -574,3 +574,18 @@ fn client_reply_off_still_delivers_pubsub_messages() {
         ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n"
     );
 }
+
+#[test]
+fn client_pause_write_after_an_expired_pause_all_lets_reads_through() {
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    assert_eq!(c.cmd(&["CLIENT", "PAUSE", "50", "ALL"]), "+OK\r\n");
+    std::thread::sleep(Duration::from_millis(100));
+    let mut admin = s.raw();
+    // Nothing ran during the first pause, so only this call sees it over.
+    assert_eq!(admin.cmd(&["CLIENT", "PAUSE", "60000", "WRITE"]), "+OK\r\n");
+    let (got, took) = timed(&mut c, &["GET", "k"]);
+    assert_eq!(got, "$-1\r\n");
+    assert!(took < Duration::from_secs(5));
+    assert_eq!(admin.cmd(&["CLIENT", "UNPAUSE"]), "+OK\r\n");
+}

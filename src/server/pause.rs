@@ -29,8 +29,10 @@ impl Pause {
     /// Starts or extends a pause: as Redis, the stricter mode and the later end time win.
     pub fn pause(&self, mode: Mode, until: Instant) {
         let mut end = self.end.lock().unwrap_or_else(|e| e.into_inner());
-        if self.mode.load(Ordering::SeqCst) == 0 {
+        // A pause that ended by itself (nobody has noticed yet) does not combine with this one.
+        if self.mode.load(Ordering::SeqCst) == 0 || end.is_none_or(|t| t <= Instant::now()) {
             *end = None;
+            self.mode.store(0, Ordering::SeqCst);
         }
         *end = Some(end.map_or(until, |e| e.max(until)));
         self.mode.fetch_max(mode as u8, Ordering::SeqCst);
