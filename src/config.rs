@@ -142,6 +142,7 @@ pub static DIRECTIVES: &[Directive] = &[
     ),
     d("slowlog-max-len", "128", INT, true),
     d("notify-keyspace-events", "", Kind::KeyspaceEvents, true),
+    d("latency-monitor-threshold", "0", INT, true),
     d("busy-reply-threshold", "5000", INT, true),
     // Clustered mode (see src/cluster/mod.rs). Identity is fixed at startup.
     d("cluster-enabled", "no", Kind::Bool, false),
@@ -275,6 +276,8 @@ pub struct Config {
     timeout: AtomicI64,
     maxclients: AtomicI64,
     notify_flags: AtomicU32,
+    slowlog_slower_than: AtomicI64,
+    latency_threshold: AtomicI64,
 }
 
 impl Config {
@@ -349,6 +352,8 @@ impl Config {
             timeout: AtomicI64::new(0),
             maxclients: AtomicI64::new(0),
             notify_flags: AtomicU32::new(0),
+            slowlog_slower_than: AtomicI64::new(0),
+            latency_threshold: AtomicI64::new(0),
         };
         cfg.refresh_hot();
         Ok(cfg)
@@ -371,6 +376,10 @@ impl Config {
             .store(self.get_i64("maxclients"), Ordering::Relaxed);
         let flags = notify::parse_flags(&self.get("notify-keyspace-events")).unwrap_or(0);
         self.notify_flags.store(flags, Ordering::Relaxed);
+        self.slowlog_slower_than
+            .store(self.get_i64("slowlog-log-slower-than"), Ordering::Relaxed);
+        self.latency_threshold
+            .store(self.get_i64("latency-monitor-threshold"), Ordering::Relaxed);
     }
 
     pub fn get(&self, name: &str) -> String {
@@ -411,6 +420,16 @@ impl Config {
     /// `notify-keyspace-events` as bits (see `server::notify`).
     pub fn notify_flags(&self) -> u32 {
         self.notify_flags.load(Ordering::Relaxed)
+    }
+
+    /// `slowlog-log-slower-than` in microseconds (negative: the slow log is off).
+    pub fn slowlog_slower_than(&self) -> i64 {
+        self.slowlog_slower_than.load(Ordering::Relaxed)
+    }
+
+    /// `latency-monitor-threshold` in milliseconds (0: the latency monitor is off).
+    pub fn latency_threshold(&self) -> i64 {
+        self.latency_threshold.load(Ordering::Relaxed)
     }
 
     pub fn dir(&self) -> PathBuf {

@@ -866,6 +866,10 @@ static GENERATORS: &[(u32, Generator)] = &[
             "notify-keyspace-events".into(),
         ]
     }),
+    // client: CLIENT PAUSE/REPLY/TRACKING/KILL arguments, SLOWLOG and LATENCY (only forms
+    // whose replies do not depend on timing or on which connection asks; see `client_admin`)
+    (2, |g| g.client_admin()),
+    (1, |g| g.slowlog_or_latency()),
 ];
 
 impl Gen {
@@ -1521,6 +1525,64 @@ impl Gen {
             out.push_str(self.rng.pick(&["q", " ", "k"]));
         }
         out
+    }
+}
+
+// Client management and diagnostics generator helpers.
+impl Gen {
+    /// CLIENT subcommands that change nothing lasting: a 0 ms pause, bad arguments, tracking
+    /// queries. Valid KILL filters and REPLY OFF/SKIP are left to tests/client_admin.rs.
+    fn client_admin(&mut self) -> Vec<String> {
+        let ms = self.rng.pick(&["0", "-1", "abc", "1.5"]);
+        match self.rng.below(6) {
+            0 => {
+                let mut c = v(&["CLIENT", "PAUSE", ms]);
+                if self.rng.chance(60) {
+                    c.push(self.rng.pick(&["WRITE", "all", "none"]).into());
+                }
+                c
+            }
+            1 => v(&[
+                "CLIENT",
+                self.rng.pick(&["UNPAUSE", "GETREDIR", "TRACKINGINFO"]),
+            ]),
+            2 => v(&["CLIENT", "REPLY", self.rng.pick(&["ON", "on", "maybe"])]),
+            3 => v(&[
+                "CLIENT",
+                self.rng.pick(&["TRACKING", "CACHING", "NO-EVICT"]),
+                self.rng.pick(&["off", "maybe", "no"]),
+            ]),
+            4 => {
+                let (opt, value) = match self.rng.below(4) {
+                    0 => ("ID", self.rng.pick(&["0", "-5", "abc"])),
+                    1 => ("TYPE", self.rng.pick(&["foo", "master", "slave"])),
+                    2 => ("SKIPME", "maybe"),
+                    _ => ("USER", "nobody"),
+                };
+                v(&["CLIENT", "KILL", opt, value])
+            }
+            _ => v(&["CLIENT", "LIST", "TYPE", self.rng.pick(&["replica", "bad"])]),
+        }
+    }
+
+    /// SLOWLOG and LATENCY forms with fixed replies (the latency monitor is off on both).
+    fn slowlog_or_latency(&mut self) -> Vec<String> {
+        match self.rng.below(5) {
+            0 => {
+                let mut c = v(&["SLOWLOG", "GET", self.rng.pick(&["-2", "abc", "1.5"])]);
+                if self.rng.chance(30) {
+                    c.push("1".into());
+                }
+                c
+            }
+            1 => v(&["SLOWLOG", self.rng.pick(&["HELP", "NOPE"])]),
+            2 => v(&[
+                "LATENCY",
+                self.rng.pick(&["LATEST", "DOCTOR", "HELP", "RESET"]),
+            ]),
+            3 => v(&["LATENCY", self.rng.pick(&["HISTORY", "GRAPH"]), "command"]),
+            _ => vec!["LATENCY".into(), "RESET".into(), self.key()],
+        }
     }
 }
 

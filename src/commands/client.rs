@@ -1,10 +1,12 @@
-//! CLIENT subcommands: ID, SETNAME, GETNAME, LIST, INFO, KILL, UNBLOCK, SETINFO, NO-EVICT,
+//! CLIENT subcommands: ID, SETNAME, GETNAME, LIST, INFO, KILL, UNBLOCK, PAUSE, UNPAUSE, REPLY,
+//! NO-EVICT, TRACKING (off only), CACHING, GETREDIR, TRACKINGINFO, and 7.2's SETINFO and
 //! NO-TOUCH, HELP.
 //!
-//! Other connections are seen through the registry `shared.clients`; every berth client is of
-//! type `normal` (there are no replicas, and pub/sub state is not published to the registry).
+//! Other connections are seen through the registry `shared.clients`. A berth client is of type
+//! `pubsub` while it has subscriptions and `normal` otherwise (there are no replicas).
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
@@ -12,6 +14,7 @@ use super::args::{help_reply, int, is, text};
 use super::{cmd, container, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::reply::Reply;
+use crate::server::pause::Mode;
 use crate::server::session::{After, ClientHandle};
 
 const NS: &str = "noscript loading stale";
@@ -32,6 +35,13 @@ pub static COMMANDS: &[Command] = &[Command {
         cmd("client|setinfo", 4, NS, (0, 0, 0), CONN, "connection", "7.2.0", "Set client or connection specific info", setinfo),
         cmd("client|no-evict", 3, ADMIN, (0, 0, 0), DANGER, "connection", "7.0.0", "Set client eviction mode for the current connection", no_evict),
         cmd("client|no-touch", 3, NS, (0, 0, 0), CONN, "connection", "7.2.0", "Controls whether commands sent by the client will alter the LRU/LFU of the keys they access.", no_touch),
+        cmd("client|pause", -3, ADMIN, (0, 0, 0), DANGER, "connection", "2.9.50", "Stop processing commands from clients for some time", pause),
+        cmd("client|unpause", 2, ADMIN, (0, 0, 0), DANGER, "connection", "6.2.0", "Resume processing of clients that were paused", unpause),
+        cmd("client|reply", 3, NS, (0, 0, 0), CONN, "connection", "3.2.0", "Instruct the server whether to reply to commands", reply),
+        cmd("client|tracking", -3, NS, (0, 0, 0), CONN, "connection", "6.0.0", "Enable or disable server assisted client side caching support", tracking),
+        cmd("client|caching", 3, NS, (0, 0, 0), CONN, "connection", "6.0.0", "Instruct the server about tracking or not keys in the next request", caching),
+        cmd("client|getredir", 2, NS, (0, 0, 0), CONN, "connection", "6.0.0", "Get tracking notifications redirection client ID if any", getredir),
+        cmd("client|trackinginfo", 2, NS, (0, 0, 0), CONN, "connection", "6.2.0", "Return information about server assisted client side caching for the current connection", trackinginfo),
         cmd("client|help", 2, "loading stale", (0, 0, 0), CONN, "connection", "5.0.0", "Show helpful text about the different subcommands", help),
     ],
     ..cmd("client", -2, "", (0, 0, 0), "@slow", "connection", "2.4.0", "A container for client connection commands", container)
@@ -73,18 +83,25 @@ fn getname(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
     })
 }
 
-/// Client types of `TYPE`: true when berth's (all normal) clients are of that type.
-fn type_matches_normal(name: &[u8]) -> CmdResult<bool> {
+/// A `TYPE` argument: Some(true) for `pubsub`, Some(false) for `normal`, None for the types no
+/// berth client has (`master`, `replica`, `slave`).
+fn client_type(name: &[u8]) -> CmdResult<Option<bool>> {
     if is(name, "normal") {
-        Ok(true)
-    } else if is(name, "master") || is(name, "replica") || is(name, "slave") || is(name, "pubsub") {
-        Ok(false)
+        Ok(Some(false))
+    } else if is(name, "pubsub") {
+        Ok(Some(true))
+    } else if is(name, "master") || is(name, "replica") || is(name, "slave") {
+        Ok(None)
     } else {
         Err(CmdError::err(format!(
             "Unknown client type '{}'",
             text(name)
         )))
     }
+}
+
+fn has_type(h: &ClientHandle, t: Option<bool>) -> bool {
+    t.is_some_and(|pubsub| h.is_pubsub() == pubsub)
 }
 
 /// Every live client, in id (connection) order, with this session's entry up to date. A killed
@@ -116,8 +133,8 @@ fn list(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     match args.len() {
         2 => Ok(lines(all)),
         4 if is(&args[2], "type") => {
-            let normal = type_matches_normal(&args[3])?;
-            Ok(lines(all.into_iter().filter(|_| normal)))
+            let t = client_type(&args[3])?;
+            Ok(lines(all.into_iter().filter(|h| has_type(h, t))))
         }
         n if n > 3 && is(&args[2], "id") => {
             let mut ids = Vec::new();
@@ -141,16 +158,25 @@ fn info(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
 #[derive(Default)]
 struct KillFilter {
     id: Option<u64>,
-    normal: Option<bool>,
+    /// `TYPE`: as `client_type` gives it.
+    kind: Option<Option<bool>>,
     addr: Option<Bytes>,
     laddr: Option<Bytes>,
+    user: Option<Bytes>,
+    /// `MAXAGE` (Redis 7.4): clients connected for longer than this many seconds.
+    max_age: Option<u64>,
     skipme: bool,
 }
 
 impl KillFilter {
     fn matches(&self, h: &ClientHandle, me: u64) -> bool {
         self.id.is_none_or(|id| id == h.id)
-            && self.normal.unwrap_or(true)
+            && self.kind.is_none_or(|t| has_type(h, t))
+            && self
+                .user
+                .as_ref()
+                .is_none_or(|u| u[..] == *h.snapshot().user.as_bytes())
+            && self.max_age.is_none_or(|age| h.age() > age)
             && self
                 .addr
                 .as_ref()
@@ -183,16 +209,21 @@ fn kill(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
                 let id = id.ok_or_else(|| CmdError::err("client-id should be greater than 0"))?;
                 f.id = Some(id as u64);
             } else if is(opt, "type") {
-                f.normal = Some(type_matches_normal(value)?);
+                f.kind = Some(client_type(value)?);
             } else if is(opt, "addr") {
                 f.addr = Some(value.clone());
             } else if is(opt, "laddr") {
                 f.laddr = Some(value.clone());
             } else if is(opt, "user") {
-                // Only the default user exists, and every client is authenticated as it.
+                // Only the default user exists.
                 if &value[..] != b"default" {
                     return Err(CmdError::err(format!("No such user '{}'", text(value))));
                 }
+                f.user = Some(value.clone());
+            } else if is(opt, "maxage") {
+                let age = int(value)
+                    .map_err(|_| CmdError::err("maxage is not an integer or out of range"))?;
+                f.max_age = Some(age.max(0) as u64);
             } else if is(opt, "skipme") {
                 f.skipme = if is(value, "yes") {
                     true
@@ -248,6 +279,95 @@ fn setinfo(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     publish(ctx)
 }
 
+/// `CLIENT PAUSE timeout [WRITE|ALL]`: holds other clients' commands (and this client's next
+/// ones) for `timeout` milliseconds or until CLIENT UNPAUSE.
+fn pause(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    if args.len() > 4 {
+        return Err(CmdError::err(format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+            text(&args[1])
+        )));
+    }
+    // The mode is checked before the timeout, as Redis does.
+    let mode = match args.get(3) {
+        None => Mode::All,
+        Some(m) if is(m, "all") => Mode::All,
+        Some(m) if is(m, "write") => Mode::Write,
+        Some(_) => return Err(CmdError::err("CLIENT PAUSE mode must be WRITE or ALL")),
+    };
+    let ms =
+        int(&args[2]).map_err(|_| CmdError::err("timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(CmdError::err("timeout is negative"));
+    }
+    let now = Instant::now();
+    // A huge timeout is accepted as Redis accepts it: a pause that never ends by itself.
+    let until = now
+        .checked_add(Duration::from_millis(ms as u64))
+        .unwrap_or_else(|| now + Duration::from_secs(86400 * 365 * 30));
+    ctx.shared.pause.pause(mode, until);
+    Ok(Reply::Ok)
+}
+
+fn unpause(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
+    ctx.shared.pause.unpause();
+    Ok(Reply::Ok)
+}
+
+/// `CLIENT REPLY ON|OFF|SKIP`; OFF and SKIP have no reply of their own (the connection drops
+/// replies while `reply_off`/`reply_skip` are set).
+fn reply(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let s = &mut *ctx.session;
+    if is(&args[2], "on") {
+        s.reply_off = false;
+        s.reply_skip = false;
+        Ok(Reply::Ok)
+    } else if is(&args[2], "off") {
+        s.reply_off = true;
+        Ok(Reply::Raw(Bytes::new()))
+    } else if is(&args[2], "skip") {
+        if !s.reply_off {
+            s.reply_skip_next = true;
+        }
+        Ok(Reply::Raw(Bytes::new()))
+    } else {
+        Err(CmdError::Syntax)
+    }
+}
+
+/// Client-side caching is not implemented: tracking stays off. `CLIENT TRACKING OFF` is
+/// accepted (it is what clients send to make sure), ON is refused.
+fn tracking(_: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    match on_off(&args[2])? {
+        false => Ok(Reply::Ok),
+        true => Err(CmdError::err(
+            "client tracking (client-side caching) is not supported by berth",
+        )),
+    }
+}
+
+/// Redis's reply for a client that is not in tracking mode.
+fn caching(_: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
+    Err(CmdError::err(
+        "CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
+    ))
+}
+
+fn getredir(_: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::Integer(-1))
+}
+
+fn trackinginfo(_: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::Map(vec![
+        (
+            Reply::bulk_str("flags"),
+            Reply::Set(vec![Reply::bulk_str("off")]),
+        ),
+        (Reply::bulk_str("redirect"), Reply::Integer(-1)),
+        (Reply::bulk_str("prefixes"), Reply::Array(Vec::new())),
+    ]))
+}
+
 fn on_off(arg: &[u8]) -> CmdResult<bool> {
     if is(arg, "on") {
         Ok(true)
@@ -301,6 +421,10 @@ fn help(_: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
     Ok(help_reply(
         "CLIENT",
         &[
+            "CACHING (YES|NO)",
+            "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+            "GETREDIR",
+            "    Return the client ID we are redirecting to when tracking is enabled.",
             "GETNAME",
             "    Return the name of the current connection.",
             "ID",
@@ -325,16 +449,27 @@ fn help(_: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
             "    Return information about client connections. Options:",
             "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
             "      Return clients of specified type.",
+            "UNPAUSE",
+            "    Stop the current client pause, resuming traffic.",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "    Suspend all, or just write, clients for <timeout> milliseconds.",
+            "REPLY (ON|OFF|SKIP)",
+            "    Control the replies sent to the current connection.",
             "SETNAME <name>",
             "    Assign the name <name> to the current connection.",
             "UNBLOCK <clientid> [TIMEOUT|ERROR]",
             "    Unblock the specified blocked client.",
+            "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+            "         [OPTIN] [OPTOUT] [NOLOOP]",
+            "    Control server assisted client side caching.",
+            "TRACKINGINFO",
+            "    Report tracking status for the current connection.",
+            "NO-EVICT (ON|OFF)",
+            "    Protect current client connection from eviction.",
             "SETINFO <option> <value>",
             "    Set client meta attr. Options are:",
             "    * LIB-NAME: the client lib name.",
             "    * LIB-VER: the client lib version.",
-            "NO-EVICT (ON|OFF)",
-            "    Protect current client connection from eviction.",
             "NO-TOUCH (ON|OFF)",
             "    Will not touch LRU/LFU stats when this mode is on.",
         ],

@@ -173,7 +173,8 @@ fn clients(ctx: &Ctx) -> Fields {
         ("maxclients", ctx.shared.config.maxclients().to_string()),
         (
             "blocked_clients",
-            ctx.shared.blocking.blocked_clients().to_string(),
+            // Clients held by CLIENT PAUSE count as blocked, as in Redis.
+            (ctx.shared.blocking.blocked_clients() + ctx.shared.pause.held()).to_string(),
         ),
         // There is no client-side caching (redis-cli --stat reads this).
         ("tracking_clients", "0".into()),

@@ -16,10 +16,12 @@ pub mod connection;
 pub mod hash;
 pub mod info;
 pub mod keys;
+pub mod latency;
 pub mod list;
 pub mod pubsub;
 pub mod server;
 pub mod set;
+pub mod slowlog;
 pub mod sort;
 pub mod strings;
 pub mod transaction;
@@ -104,6 +106,10 @@ pub const DENYOOM: u32 = 1 << 10;
 pub const NO_MULTI: u32 = 1 << 11;
 /// Allowed while a RESP2 connection has subscriptions (not a Redis flag: derived from names).
 pub const PUBSUB_CONTEXT: u32 = 1 << 12;
+pub const SKIP_SLOWLOG: u32 = 1 << 13;
+/// Redis's internal `may_replicate` flag (not shown by COMMAND INFO, so derived from names):
+/// commands that CLIENT PAUSE WRITE holds although they are not writes.
+pub const MAY_REPLICATE: u32 = 1 << 14;
 
 fn flag_bits(flags: &str) -> u32 {
     flags
@@ -121,6 +127,7 @@ fn flag_bits(flags: &str) -> u32 {
             "stale" => STALE,
             "denyoom" => DENYOOM,
             "no_multi" => NO_MULTI,
+            "skip_slowlog" => SKIP_SLOWLOG,
             _ => 0,
         })
         .fold(0, |a, b| a | b)
@@ -155,7 +162,7 @@ pub fn serve_blocked(
 }
 
 /// All families, in the order COMMAND lists them.
-pub fn families() -> [&'static [Command]; 17] {
+pub fn families() -> [&'static [Command]; 19] {
     [
         connection::COMMANDS,
         server::COMMANDS,
@@ -174,6 +181,8 @@ pub fn families() -> [&'static [Command]; 17] {
         cluster::COMMANDS,
         pubsub::COMMANDS,
         transaction::COMMANDS,
+        slowlog::COMMANDS,
+        latency::COMMANDS,
     ]
 }
 
@@ -215,9 +224,15 @@ fn make_entry(c: &'static Command, all: &mut Vec<&'static Command>) -> Entry {
             | "quit"
             | "reset"
     );
+    let may_replicate = matches!(
+        c.name,
+        "publish" | "spublish" | "pfcount" | "eval" | "evalsha" | "fcall"
+    );
     Entry {
         cmd: c,
-        flags: flag_bits(c.flags) | if context { PUBSUB_CONTEXT } else { 0 },
+        flags: flag_bits(c.flags)
+            | if context { PUBSUB_CONTEXT } else { 0 }
+            | if may_replicate { MAY_REPLICATE } else { 0 },
         index,
         subs,
     }
@@ -437,7 +452,31 @@ pub fn call(ctx: &mut Ctx, entry: &'static Entry, args: &[Bytes]) -> Reply {
         Err(e) => Reply::from(e),
     };
     ctx.publish_events();
-    stats.record(entry.index, start.elapsed(), reply.is_error());
+    let took = start.elapsed();
+    stats.record(entry.index, took, reply.is_error());
+    // One comparison each when the command was fast: both thresholds are cached atomics.
+    let micros = took.as_micros() as u64;
+    let config = &ctx.shared.config;
+    let slower_than = config.slowlog_slower_than();
+    if slower_than >= 0 && micros >= slower_than as u64 && entry.flags & SKIP_SLOWLOG == 0 {
+        ctx.shared.slowlog.push(
+            entry.cmd.name,
+            args,
+            micros,
+            &ctx.session.handle.addr,
+            &ctx.session.name,
+            config.get_i64("slowlog-max-len") as usize,
+        );
+    }
+    let threshold = config.latency_threshold();
+    if threshold > 0 && micros / 1000 >= threshold as u64 {
+        let event = if entry.flags & FAST != 0 {
+            "fast-command"
+        } else {
+            "command"
+        };
+        ctx.shared.latency.add(event, micros / 1000);
+    }
     reply
 }
 

@@ -29,6 +29,10 @@ pub async fn serve(stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
         .unwrap_or_default();
     let id = shared.next_client_id();
     let handle = ClientHandle::new(id, addr.to_string(), laddr);
+    {
+        use std::os::fd::AsRawFd;
+        handle.fd.store(stream.as_raw_fd(), Relaxed);
+    }
     shared.stats.connections_received.fetch_add(1, Relaxed);
     let admitted = {
         let mut clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());
@@ -48,7 +52,7 @@ pub async fn serve(stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
     let (tx, mailbox) = mpsc::unbounded_channel();
     let subscriber = Subscriber {
         tx,
-        pending: Default::default(),
+        pending: handle.out_pending.clone(),
         handle: handle.clone(),
     };
     let mut session = Session::new(handle.clone(), authenticated, subscriber);
@@ -60,6 +64,7 @@ pub async fn serve(stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
         mailbox,
         handle: handle.clone(),
         blocked: None,
+        postponed: None,
     }
     .run(&mut session)
     .await;
@@ -88,6 +93,8 @@ struct Connection<'a> {
     handle: Arc<ClientHandle>,
     /// Set when a command blocked the client (see `server::blocking`).
     blocked: Option<Blocked>,
+    /// A command held by CLIENT PAUSE, and whether it writes: it runs first once the pause ends.
+    postponed: Option<(Vec<Bytes>, bool)>,
 }
 
 /// A client waiting in `server::blocking`.
@@ -104,7 +111,7 @@ impl Connection<'_> {
         let handle = session.handle.clone();
         loop {
             let timeout = self.shared.config.timeout_secs();
-            let idle = if timeout > 0 {
+            let idle = if timeout > 0 && !session.exempt_from_timeout() {
                 Duration::from_secs(timeout as u64)
             } else {
                 Duration::from_secs(86400 * 365)
@@ -125,6 +132,7 @@ impl Connection<'_> {
             if n == 0 {
                 return Ok(());
             }
+            session.last_read = n;
             self.shared
                 .stats
                 .net_input_bytes
@@ -160,6 +168,13 @@ impl Connection<'_> {
                 if handle.is_killed() {
                     return Ok(());
                 }
+                // CLIENT PAUSE holds the batch's next command: wait, then run it and the rest.
+                if let Some((_, writes)) = &self.postponed {
+                    if !self.wait_unpaused(*writes, &mut shutdown).await? {
+                        return Ok(());
+                    }
+                    continue;
+                }
                 // A blocking command stopped the batch: wait, reply, then run what followed it.
                 let Some(blocked) = self.blocked.take() else {
                     break;
@@ -173,10 +188,45 @@ impl Connection<'_> {
                 if self.shared.config.fsync() == Fsync::Always {
                     self.shared.durability.wait_durable().await;
                 }
-                reply.encode(&mut self.out, session.resp3);
+                if !session.reply_off {
+                    reply.encode(&mut self.out, session.resp3);
+                }
                 self.flush_out().await?;
             }
         }
+    }
+
+    /// Waits, without blocking the runtime, until CLIENT PAUSE no longer holds the postponed
+    /// command; false when the client went away or the server is shutting down meanwhile.
+    /// The client shows as blocked (flag `b`) while it waits, as in Redis.
+    async fn wait_unpaused(
+        &mut self,
+        writes: bool,
+        shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> std::io::Result<bool> {
+        let handle = self.handle.clone();
+        let pause = &self.shared.pause;
+        handle.set_blocked(true);
+        let wait = pause.wait(writes);
+        tokio::pin!(wait);
+        let res = loop {
+            if self.inbuf.capacity() - self.inbuf.len() < READ_CHUNK {
+                self.inbuf.reserve(READ_CHUNK);
+            }
+            tokio::select! {
+                _ = &mut wait => break Ok(true),
+                // Input that arrives meanwhile is buffered for after the held command.
+                r = self.stream.read_buf(&mut self.inbuf) => match r {
+                    Ok(n) if n > 0 => continue,
+                    Ok(_) => break Ok(false),
+                    Err(e) => break Err(e),
+                },
+                _ = handle.kill_signal.notified() => break Ok(false),
+                _ = super::until_shutdown(shutdown) => break Ok(false),
+            }
+        };
+        handle.set_blocked(false);
+        res
     }
 
     /// Waits until a blocked client is served (its reply), times out (null array), or goes
@@ -248,11 +298,14 @@ impl Connection<'_> {
                 max_bulk_len: shared.config.proto_max_bulk_len(),
                 authenticated: session.authenticated,
             };
-            let args = match parser.parse(&mut self.inbuf, limits) {
-                Ok(Some(args)) if args.is_empty() => continue,
-                Ok(Some(args)) => args,
-                Ok(None) => break,
-                Err(e) => return (wrote, Some(e)),
+            let (args, held) = match self.postponed.take() {
+                Some((args, _)) => (args, true),
+                None => match parser.parse(&mut self.inbuf, limits) {
+                    Ok(Some(args)) if args.is_empty() => continue,
+                    Ok(Some(args)) => (args, false),
+                    Ok(None) => break,
+                    Err(e) => return (wrote, Some(e)),
+                },
             };
             let reply = match commands::resolve(&args) {
                 Resolved::Error(r) => {
@@ -265,13 +318,22 @@ impl Connection<'_> {
                     }
                 }
                 Resolved::Run(entry) => {
+                    let writes = entry.flags & (commands::WRITE | commands::MAY_REPLICATE) != 0;
+                    // What CLIENT LIST shows of this client while the command runs (or waits).
+                    session.last_cmd = entry.cmd.name;
+                    session.argv_mem = args.iter().map(|a| a.len()).sum();
+                    if shared.pause.holds(writes).is_some() {
+                        self.postponed = Some((args, writes));
+                        break;
+                    }
+                    session.qbuf = self.inbuf.len() + if held { 0 } else { request_len(&args) };
+                    session.qbuf_free = self.inbuf.capacity() - self.inbuf.len();
                     if shared.monitors.load(Relaxed) > 0
                         && entry.flags & commands::SKIP_MONITOR == 0
                         && !commands::transaction::monitored_later(session, entry)
                     {
                         feed_monitors(shared, session, &args);
                     }
-                    session.last_cmd = entry.cmd.name;
                     let mut ctx = Ctx::new(shared, session, &mut guard, &shared.store);
                     let reply = commands::run(&mut ctx, entry, &args);
                     // A write queued by MULTI waits for its EXEC, which reports its writes.
@@ -299,10 +361,20 @@ impl Connection<'_> {
                     reply
                 }
             };
+            // CLIENT REPLY OFF/SKIP: the reply is dropped; SKIP's effect moves to the next
+            // command once the current one is done.
             // Messages published meanwhile, this command's own keyspace events included, go
             // before its reply, as Redis writes them.
             self.drain_mailbox(session, None);
-            reply.encode(&mut self.out, session.resp3);
+            if !(session.reply_off || session.reply_skip) {
+                reply.encode(&mut self.out, session.resp3);
+            }
+            session.reply_skip = std::mem::take(&mut session.reply_skip_next);
+        }
+        session.qbuf = self.inbuf.len();
+        // A command held by CLIENT PAUSE keeps its arguments, as Redis shows them.
+        if self.postponed.is_none() {
+            session.argv_mem = 0;
         }
         // A write burst outpacing the background flusher: apply early, and past twice that,
         // hand the queue over at once (waiting for the batch in progress) to bound memory.
@@ -382,6 +454,17 @@ impl Connection<'_> {
             }
         }
     }
+}
+
+/// The size of a request in RESP's multibulk form (what Redis's query buffer held for it).
+fn request_len(args: &[Bytes]) -> usize {
+    let digits = |n: usize| n.checked_ilog10().unwrap_or(0) as usize + 1;
+    args.iter()
+        .map(|a| 1 + digits(a.len()) + 2 + a.len() + 2)
+        .sum::<usize>()
+        + 1
+        + digits(args.len())
+        + 2
 }
 
 /// Formats a command as MONITOR shows it: `+<time> [<db> <addr>] "arg" ...`.

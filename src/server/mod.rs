@@ -4,9 +4,12 @@ pub mod blocking;
 pub mod connection;
 pub mod durability;
 pub mod http;
+pub mod latency;
 pub mod notify;
+pub mod pause;
 pub mod pubsub;
 pub mod session;
+pub mod slowlog;
 pub mod stats;
 
 use std::collections::BTreeMap;
@@ -48,6 +51,10 @@ pub struct Shared {
     pub blocking: blocking::Blocking,
     /// Clustered mode, when `cluster-enabled yes`.
     pub cluster: Option<Arc<Cluster>>,
+    /// CLIENT PAUSE state.
+    pub pause: pause::Pause,
+    pub slowlog: slowlog::SlowLog,
+    pub latency: latency::Latency,
 }
 
 impl Shared {
@@ -128,6 +135,9 @@ pub async fn run(config: Config) -> Result<(), String> {
         cluster,
         pubsub: Default::default(),
         blocking: Default::default(),
+        pause: Default::default(),
+        slowlog: Default::default(),
+        latency: Default::default(),
     });
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -264,6 +274,10 @@ async fn expire_task(shared: Arc<Shared>) {
     loop {
         let hz = shared.config.get_i64("hz").clamp(1, 500) as u64;
         tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
+        // As in Redis, keys do not expire actively while CLIENT PAUSE holds writes.
+        if shared.pause.holds(true).is_some() {
+            continue;
+        }
         loop {
             let res = {
                 let mut store = shared.store.lock().unwrap_or_else(|e| e.into_inner());

@@ -1,7 +1,7 @@
 //! Per-connection state, and the registry entry CLIENT LIST/KILL see.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -19,6 +19,11 @@ pub struct ClientHandle {
     pub info: Mutex<ClientInfo>,
     killed: AtomicBool,
     pub kill_signal: Notify,
+    /// Pub/Sub bytes queued for this client and not yet written (shared with its `Subscriber`):
+    /// CLIENT LIST's `omem`.
+    pub out_pending: Arc<AtomicUsize>,
+    /// The socket's file descriptor (`fd`); -1 for internal clients, as Redis shows its own.
+    pub fd: AtomicI32,
 }
 
 /// A snapshot of the session, refreshed after every batch of commands.
@@ -37,10 +42,18 @@ pub struct ClientInfo {
     pub user: &'static str,
     /// Channel, pattern and shard channel subscriptions.
     pub subs: [usize; 3],
-    /// Blocked in BLPOP and friends (flag `b`).
+    /// Blocked in BLPOP and friends, or held by CLIENT PAUSE (flag `b`).
     pub blocked: bool,
     /// Commands queued in MULTI (flag `x`), -1 outside a transaction.
     pub multi: i64,
+    /// Query buffer use while a command runs (the request itself plus what follows it), and
+    /// the buffer's free space: CLIENT LIST's `qbuf`, `qbuf-free`.
+    pub qbuf: usize,
+    pub qbuf_free: usize,
+    /// Bytes of the running command's arguments (`argv-mem`).
+    pub argv_mem: usize,
+    /// Size of the last socket read (`rbp`).
+    pub last_read: usize,
 }
 
 impl ClientHandle {
@@ -65,9 +78,15 @@ impl ClientHandle {
                 subs: [0; 3],
                 blocked: false,
                 multi: -1,
+                qbuf: 0,
+                qbuf_free: 0,
+                argv_mem: 0,
+                last_read: 0,
             }),
             killed: AtomicBool::new(false),
             kill_signal: Notify::new(),
+            out_pending: Default::default(),
+            fd: AtomicI32::new(-1),
         })
     }
 
@@ -89,19 +108,26 @@ impl ClientHandle {
         self.info.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// The CLIENT LIST / CLIENT INFO line, fields as Redis 7.
+    /// Pub/Sub subscriptions of any kind make a client of type `pubsub` (CLIENT LIST TYPE,
+    /// CLIENT KILL TYPE); every other berth client is `normal`.
+    pub fn is_pubsub(&self) -> bool {
+        self.snapshot().subs.iter().any(|&n| n > 0)
+    }
+
+    /// Seconds since the connection was accepted (`age`).
+    pub fn age(&self) -> u64 {
+        self.created.elapsed().as_secs()
+    }
+
+    /// The CLIENT LIST / CLIENT INFO line, with Redis 7.0's fields in its order (7.2's
+    /// `lib-name`/`lib-ver` are not shown, as the reference server does not show them).
     pub fn describe(&self) -> String {
         let i = self.snapshot();
         let now = Instant::now();
+        // Flag letters in the order of Redis's getClientInfoString.
         let mut flags = String::new();
         if i.monitor {
             flags.push('O');
-        }
-        if i.no_evict {
-            flags.push('e');
-        }
-        if i.no_touch {
-            flags.push('T');
         }
         if i.subs.iter().any(|&n| n > 0) {
             flags.push('P');
@@ -112,14 +138,25 @@ impl ClientHandle {
         if i.blocked {
             flags.push('b');
         }
+        if i.no_evict {
+            flags.push('e');
+        }
+        if i.no_touch {
+            flags.push('T');
+        }
         if flags.is_empty() {
             flags.push('N');
         }
+        let omem = self.out_pending.load(Ordering::Relaxed);
+        // Reply blocks of 16 KiB, as Redis's output list counts them.
+        let oll = omem.div_ceil(16 * 1024);
+        let tot_mem = i.qbuf + i.qbuf_free + i.argv_mem + omem;
         format!(
-            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=16384 rbp={} obl=0 oll={} omem={} tot-mem={} events={} cmd={} user={} redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
+            self.fd.load(Ordering::Relaxed),
             String::from_utf8_lossy(&i.name),
             now.duration_since(self.created).as_secs(),
             now.duration_since(i.last_active).as_secs(),
@@ -129,11 +166,17 @@ impl ClientHandle {
             i.subs[1],
             i.subs[2],
             i.multi,
+            i.qbuf,
+            i.qbuf_free,
+            i.argv_mem,
+            i.last_read,
+            oll,
+            omem,
+            tot_mem,
+            if omem > 0 { "rw" } else { "r" },
             i.last_cmd,
             i.user,
             i.resp,
-            String::from_utf8_lossy(&i.lib_name),
-            String::from_utf8_lossy(&i.lib_ver),
         )
     }
 }
@@ -176,6 +219,16 @@ pub struct Session {
     pub wrote: bool,
     /// Keys this client WATCHes, as (logical db, key); the registry is in the `Store`.
     pub watched: Vec<(usize, Bytes)>,
+    /// CLIENT REPLY: OFF silences every reply; SKIP silences the next command's reply
+    /// (`reply_skip_next` becomes `reply_skip` once the SKIP command itself is done).
+    pub reply_off: bool,
+    pub reply_skip: bool,
+    pub reply_skip_next: bool,
+    /// Query buffer figures while a command runs, for CLIENT LIST (see `ClientInfo`).
+    pub qbuf: usize,
+    pub qbuf_free: usize,
+    pub argv_mem: usize,
+    pub last_read: usize,
 }
 
 impl Session {
@@ -200,6 +253,13 @@ impl Session {
             deny_blocking: false,
             wrote: false,
             watched: Vec::new(),
+            reply_off: false,
+            reply_skip: false,
+            reply_skip_next: false,
+            qbuf: 0,
+            qbuf_free: 0,
+            argv_mem: 0,
+            last_read: 0,
         }
     }
 
@@ -228,5 +288,15 @@ impl Session {
         i.no_touch = self.no_touch;
         i.subs = [self.subs[0].len(), self.subs[1].len(), self.subs[2].len()];
         i.multi = self.multi.as_ref().map_or(-1, |m| m.queue.len() as i64);
+        i.qbuf = self.qbuf;
+        i.qbuf_free = self.qbuf_free;
+        i.argv_mem = self.argv_mem;
+        i.last_read = self.last_read;
+    }
+
+    /// A client that `timeout` never disconnects: subscribed clients wait for messages, as in
+    /// Redis (blocked and paused clients wait elsewhere and are not timed out either).
+    pub fn exempt_from_timeout(&self) -> bool {
+        self.subs.iter().any(|s| !s.is_empty())
     }
 }

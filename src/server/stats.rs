@@ -9,6 +9,34 @@ pub struct CmdStat {
     pub usec: AtomicU64,
     pub rejected: AtomicU64,
     pub failed: AtomicU64,
+    /// Calls by duration, in the power-of-two nanosecond buckets LATENCY HISTOGRAM reports
+    /// (see `latency_bucket`).
+    pub histogram: [AtomicU64; LATENCY_BUCKETS],
+}
+
+/// Buckets 2^10 ns (1 µs) to 2^30 ns (1.07 s): Redis's histograms record 1 µs to 1 s.
+pub const LATENCY_BUCKETS: usize = 21;
+const FIRST_BUCKET_LOG2: u32 = 10;
+
+/// The bucket of a call that took `micros`, as Redis's HDR histogram (2 significant digits)
+/// iterated logarithmically from 1024 ns counts it: bucket k holds durations up to 2^k ns plus
+/// that value's equivalence range (2^(k-7) ns).
+pub fn latency_bucket(micros: u64) -> usize {
+    let ns = micros.saturating_mul(1000).clamp(1024, 1_000_000_000);
+    (0..LATENCY_BUCKETS)
+        .find(|&i| ns <= latency_bucket_limit_ns(i))
+        .unwrap_or(LATENCY_BUCKETS - 1)
+}
+
+/// The largest duration, in ns, that bucket `i` counts.
+fn latency_bucket_limit_ns(i: usize) -> u64 {
+    let k = FIRST_BUCKET_LOG2 + i as u32;
+    (1u64 << k) + (1u64 << (k - 7)) - 1
+}
+
+/// The label LATENCY HISTOGRAM gives bucket `i`, in µs (1, 2, 4, 8, 16, 33, 66, 132 …).
+pub fn latency_bucket_micros(i: usize) -> u64 {
+    latency_bucket_limit_ns(i) / 1000
 }
 
 #[derive(Default)]
@@ -37,7 +65,9 @@ impl Stats {
         self.commands_processed.fetch_add(1, Relaxed);
         if let Some(s) = self.commands.get(index) {
             s.calls.fetch_add(1, Relaxed);
-            s.usec.fetch_add(took.as_micros() as u64, Relaxed);
+            let micros = took.as_micros() as u64;
+            s.usec.fetch_add(micros, Relaxed);
+            s.histogram[latency_bucket(micros)].fetch_add(1, Relaxed);
             if failed {
                 s.failed.fetch_add(1, Relaxed);
             }
@@ -82,6 +112,9 @@ impl Stats {
             s.usec.store(0, Relaxed);
             s.rejected.store(0, Relaxed);
             s.failed.store(0, Relaxed);
+            for b in &s.histogram {
+                b.store(0, Relaxed);
+            }
         }
     }
 }
