@@ -18,6 +18,7 @@ pub mod info;
 pub mod keys;
 pub mod list;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -153,7 +154,7 @@ pub fn serve_blocked(
 }
 
 /// All families, in the order COMMAND lists them.
-pub fn families() -> [&'static [Command]; 16] {
+pub fn families() -> [&'static [Command]; 17] {
     [
         connection::COMMANDS,
         server::COMMANDS,
@@ -171,6 +172,7 @@ pub fn families() -> [&'static [Command]; 16] {
         zset::COMMANDS,
         cluster::COMMANDS,
         pubsub::COMMANDS,
+        scripting::COMMANDS,
     ]
 }
 

@@ -267,7 +267,10 @@ impl Connection<'_> {
                     session.last_cmd = entry.cmd.name;
                     let mut ctx = Ctx::new(shared, session, &mut guard, &shared.store);
                     let reply = commands::run(&mut ctx, entry, &args);
-                    if entry.flags & commands::WRITE != 0 && !reply.is_error() {
+                    // Scripts may write through redis.call whatever their own flags say.
+                    let may_write =
+                        entry.flags & commands::WRITE != 0 || entry.cmd.group == "scripting";
+                    if may_write && !reply.is_error() {
                         wrote = true;
                     }
                     // Clients blocked on keys this command filled are served now that it

@@ -47,6 +47,8 @@ pub struct Shared {
     pub blocking: blocking::Blocking,
     /// Clustered mode, when `cluster-enabled yes`.
     pub cluster: Option<Arc<Cluster>>,
+    /// The Lua VM and script cache (EVAL, FCALL).
+    pub scripting: crate::scripting::Engine,
 }
 
 impl Shared {
@@ -127,6 +129,7 @@ pub async fn run(config: Config) -> Result<(), String> {
         cluster,
         pubsub: Default::default(),
         blocking: Default::default(),
+        scripting: Default::default(),
     });
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),

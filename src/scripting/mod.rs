@@ -1,0 +1,537 @@
+//! Lua scripting for EVAL and FCALL: one Lua 5.1 VM for the server, as in Redis.
+//!
+//! The VM is mlua with its vendored PUC Lua 5.1 (the same interpreter Redis embeds, so number
+//! formatting, `tostring`, string patterns and table iteration behave the same), compiled from
+//! source by the crate so the server needs no system Lua. mlua is maintained, safe to call into
+//! (Lua errors become Rust values, never longjmps over Rust frames), and its scoped callbacks
+//! let `redis.call` borrow the calling connection's `Ctx` for exactly one run.
+//!
+//! A script runs under the caller's keyspace lock (`Ctx::store`), so it is atomic like a MULTI.
+//! `redis.call` goes through `commands::resolve` and `commands::run`, so arity, auth, cluster
+//! routing and statistics follow the command table; scripts add their own checks (`noscript`
+//! commands, writes from read-only scripts) with Redis's error texts.
+
+pub mod convert;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use mlua::chunk::ChunkMode;
+use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value, Variadic};
+
+use crate::commands::{self, Ctx, Resolved};
+use crate::error::{CmdError, CmdResult};
+use crate::protocol::reply::Reply;
+
+const PRELUDE: &str = include_str!("prelude.lua");
+
+/// The chunk name of EVAL scripts: errors read `user_script:1: …` and `on @user_script:1.`
+pub const EVAL_CHUNK: &str = "@user_script";
+
+/// Flags a script declares in its `#!lua flags=…` shebang.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Flags {
+    /// The script has a shebang: it is not in Redis's "eval compatibility mode".
+    pub shebang: bool,
+    pub no_writes: bool,
+    pub allow_oom: bool,
+    pub allow_stale: bool,
+    pub no_cluster: bool,
+    pub allow_cross_slot_keys: bool,
+}
+
+impl Flags {
+    /// Sets a flag by its Redis name; false for an unknown name.
+    pub fn set(&mut self, name: &str) -> bool {
+        match name {
+            "no-writes" => self.no_writes = true,
+            "allow-oom" => self.allow_oom = true,
+            "allow-stale" => self.allow_stale = true,
+            "no-cluster" => self.no_cluster = true,
+            "allow-cross-slot-keys" => self.allow_cross_slot_keys = true,
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// Splits `#!lua flags=a,b` off a script body (Redis's `evalExtractShebangFlags`). Returns the
+/// flags and the body to compile: the shebang line is blanked, not removed, so line numbers in
+/// errors stay those of the script as sent.
+pub fn parse_shebang(body: &[u8]) -> CmdResult<(Flags, &[u8])> {
+    let mut flags = Flags::default();
+    if !body.starts_with(b"#!") {
+        return Ok((flags, body));
+    }
+    let Some(end) = body.iter().position(|&c| c == b'\n') else {
+        return Err(CmdError::err("Invalid script shebang"));
+    };
+    let line = String::from_utf8_lossy(&body[..end]);
+    let mut parts = line.split_whitespace();
+    let engine = parts.next().unwrap_or_default();
+    if !engine.eq_ignore_ascii_case("#!lua") {
+        return Err(CmdError::err(format!(
+            "Unexpected engine in script shebang: {engine}"
+        )));
+    }
+    flags.shebang = true;
+    for part in parts {
+        let Some(list) = part
+            .get(..6)
+            .filter(|p| p.eq_ignore_ascii_case("flags="))
+            .map(|_| &part[6..])
+        else {
+            return Err(CmdError::err(format!("Unknown lua shebang option: {part}")));
+        };
+        for flag in list.split(',').filter(|f| !f.is_empty()) {
+            if !flags.set(flag) {
+                return Err(CmdError::err(format!(
+                    "Unexpected flag in script shebang: {flag}"
+                )));
+            }
+        }
+    }
+    Ok((flags, &body[end..]))
+}
+
+/// Lowercase hex SHA1, the name of an EVAL script.
+pub fn sha1_hex(data: &[u8]) -> String {
+    sha1_smol::Sha1::from(data).digest().to_string()
+}
+
+/// The scripting engine: the VM and the EVAL script cache, behind one mutex (always taken
+/// after the keyspace lock, never before it).
+pub struct Engine {
+    vm: Mutex<Vm>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine {
+            vm: Mutex::new(Vm::new().expect("the Lua prelude is valid")),
+        }
+    }
+}
+
+struct Script {
+    func: Function,
+    flags: Flags,
+}
+
+struct Vm {
+    lua: Lua,
+    /// The globals (libraries, KEYS, ARGV), read-only for scripts.
+    globals: Table,
+    /// The `redis` table, where each run binds `call`, `pcall` and `setresp`.
+    redis: Table,
+    /// `xpcall(f, handler)` with Redis's error handler.
+    run: Function,
+    scripts: HashMap<String, Script>,
+}
+
+/// An error a `redis.*` function raises: the Lua error value is mlua's wrapper around it, which
+/// the prelude's error handler and `pcall` turn back into Redis's `{err=…}` / message string
+/// (a Rust function raising keeps the caller's frame for the error position, even in
+/// `return redis.call(…)`, where a Lua wrapper would be tail-called away).
+#[derive(Debug)]
+struct ScriptError(String);
+
+impl std::fmt::Display for ScriptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ScriptError {}
+
+/// Raises `text` (which starts with its error code) as a script error.
+fn raise<T>(text: &str) -> mlua::Result<T> {
+    Err(mlua::Error::external(ScriptError(
+        text.trim_end_matches(['\r', '\n']).to_string(),
+    )))
+}
+
+/// What one run may do and has done.
+struct RunState {
+    /// The script's protocol (`redis.setresp`).
+    resp3: bool,
+    /// EVAL_RO/FCALL_RO, or a script declared `no-writes`.
+    read_only: bool,
+}
+
+impl Vm {
+    fn new() -> mlua::Result<Vm> {
+        // SAFETY: the debug library is loaded only for the prelude's error handler, which keeps
+        // a private reference; the prelude removes `debug` from what scripts can reach. No C
+        // module loader (`package`) is opened.
+        let lua = unsafe {
+            Lua::unsafe_new_with(
+                StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG,
+                LuaOptions::default(),
+            )
+        };
+        let rust = helpers(&lua)?;
+        let run: Function = lua.load(PRELUDE).set_name("=berth").call(rust)?;
+        let globals = lua.globals();
+        let redis = globals.raw_get("redis")?;
+        Ok(Vm {
+            lua,
+            globals,
+            redis,
+            run,
+            scripts: HashMap::new(),
+        })
+    }
+
+    /// Compiles a script body in the sandbox.
+    fn compile(&self, body: &[u8], chunk: &str) -> CmdResult<Function> {
+        self.lua
+            .load(body)
+            .set_name(chunk)
+            .set_mode(ChunkMode::Text)
+            .into_function()
+            .map_err(|e| {
+                let msg = match e {
+                    mlua::Error::SyntaxError { message, .. } => message,
+                    e => e.to_string(),
+                };
+                CmdError::err(format!("Error compiling script (new function): {msg}"))
+            })
+    }
+
+    /// Compiles and caches an EVAL script (once per body); returns its SHA1.
+    fn load(&mut self, body: &[u8]) -> CmdResult<String> {
+        let sha = sha1_hex(body);
+        if !self.scripts.contains_key(&sha) {
+            let (flags, code) = parse_shebang(body)?;
+            let func = self.compile(code, EVAL_CHUNK)?;
+            self.scripts.insert(sha.clone(), Script { func, flags });
+        }
+        Ok(sha)
+    }
+
+    /// Runs a compiled function with KEYS and ARGV; `name` is what errors call it (the SHA1 of
+    /// an EVAL script, the name of a function).
+    fn call(
+        &self,
+        ctx: &mut Ctx,
+        func: &Function,
+        name: &str,
+        keys: &[Bytes],
+        argv: &[Bytes],
+        read_only: bool,
+    ) -> Reply {
+        match self.try_call(ctx, func, name, keys, argv, read_only) {
+            Ok(reply) => reply,
+            Err(e) => Reply::error(format!("ERR {e}")),
+        }
+    }
+
+    fn try_call(
+        &self,
+        ctx: &mut Ctx,
+        func: &Function,
+        name: &str,
+        keys: &[Bytes],
+        argv: &[Bytes],
+        read_only: bool,
+    ) -> mlua::Result<Reply> {
+        let lua = &self.lua;
+        let strings = |list: &[Bytes]| {
+            lua.create_sequence_from(list.iter().map(|b| lua.create_string(b).ok()))
+        };
+        self.globals.raw_set("KEYS", strings(keys)?)?;
+        self.globals.raw_set("ARGV", strings(argv)?)?;
+        let state = RefCell::new(RunState {
+            resp3: false,
+            read_only,
+        });
+        let ctx = RefCell::new(ctx);
+        let reply = lua.scope(|scope| {
+            let call = scope.create_function(|lua, args: Variadic<Value>| {
+                match call_command(lua, &mut ctx.borrow_mut(), &mut state.borrow_mut(), args)? {
+                    Ok(value) => Ok(value),
+                    Err(text) => raise(&text),
+                }
+            })?;
+            let pcall =
+                scope.create_function(|lua, args: Variadic<Value>| {
+                    match call_command(lua, &mut ctx.borrow_mut(), &mut state.borrow_mut(), args)? {
+                        Ok(value) => Ok(value),
+                        Err(text) => error_table(lua, &text),
+                    }
+                })?;
+            let setresp = scope.create_function(|lua, args: Variadic<Value>| {
+                let version = match (args.len(), args.first()) {
+                    (1, Some(v)) => lua.coerce_integer(v.clone()).ok().flatten(),
+                    _ => return raise("ERR redis.setresp() requires one argument."),
+                };
+                match version {
+                    Some(v @ (2 | 3)) => {
+                        state.borrow_mut().resp3 = v == 3;
+                        Ok(())
+                    }
+                    _ => raise("ERR RESP version must be 2 or 3."),
+                }
+            })?;
+            self.redis.raw_set("call", call)?;
+            self.redis.raw_set("pcall", pcall)?;
+            self.redis.raw_set("setresp", setresp)?;
+            let out: MultiValue = self.run.call(func.clone())?;
+            let mut out = out.into_iter();
+            let ok = matches!(out.next(), Some(Value::Boolean(true)));
+            let value = out.next().unwrap_or(Value::Nil);
+            Ok(if ok {
+                convert::from_lua(&value, state.borrow().resp3)
+            } else {
+                error_reply(&value, name)
+            })
+        });
+        for f in ["call", "pcall", "setresp"] {
+            self.redis.raw_set(f, Value::Nil)?;
+        }
+        reply
+    }
+}
+/// The reply for an error raised by a script: the handler's `{err, source, line}` table with
+/// Redis's ` script: <name>, on <source>:<line>.` suffix.
+fn error_reply(value: &Value, name: &str) -> Reply {
+    let Value::Table(t) = value else {
+        return Reply::error(format!("ERR unknown error script: {name}."));
+    };
+    let err = match t.raw_get::<Value>("err") {
+        Ok(Value::String(s)) => s.to_string_lossy(),
+        _ => "ERR unknown error".to_string(),
+    };
+    let source = t.raw_get::<Option<String>>("source").ok().flatten();
+    let line = t.raw_get::<Option<i64>>("line").ok().flatten();
+    match (source, line) {
+        (Some(source), Some(line)) => {
+            Reply::error(format!("{err} script: {name}, on {source}:{line}."))
+        }
+        _ => Reply::error(format!("{err} script: {name}.")),
+    }
+}
+
+/// A Lua error table `{err = text}`; `text` starts with its error code.
+fn error_table(lua: &Lua, text: &str) -> mlua::Result<Value> {
+    let t = lua.create_table()?;
+    t.raw_set("err", text.trim_end_matches(['\r', '\n']))?;
+    Ok(Value::Table(t))
+}
+
+/// `redis.call`/`redis.pcall`: the reply, or the error text (`CODE message`) that `call` raises
+/// and `pcall` returns as `{err=…}`.
+fn call_command(
+    lua: &Lua,
+    ctx: &mut Ctx,
+    state: &mut RunState,
+    args: Variadic<Value>,
+) -> mlua::Result<Result<Value, String>> {
+    let failure = |text: &str| Ok(Err(text.to_string()));
+    if args.is_empty() {
+        return failure("ERR Please specify at least one argument for this redis lib call");
+    }
+    let mut argv = Vec::with_capacity(args.len());
+    for a in args.iter() {
+        let s = match a {
+            Value::String(_) | Value::Integer(_) | Value::Number(_) => {
+                lua.coerce_string(a.clone())?
+            }
+            _ => None,
+        };
+        let Some(s) = s else {
+            return failure("ERR Lua redis lib command arguments must be strings or integers");
+        };
+        argv.push(Bytes::copy_from_slice(&s.as_bytes()));
+    }
+    let entry = match commands::resolve(&argv) {
+        Resolved::Run(entry) => entry,
+        Resolved::Error(Reply::Error(e)) if e.starts_with(b"ERR wrong number of arguments") => {
+            return failure("ERR Wrong number of args calling Redis command from script")
+        }
+        Resolved::Error(_) => return failure("ERR Unknown Redis command called from script"),
+    };
+    if entry.flags & commands::NOSCRIPT != 0 {
+        return failure("ERR This Redis command is not allowed from script");
+    }
+    if entry.flags & commands::WRITE != 0 && state.read_only {
+        return failure("ERR Write commands are not allowed from read-only scripts.");
+    }
+    // The command replies in the script's protocol, not the caller's.
+    let caller_resp3 = std::mem::replace(&mut ctx.session.resp3, state.resp3);
+    let reply = commands::run(ctx, entry, &argv);
+    ctx.session.resp3 = caller_resp3;
+    // Nothing blocks inside a script (blocking commands are `noscript`; this is a backstop).
+    ctx.session.block = None;
+    match reply {
+        Reply::Error(e) => Ok(Err(String::from_utf8_lossy(&e).into_owned())),
+        reply => Ok(Ok(convert::to_lua(lua, reply, state.resp3)?)),
+    }
+}
+
+/// `redis.error_reply`'s normalisation (Redis's `luaPushErrorBuff`): a leading `-` is dropped,
+/// and a message without an error code gets `ERR`.
+fn normalize_error(s: &[u8]) -> String {
+    let s = String::from_utf8_lossy(s.strip_prefix(b"-").unwrap_or(s)).into_owned();
+    if s.contains(' ') {
+        s
+    } else {
+        format!("ERR {s}")
+    }
+}
+
+/// The Rust side of the prelude's `redis` table.
+fn helpers(lua: &Lua) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.raw_set(
+        "sha1hex",
+        lua.create_function(|lua, args: Variadic<Value>| {
+            if args.len() != 1 {
+                return raise("ERR wrong number of arguments");
+            }
+            let data = lua
+                .coerce_string(args[0].clone())?
+                .map(|s| s.as_bytes().to_vec())
+                .unwrap_or_default();
+            Ok(Value::String(lua.create_string(sha1_hex(&data))?))
+        })?,
+    )?;
+    t.raw_set(
+        "error_reply",
+        lua.create_function(|lua, args: Variadic<Value>| match args.first() {
+            Some(Value::String(s)) if args.len() == 1 => {
+                error_table(lua, &normalize_error(&s.as_bytes()))
+            }
+            _ => error_table(lua, "ERR wrong number or type of arguments"),
+        })?,
+    )?;
+    t.raw_set(
+        "status_reply",
+        lua.create_function(|lua, args: Variadic<Value>| match args.first() {
+            Some(Value::String(s)) if args.len() == 1 => {
+                let t = lua.create_table()?;
+                t.raw_set("ok", s.clone())?;
+                Ok(Value::Table(t))
+            }
+            _ => error_table(lua, "ERR wrong number or type of arguments"),
+        })?,
+    )?;
+    t.raw_set(
+        "log",
+        lua.create_function(|lua, args: Variadic<Value>| {
+            if args.len() < 2 {
+                return raise("ERR redis.log() requires two arguments or more.");
+            }
+            let level = match &args[0] {
+                Value::Integer(n) => *n,
+                Value::Number(n) => *n as i64,
+                _ => return raise("ERR First argument must be a number (log level)."),
+            };
+            let mut msg = String::new();
+            for a in args.iter().skip(1) {
+                if let Some(s) = lua.coerce_string(a.clone())? {
+                    if !msg.is_empty() {
+                        msg.push(' ');
+                    }
+                    msg.push_str(&s.to_string_lossy());
+                }
+            }
+            match level {
+                0 | 1 => tracing::debug!(target: "script", "{msg}"),
+                2 => tracing::info!(target: "script", "{msg}"),
+                3 => tracing::warn!(target: "script", "{msg}"),
+                _ => return raise("ERR Invalid debug level."),
+            }
+            Ok(Value::Nil)
+        })?,
+    )?;
+    t.raw_set(
+        "acl_check_cmd",
+        lua.create_function(|lua, args: Variadic<Value>| {
+            let Some(name) = args.first() else {
+                return raise("ERR Please specify at least one argument for this redis lib call");
+            };
+            let name = lua
+                .coerce_string(name.clone())?
+                .map(|s| s.as_bytes().to_vec())
+                .unwrap_or_default();
+            if commands::lookup(&name).is_none() {
+                return raise("ERR Invalid command passed to redis.acl_check_cmd()");
+            }
+            // Every user may run every command (berth has one user).
+            Ok(Value::Boolean(true))
+        })?,
+    )?;
+    t.raw_set(
+        "error_text",
+        lua.create_function(|_, err: Value| {
+            Ok(match err {
+                Value::Error(e) => match e.downcast_ref::<ScriptError>() {
+                    Some(ScriptError(text)) => text.clone(),
+                    None => format!("ERR {e}"),
+                },
+                _ => "ERR unknown error".to_string(),
+            })
+        })?,
+    )?;
+    let version = crate::commands::info::REDIS_VERSION;
+    t.raw_set("version", version)?;
+    let num = version
+        .split('.')
+        .map(|p| p.parse::<i64>().unwrap_or(0))
+        .fold(0, |acc, p| (acc << 8) | p);
+    t.raw_set("version_num", num)?;
+    Ok(t)
+}
+
+impl Engine {
+    fn vm(&self) -> std::sync::MutexGuard<'_, Vm> {
+        self.vm.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// SCRIPT LOAD (and the first EVAL of a body): compiles and caches; returns the SHA1.
+    pub fn load(&self, body: &[u8]) -> CmdResult<String> {
+        self.vm().load(body)
+    }
+
+    pub fn exists(&self, sha: &[u8]) -> bool {
+        let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
+        self.vm().scripts.contains_key(&sha)
+    }
+
+    /// SCRIPT FLUSH: forgets every EVAL script.
+    pub fn flush(&self) {
+        let mut vm = self.vm();
+        vm.scripts.clear();
+        let _ = vm.lua.gc_collect();
+    }
+
+    /// EVAL/EVALSHA and their _RO forms. `sha` names a cached script (EVAL loads it first).
+    pub fn eval(
+        &self,
+        ctx: &mut Ctx,
+        sha: &str,
+        keys: &[Bytes],
+        argv: &[Bytes],
+        ro_command: bool,
+    ) -> CmdResult<Reply> {
+        let vm = self.vm();
+        let Some(script) = vm.scripts.get(sha) else {
+            return Err(CmdError::msg(
+                "NOSCRIPT No matching script. Please use EVAL.",
+            ));
+        };
+        let flags = script.flags;
+        if ro_command && flags.shebang && !flags.no_writes {
+            return Err(CmdError::err(
+                "Can not execute a script with write flag using *_ro command.",
+            ));
+        }
+        let func = script.func.clone();
+        let read_only = ro_command || flags.no_writes;
+        Ok(vm.call(ctx, &func, sha, keys, argv, read_only))
+    }
+}

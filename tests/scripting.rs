@@ -1,0 +1,503 @@
+//! Lua scripting (EVAL, EVALSHA, the _RO forms, SCRIPT …): the redis.* API, reply conversions
+//! both ways, error texts, sandbox and shebang flags, with exact replies. Every table of cases is
+//! replayed against a real redis-server 7 too, so the expected bytes are Redis's own.
+
+mod common;
+use common::{bulk, check, Raw, RealRedis, Server, WRONGTYPE};
+
+/// Runs `f` against berth and against the reference redis-server.
+fn on_both(f: impl Fn(&mut Raw)) {
+    let s = Server::start(&[]);
+    f(&mut s.raw());
+    let r = RealRedis::start();
+    f(&mut Raw::connect(r.port));
+}
+
+/// `-<msg> script: <sha>, on @user_script:<line>.` as Redis 7 words a script's runtime error.
+fn script_err(msg: &str, body: &str, line: u32) -> String {
+    format!(
+        "-{msg} script: {}, on @user_script:{line}.\r\n",
+        sha1_smol::Sha1::from(body).digest()
+    )
+}
+
+/// EVAL `body` with no keys.
+fn eval(c: &mut Raw, body: &str) -> String {
+    c.cmd(&["EVAL", body, "0"])
+}
+
+#[test]
+fn lua_values_convert_to_replies_as_redis() {
+    on_both(|c| {
+        check(
+            c,
+            &[
+                (&["EVAL", "return 1", "0"], ":1\r\n"),
+                (&["EVAL", "return 3.99", "0"], ":3\r\n"),
+                (&["EVAL", "return -3.99", "0"], ":-3\r\n"),
+                (&["EVAL", "return 1e20", "0"], ":-9223372036854775808\r\n"),
+                (&["EVAL", "return 'x'", "0"], "$1\r\nx\r\n"),
+                (&["EVAL", "return true", "0"], ":1\r\n"),
+                (&["EVAL", "return false", "0"], "$-1\r\n"),
+                (&["EVAL", "return nil", "0"], "$-1\r\n"),
+                (
+                    &["EVAL", "return {1,2,3.7,'x',nil,5}", "0"],
+                    "*4\r\n:1\r\n:2\r\n:3\r\n$1\r\nx\r\n",
+                ),
+                (
+                    &["EVAL", "return {1,{2,{3}},{}}", "0"],
+                    "*3\r\n:1\r\n*2\r\n:2\r\n*1\r\n:3\r\n*0\r\n",
+                ),
+                (
+                    &["EVAL", "return {1,false,3}", "0"],
+                    "*3\r\n:1\r\n$-1\r\n:3\r\n",
+                ),
+                (&["EVAL", "return {ok='fine'}", "0"], "+fine\r\n"),
+                (&["EVAL", "return {err='bad'}", "0"], "-bad\r\n"),
+                (&["EVAL", "return {double=1.5}", "0"], "$3\r\n1.5\r\n"),
+                (
+                    &["EVAL", "return {map={a=1}}", "0"],
+                    "*2\r\n$1\r\na\r\n:1\r\n",
+                ),
+                (&["EVAL", "return {set={a=true}}", "0"], "*1\r\n$1\r\na\r\n"),
+                (&["EVAL", "return {big_number='123'}", "0"], "$3\r\n123\r\n"),
+                (
+                    &[
+                        "EVAL",
+                        "return KEYS[1] .. ARGV[1] .. #KEYS .. #ARGV",
+                        "1",
+                        "k",
+                        "v",
+                    ],
+                    "$4\r\nkv11\r\n",
+                ),
+                (
+                    &["EVAL", "return tostring(9007199254740993)", "0"],
+                    "$18\r\n9.007199254741e+15\r\n",
+                ),
+            ],
+        );
+    });
+}
+
+#[test]
+fn command_replies_convert_to_lua_as_redis() {
+    on_both(|c| {
+        c.cmd(&["HSET", "h", "a", "1"]);
+        c.cmd(&["ZADD", "z", "1.5", "m"]);
+        c.cmd(&["SET", "s", "v"]);
+        check(
+            c,
+            &[
+                (
+                    &["EVAL", "return redis.call('get', 'nokey')", "0"],
+                    "$-1\r\n",
+                ),
+                (
+                    &["EVAL", "return type(redis.call('get', 'nokey'))", "0"],
+                    "$7\r\nboolean\r\n",
+                ),
+                (
+                    &["EVAL", "return redis.call('set', 's', 'w')", "0"],
+                    "+OK\r\n",
+                ),
+                (
+                    &["EVAL", "return redis.call('set', 's', 'w')['ok']", "0"],
+                    "$2\r\nOK\r\n",
+                ),
+                (
+                    &["EVAL", "return redis.call('hgetall', 'h')", "0"],
+                    "*2\r\n$1\r\na\r\n$1\r\n1\r\n",
+                ),
+                (
+                    &["EVAL", "return redis.call('zscore', 'z', 'm')", "0"],
+                    "$3\r\n1.5\r\n",
+                ),
+                (
+                    &["EVAL", "return redis.call('incr', 'n') + 1", "0"],
+                    ":2\r\n",
+                ),
+                (
+                    &["EVAL", "return redis.call('type', 'h')", "0"],
+                    "+hash\r\n",
+                ),
+            ],
+        );
+    });
+}
+
+#[test]
+fn setresp_3_converts_resp3_types_both_ways() {
+    on_both(|c| {
+        c.cmd(&["HSET", "h", "a", "1"]);
+        c.cmd(&["ZADD", "z", "1.5", "m"]);
+        let cases: &[(&str, &str)] = &[
+            ("redis.setresp(3); return true", ":1\r\n"),
+            ("redis.setresp(3); return false", ":0\r\n"),
+            (
+                "redis.setresp(3); local r = redis.call('hgetall','h'); return {type(r.map), r.map.a}",
+                "*2\r\n$5\r\ntable\r\n$1\r\n1\r\n",
+            ),
+            (
+                "redis.setresp(3); local r = redis.call('zscore','z','m'); return {type(r), r.double}",
+                "*2\r\n$5\r\ntable\r\n:1\r\n",
+            ),
+            (
+                "redis.setresp(3); return type(redis.call('get','nokey'))",
+                "$3\r\nnil\r\n",
+            ),
+            (
+                "redis.setresp(3); return redis.call('hgetall','h')",
+                "*2\r\n$1\r\na\r\n$1\r\n1\r\n",
+            ),
+            ("redis.setresp(3); return redis.call('zscore','z','m')", "$3\r\n1.5\r\n"),
+        ];
+        for (body, want) in cases {
+            assert_eq!(eval(c, body), *want, "{body}");
+        }
+        // A RESP3 caller sees the RESP3 types.
+        c.resp3 = true;
+        c.cmd(&["HELLO", "3"]);
+        let cases: &[(&str, &str)] = &[
+            ("return {double=1.5}", ",1.5\r\n"),
+            ("return {map={a=1}}", "%1\r\n$1\r\na\r\n:1\r\n"),
+            ("return {set={a=true}}", "~1\r\n$1\r\na\r\n"),
+            ("return {big_number='123'}", "(123\r\n"),
+            (
+                "return {verbatim_string={format='txt',string='abc'}}",
+                "=7\r\ntxt:abc\r\n",
+            ),
+            ("return true", ":1\r\n"),
+            ("return false", "_\r\n"),
+            ("redis.setresp(3); return false", "#f\r\n"),
+            ("redis.setresp(3); return true", "#t\r\n"),
+            (
+                "redis.setresp(3); return redis.call('hgetall','h')",
+                "%1\r\n$1\r\na\r\n$1\r\n1\r\n",
+            ),
+            (
+                "redis.setresp(3); return redis.call('zscore','z','m')",
+                ",1.5\r\n",
+            ),
+            ("return redis.call('zscore','z','m')", "$3\r\n1.5\r\n"),
+        ];
+        for (body, want) in cases {
+            assert_eq!(eval(c, body), *want, "{body}");
+        }
+    });
+}
+
+#[test]
+fn script_errors_carry_redis_texts_and_positions() {
+    on_both(|c| {
+        c.cmd(&["RPUSH", "l", "a"]);
+        let runtime: &[(&str, &str, u32)] = &[
+            (
+                "return x",
+                "ERR user_script:1: Script attempted to access nonexistent global variable 'x'",
+                1,
+            ),
+            (
+                "x=1",
+                "ERR user_script:1: Attempt to modify a readonly table",
+                1,
+            ),
+            (
+                "function f() end",
+                "ERR user_script:1: Attempt to modify a readonly table",
+                1,
+            ),
+            (
+                "return redis.call('nosuch')",
+                "ERR Unknown Redis command called from script",
+                1,
+            ),
+            (
+                "return redis.call('set','a')",
+                "ERR Wrong number of args calling Redis command from script",
+                1,
+            ),
+            (
+                "return redis.call('incr','l')",
+                WRONGTYPE.trim_start_matches('-').trim_end(),
+                1,
+            ),
+            (
+                "\n\nreturn redis.call('incr','l')",
+                WRONGTYPE.trim_start_matches('-').trim_end(),
+                3,
+            ),
+            (
+                "return redis.call('eval','return 1','0')",
+                "ERR This Redis command is not allowed from script",
+                1,
+            ),
+            (
+                "return redis.call('blpop','l','0')",
+                "ERR This Redis command is not allowed from script",
+                1,
+            ),
+            (
+                "return redis.call()",
+                "ERR Please specify at least one argument for this redis lib call",
+                1,
+            ),
+            (
+                "return redis.call('get', {})",
+                "ERR Lua redis lib command arguments must be strings or integers",
+                1,
+            ),
+            (
+                "return redis.call('get', 'a', 1.5)",
+                "ERR Wrong number of args calling Redis command from script",
+                1,
+            ),
+            ("error('boom')", "ERR user_script:1: boom", 1),
+            ("error({err='X boom'})", "X boom", 1),
+            ("error('x', 0)", "ERR x", 1),
+            ("error()", "ERR nil", 1),
+            (
+                "local t = nil; return t.x",
+                "ERR user_script:1: attempt to index local 't' (a nil value)",
+                1,
+            ),
+            (
+                "return os.time()",
+                "ERR user_script:1: Script attempted to access nonexistent global variable 'os'",
+                1,
+            ),
+            (
+                "return io",
+                "ERR user_script:1: Script attempted to access nonexistent global variable 'io'",
+                1,
+            ),
+            (
+                "return redis.setresp(4)",
+                "ERR RESP version must be 2 or 3.",
+                1,
+            ),
+            (
+                "return redis.setresp()",
+                "ERR redis.setresp() requires one argument.",
+                1,
+            ),
+            ("return redis.sha1hex()", "ERR wrong number of arguments", 1),
+            (
+                "redis.log(1)",
+                "ERR redis.log() requires two arguments or more.",
+                1,
+            ),
+            (
+                "redis.log('a','b')",
+                "ERR First argument must be a number (log level).",
+                1,
+            ),
+            ("redis.log(7,'b')", "ERR Invalid debug level.", 1),
+        ];
+        for (body, msg, line) in runtime {
+            assert_eq!(eval(c, body), script_err(msg, body, *line), "{body}");
+        }
+        check(
+            c,
+            &[
+                (
+                    &["EVAL", "return redis.pcall('nosuch')", "0"],
+                    "-ERR Unknown Redis command called from script\r\n",
+                ),
+                (&["EVAL", "return redis.pcall('incr','l')", "0"], WRONGTYPE),
+                (
+                    &["EVAL", "local ok, e = pcall(redis.call, 'incr', 'l'); return {tostring(ok), e}", "0"],
+                    "*2\r\n$5\r\nfalse\r\n$65\r\nWRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (&["EVAL", "return redis.error_reply('My err')", "0"], "-My err\r\n"),
+                (&["EVAL", "return redis.error_reply('-My err')", "0"], "-My err\r\n"),
+                (&["EVAL", "return redis.error_reply('Nospace')", "0"], "-ERR Nospace\r\n"),
+                (
+                    &["EVAL", "return redis.error_reply(1)", "0"],
+                    "-ERR wrong number or type of arguments\r\n",
+                ),
+                (&["EVAL", "return redis.status_reply('FINE')", "0"], "+FINE\r\n"),
+                (
+                    &["EVAL", "syntax error here", "0"],
+                    "-ERR Error compiling script (new function): user_script:1: '=' expected near 'error'\r\n",
+                ),
+                (
+                    &["EVAL", "return 1", "-1"],
+                    "-ERR Number of keys can't be negative\r\n",
+                ),
+                (
+                    &["EVAL", "return 1", "2", "a"],
+                    "-ERR Number of keys can't be greater than number of args\r\n",
+                ),
+                (
+                    &["EVAL", "return 1", "x"],
+                    "-ERR value is not an integer or out of range\r\n",
+                ),
+                (&["EVAL", "return 1"], "-ERR wrong number of arguments for 'eval' command\r\n"),
+            ],
+        );
+    });
+}
+
+#[test]
+fn read_only_scripts_refuse_writes() {
+    on_both(|c| {
+        let set = "return redis.call('set', KEYS[1], 'x')";
+        assert_eq!(
+            c.cmd(&["EVAL_RO", set, "1", "k"]),
+            script_err(
+                "ERR Write commands are not allowed from read-only scripts.",
+                set,
+                1
+            )
+        );
+        let declared = "#!lua flags=no-writes\nreturn redis.call('set', KEYS[1], 'x')";
+        assert_eq!(
+            c.cmd(&["EVAL", declared, "1", "k"]),
+            script_err(
+                "ERR Write commands are not allowed from read-only scripts.",
+                declared,
+                2
+            )
+        );
+        check(
+            c,
+            &[
+                (
+                    &["EVAL_RO", "return redis.call('get', KEYS[1])", "1", "k"],
+                    "$-1\r\n",
+                ),
+                (&["EVAL", "#!lua\nreturn 1", "0"], ":1\r\n"),
+                (
+                    &["EVAL_RO", "#!lua\nreturn 1", "0"],
+                    "-ERR Can not execute a script with write flag using *_ro command.\r\n",
+                ),
+                (
+                    &["EVAL_RO", "#!lua flags=no-writes\nreturn 1", "0"],
+                    ":1\r\n",
+                ),
+                (
+                    &["EVAL", "#!lua flags=no-writes,bogus\nreturn 1", "0"],
+                    "-ERR Unexpected flag in script shebang: bogus\r\n",
+                ),
+                (
+                    &["EVAL", "#!python\nreturn 1", "0"],
+                    "-ERR Unexpected engine in script shebang: #!python\r\n",
+                ),
+                (
+                    &["EVAL", "#!lua name=x\nreturn 1", "0"],
+                    "-ERR Unknown lua shebang option: name=x\r\n",
+                ),
+                (&["GET", "k"], "$-1\r\n"),
+            ],
+        );
+    });
+}
+
+#[test]
+fn script_cache_load_exists_flush_and_evalsha() {
+    on_both(|c| {
+        let sha = "e0e1f9fabfc9d4800c877a703b823ac0578ff8db"; // sha1("return 1")
+        check(
+            c,
+            &[
+                (
+                    &["EVALSHA", sha, "0"],
+                    "-NOSCRIPT No matching script. Please use EVAL.\r\n",
+                ),
+                (&["SCRIPT", "LOAD", "return 1"], &bulk(sha)),
+                (&["SCRIPT", "EXISTS", sha, "0000"], "*2\r\n:1\r\n:0\r\n"),
+                (&["EVALSHA", &sha.to_uppercase(), "0"], ":1\r\n"),
+                (&["EVALSHA_RO", sha, "0"], ":1\r\n"),
+                (&["SCRIPT", "FLUSH"], "+OK\r\n"),
+                (&["SCRIPT", "EXISTS", sha], "*1\r\n:0\r\n"),
+                (&["EVAL", "return 1", "0"], ":1\r\n"),
+                (&["SCRIPT", "EXISTS", sha], "*1\r\n:1\r\n"),
+                (&["SCRIPT", "FLUSH", "ASYNC"], "+OK\r\n"),
+                (
+                    &["SCRIPT", "FLUSH", "bogus"],
+                    "-ERR SCRIPT FLUSH only support SYNC|ASYNC option\r\n",
+                ),
+                (
+                    &["SCRIPT", "LOAD", "return ("],
+                    "-ERR Error compiling script (new function): user_script:1: unexpected symbol near '<eof>'\r\n",
+                ),
+                (&["SCRIPT", "KILL"], "-NOTBUSY No scripts in execution right now.\r\n"),
+                (
+                    &["EVAL", "return redis.sha1hex('')", "0"],
+                    &bulk("da39a3ee5e6b4b0d3255bfef95601890afd80709"),
+                ),
+            ],
+        );
+    });
+}
+
+#[test]
+fn sandbox_exposes_the_globals_redis_exposes() {
+    on_both(|c| {
+        // The libraries Redis loads, and none of os/io/debug/print/require.
+        let body = "local t = {} for _, k in ipairs({'os','io','debug','print','require','dofile','loadfile','setfenv','getfenv','package'}) do t[#t+1] = tostring(rawget(_G, k)) end return t";
+        let nils = eval(c, body);
+        assert_eq!(nils, format!("*10\r\n{}", "$3\r\nnil\r\n".repeat(10)));
+        check(
+            c,
+            &[
+                (
+                    &["EVAL", "return {type(string), type(table), type(math), type(coroutine), type(loadstring), type(unpack)}", "0"],
+                    "*6\r\n$5\r\ntable\r\n$5\r\ntable\r\n$5\r\ntable\r\n$5\r\ntable\r\n$8\r\nfunction\r\n$8\r\nfunction\r\n",
+                ),
+                (&["EVAL", "return string.format('%d %s %.3f', 5, 'x', 1.5)", "0"], "$9\r\n5 x 1.500\r\n"),
+                (&["EVAL", "return redis.REDIS_VERSION_NUM", "0"], ":458767\r\n"),
+            ],
+        );
+    });
+}
+
+#[test]
+fn scripts_are_atomic_and_see_their_own_writes() {
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    let body =
+        "for i = 1, 100 do redis.call('rpush', KEYS[1], i) end return redis.call('llen', KEYS[1])";
+    assert_eq!(c.cmd(&["EVAL", body, "1", "list"]), ":100\r\n");
+    assert_eq!(c.cmd(&["LINDEX", "list", "-1"]), bulk("100"));
+    // An error half-way keeps what ran before it (no rollback), as in Redis.
+    let partial = "redis.call('set', 'before', '1') redis.call('incr', 'list') redis.call('set', 'after', '1')";
+    assert!(c.cmd(&["EVAL", partial, "0"]).starts_with("-WRONGTYPE"));
+    assert_eq!(
+        c.cmd(&["MGET", "before", "after"]),
+        "*2\r\n$1\r\n1\r\n$-1\r\n"
+    );
+}
+
+#[test]
+fn redis_crate_scripts_load_and_invoke() {
+    let s = Server::start(&[]);
+    let mut con = s.client();
+    let script =
+        redis::Script::new("redis.call('set', KEYS[1], ARGV[1]) return redis.call('get', KEYS[1])");
+    let got: String = script.key("k").arg("v").invoke(&mut con).expect("invoke");
+    assert_eq!(got, "v");
+    // The second invoke goes through EVALSHA.
+    let got: String = script.key("k").arg("w").invoke(&mut con).expect("invoke");
+    assert_eq!(got, "w");
+    let err = redis::cmd("EVAL")
+        .arg("return redis.call('nosuch')")
+        .arg(0)
+        .query::<()>(&mut con)
+        .expect_err("unknown command");
+    assert!(
+        err.to_string()
+            .contains("Unknown Redis command called from script"),
+        "{err}"
+    );
+}
+
+#[test]
+fn redis_cli_eval_prints_replies() {
+    let s = Server::start(&[]);
+    assert_eq!(
+        s.cli(&["EVAL", "return {1, 'two', {ok='three'}}", "0"]),
+        "1\ntwo\nthree\n"
+    );
+}
