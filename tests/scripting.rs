@@ -501,3 +501,72 @@ fn redis_cli_eval_prints_replies() {
         "1\ntwo\nthree\n"
     );
 }
+
+#[test]
+fn cjson_cmsgpack_and_bit_libraries_behave_as_redis() {
+    on_both(|c| {
+        let cases: &[(&str, &str)] = &[
+            (
+                "return cjson.encode({1,2,'a/b',{x=1.5},true,false})",
+                "$33\r\n[1,2,\"a\\/b\",{\"x\":1.5},true,false]\r\n",
+            ),
+            ("return cjson.encode({})", "$2\r\n{}\r\n"),
+            ("return cjson.encode({[1]=1,[3]=3})", "$10\r\n[1,null,3]\r\n"),
+            ("return cjson.encode(1e20)", "$5\r\n1e+20\r\n"),
+            ("return cjson.encode(cjson.null)", "$4\r\nnull\r\n"),
+            ("return cjson.decode('[1,2,null,3]')", "*4\r\n:1\r\n:2\r\n$-1\r\n:3\r\n"),
+            (
+                "local t = cjson.decode('{\"a\":[1,2.5,\"x\"],\"b\":null}') return {t.a[2], type(t.b), tostring(t.b == cjson.null)}",
+                "*3\r\n:2\r\n$8\r\nuserdata\r\n$4\r\ntrue\r\n",
+            ),
+            (
+                "return cmsgpack.pack({1,2,{a=1}}, 'abc', 1.5, -1, 300, nil, true)",
+                "$22\r\n\u{93}\u{1}\u{2}\u{81}\u{a1}a\u{1}\u{a3}abc\u{ca}?\u{c0}\0\0\u{ff}\u{cd}\u{1},\u{c0}\u{c3}\r\n",
+            ),
+            (
+                "return {cmsgpack.unpack(cmsgpack.pack({1,2,3}, 'x', 5))}",
+                "*3\r\n*3\r\n:1\r\n:2\r\n:3\r\n$1\r\nx\r\n:5\r\n",
+            ),
+            (
+                "return {bit.band(7,3), bit.bor(1,2,4), bit.tohex(255), bit.tohex(-1, -4), bit.lshift(1, 31), bit.rshift(-1, 28), bit.arshift(-16, 2), bit.bnot(0), bit.tobit(2^32+5), bit.bswap(1), bit.rol(1, 33), bit.bxor(5,1)}",
+                "*12\r\n:3\r\n:7\r\n$8\r\n000000ff\r\n$4\r\nFFFF\r\n:-2147483648\r\n:15\r\n:-4\r\n:-1\r\n:5\r\n:16777216\r\n:2\r\n:4\r\n",
+            ),
+        ];
+        for (body, want) in cases {
+            // The msgpack case holds bytes above 0x7f: compare them as Latin-1.
+            let got = c.cmd_bytes(&[b"EVAL", body.as_bytes(), b"0"]);
+            let want: String = if body.contains("cmsgpack.pack({1,2,{a=1}}") {
+                String::from_utf8_lossy(&want.chars().map(|ch| ch as u8).collect::<Vec<u8>>())
+                    .into_owned()
+            } else {
+                want.to_string()
+            };
+            assert_eq!(got, want, "{body}");
+        }
+        let errors: &[(&str, &str)] = &[
+            (
+                "return cjson.encode({[1]=1,[30]=3})",
+                "ERR user_script:1: Cannot serialise table: excessively sparse array",
+            ),
+            (
+                "return cjson.encode(0/0)",
+                "ERR user_script:1: Cannot serialise number: must not be NaN or Inf",
+            ),
+            (
+                "return cjson.decode('nul')",
+                "ERR user_script:1: Expected value but found invalid token at character 1",
+            ),
+            (
+                "return cmsgpack.unpack(string.char(0xcd))",
+                "ERR user_script:1: Missing bytes in input.",
+            ),
+            (
+                "return bit.band('x')",
+                "ERR user_script:1: bad argument #1 to 'band' (number expected, got string)",
+            ),
+        ];
+        for (body, msg) in errors {
+            assert_eq!(eval(c, body), script_err(msg, body, 1), "{body}");
+        }
+    });
+}

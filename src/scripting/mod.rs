@@ -12,6 +12,7 @@
 //! commands, writes from read-only scripts) with Redis's error texts.
 
 pub mod convert;
+mod libs;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -136,19 +137,32 @@ struct Vm {
 /// (a Rust function raising keeps the caller's frame for the error position, even in
 /// `return redis.call(…)`, where a Lua wrapper would be tail-called away).
 #[derive(Debug)]
-struct ScriptError(String);
+enum ScriptError {
+    /// An error reply (`CODE message`), as a Redis error table carries it.
+    Reply(String),
+    /// A plain Lua error string (a library's `user_script:1: …`); `ERR ` is added when it ends
+    /// the script, and `pcall` returns it as is.
+    Text(String),
+}
 
 impl std::fmt::Display for ScriptError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            ScriptError::Reply(s) | ScriptError::Text(s) => f.write_str(s),
+        }
     }
 }
 
 impl std::error::Error for ScriptError {}
 
+/// A plain Lua error string raised from Rust (see `ScriptError::Text`).
+fn string_error(text: String) -> mlua::Error {
+    mlua::Error::external(ScriptError::Text(text))
+}
+
 /// Raises `text` (which starts with its error code) as a script error.
 fn raise<T>(text: &str) -> mlua::Result<T> {
-    Err(mlua::Error::external(ScriptError(
+    Err(mlua::Error::external(ScriptError::Reply(
         text.trim_end_matches(['\r', '\n']).to_string(),
     )))
 }
@@ -172,6 +186,7 @@ impl Vm {
                 LuaOptions::default(),
             )
         };
+        libs::open(&lua, &lua.globals())?;
         let rust = helpers(&lua)?;
         let run: Function = lua.load(PRELUDE).set_name("=berth").call(rust)?;
         let globals = lua.globals();
@@ -467,10 +482,14 @@ fn helpers(lua: &Lua) -> mlua::Result<Table> {
     )?;
     t.raw_set(
         "error_text",
-        lua.create_function(|_, err: Value| {
+        // The text of an error raised from Rust: for the error handler's `{err=…}` table, or
+        // (`for_pcall`) for what `pcall` returns.
+        lua.create_function(|_, (err, for_pcall): (Value, bool)| {
             Ok(match err {
                 Value::Error(e) => match e.downcast_ref::<ScriptError>() {
-                    Some(ScriptError(text)) => text.clone(),
+                    Some(ScriptError::Reply(text)) => text.clone(),
+                    Some(ScriptError::Text(text)) if for_pcall => text.clone(),
+                    Some(ScriptError::Text(text)) => format!("ERR {text}"),
                     None => format!("ERR {e}"),
                 },
                 _ => "ERR unknown error".to_string(),

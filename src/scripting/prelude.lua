@@ -40,7 +40,7 @@ local function handler(err)
     i = dbg.getinfo(level, "Sl")
   end
   if type(err) == "userdata" then
-    err = { err = error_text(err) }
+    err = { err = error_text(err, false) }
   elseif type(err) ~= "table" then
     err = { err = "ERR " .. tostring(err) }
   end
@@ -56,7 +56,7 @@ rawset(G, "__redis__err__handler", handler)
 -- message string.
 local function caught(e)
   if type(e) == "userdata" then
-    return error_text(e)
+    return error_text(e, true)
   end
   if type(e) == "table" and type(e.err) == "string" then
     return e.err
