@@ -7,10 +7,15 @@ use common::{bulk, check, Raw, RealRedis, Server, WRONGTYPE};
 
 /// Runs `f` against berth and against the reference redis-server.
 fn on_both(f: impl Fn(&mut Raw)) {
+    ports_of_both(|port| f(&mut Raw::connect(port)));
+}
+
+/// Runs `f` with the port of berth, then of the reference redis-server.
+fn ports_of_both(f: impl Fn(u16)) {
     let s = Server::start(&[]);
-    f(&mut s.raw());
+    f(s.port);
     let r = RealRedis::start();
-    f(&mut Raw::connect(r.port));
+    f(r.port);
 }
 
 /// `-<msg> script: <sha>, on @user_script:<line>.` as Redis 7 words a script's runtime error.
@@ -569,4 +574,71 @@ fn cjson_cmsgpack_and_bit_libraries_behave_as_redis() {
             assert_eq!(eval(c, body), script_err(msg, body, 1), "{body}");
         }
     });
+}
+
+/// A script that spins for `ms` milliseconds of server time (Lua has no sleep).
+fn spin(ms: u32) -> String {
+    format!(
+        "local t = redis.call('time') local start = t[1] * 1000 + t[2] / 1000 \
+         while true do t = redis.call('time') if t[1] * 1000 + t[2] / 1000 - start >= {ms} then break end end \
+         return 'done'"
+    )
+}
+
+#[test]
+fn clients_wait_for_a_script_under_the_busy_threshold() {
+    let s = Server::start(&["--busy-reply-threshold", "5000"]);
+    let mut a = s.raw();
+    let mut b = s.raw();
+    b.cmd(&["SET", "k", "v"]);
+    common::send(&mut a, &["EVAL", &spin(300), "0"]);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let started = std::time::Instant::now();
+    assert_eq!(b.cmd(&["GET", "k"]), bulk("v"));
+    assert!(started.elapsed() >= std::time::Duration::from_millis(150));
+    assert_eq!(common::reply(&mut a), bulk("done"));
+}
+
+#[test]
+fn busy_script_is_killed_by_script_kill() {
+    ports_of_both(|port| {
+        let mut b = Raw::connect(port);
+        b.cmd(&["CONFIG", "SET", "busy-reply-threshold", "100"]);
+        let mut a = Raw::connect(port);
+        let body = "local i = 0 while true do i = i + 1 end";
+        common::send(&mut a, &["EVAL", body, "0"]);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert_eq!(
+            b.cmd(&["GET", "k"]),
+            "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
+        );
+        assert_eq!(b.cmd(&["SCRIPT", "KILL"]), "+OK\r\n");
+        assert_eq!(
+            common::reply(&mut a),
+            script_err("ERR Script killed by user with SCRIPT KILL...", body, 1)
+        );
+        assert_eq!(b.cmd(&["GET", "k"]), "$-1\r\n");
+        assert_eq!(
+            b.cmd(&["SCRIPT", "KILL"]),
+            "-NOTBUSY No scripts in execution right now.\r\n"
+        );
+    });
+}
+
+#[test]
+fn script_that_wrote_is_unkillable_until_shutdown_nosave() {
+    let s = Server::start(&["--busy-reply-threshold", "100"]);
+    let mut a = s.raw();
+    let mut b = s.raw();
+    common::send(
+        &mut a,
+        &["EVAL", "redis.call('set','x','1') while true do end", "0"],
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        b.cmd(&["SCRIPT", "KILL"]),
+        "-UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.\r\n"
+    );
+    common::send(&mut b, &["SHUTDOWN", "NOSAVE"]);
+    assert!(b.read_reply().is_none(), "the server exits");
 }

@@ -103,6 +103,8 @@ pub const DENYOOM: u32 = 1 << 10;
 pub const NO_MULTI: u32 = 1 << 11;
 /// Allowed while a RESP2 connection has subscriptions (not a Redis flag: derived from names).
 pub const PUBSUB_CONTEXT: u32 = 1 << 12;
+/// Runs while a script is busy (SCRIPT KILL, SHUTDOWN).
+pub const ALLOW_BUSY: u32 = 1 << 13;
 
 fn flag_bits(flags: &str) -> u32 {
     flags
@@ -120,6 +122,7 @@ fn flag_bits(flags: &str) -> u32 {
             "stale" => STALE,
             "denyoom" => DENYOOM,
             "no_multi" => NO_MULTI,
+            "allow_busy" => ALLOW_BUSY,
             _ => 0,
         })
         .fold(0, |a, b| a | b)

@@ -46,20 +46,34 @@ pub fn keys_and_args(args: &[Bytes]) -> CmdResult<(&[Bytes], &[Bytes])> {
     Ok((&args[3..3 + numkeys], &args[3 + numkeys..]))
 }
 
+/// At the top level of a batch, hands the script to the connection (which runs it on the
+/// blocking pool, see `server::connection`) instead of running it here; inside MULTI/EXEC, or
+/// on the blocking pool itself, it runs inline. The deferred reply is never sent.
+pub fn defer(ctx: &mut Ctx, args: &[Bytes], run: super::Handler) -> Option<CmdResult<Reply>> {
+    if !std::mem::take(&mut ctx.session.defer_script) {
+        return None;
+    }
+    ctx.session.script_job = Some(crate::scripting::Job {
+        args: args.to_vec(),
+        run,
+    });
+    Some(Ok(Reply::Nil))
+}
+
 fn eval(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
-    run(ctx, args, false, false)
+    defer(ctx, args, eval).unwrap_or_else(|| run(ctx, args, false, false))
 }
 
 fn evalsha(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
-    run(ctx, args, true, false)
+    defer(ctx, args, evalsha).unwrap_or_else(|| run(ctx, args, true, false))
 }
 
 fn eval_ro(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
-    run(ctx, args, false, true)
+    defer(ctx, args, eval_ro).unwrap_or_else(|| run(ctx, args, false, true))
 }
 
 fn evalsha_ro(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
-    run(ctx, args, true, true)
+    defer(ctx, args, evalsha_ro).unwrap_or_else(|| run(ctx, args, true, true))
 }
 
 fn run(ctx: &mut Ctx, args: &[Bytes], by_sha: bool, ro: bool) -> CmdResult<Reply> {
@@ -95,8 +109,8 @@ fn flush(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Ok)
 }
 
-fn kill(_: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
-    Err(CmdError::msg("NOTBUSY No scripts in execution right now."))
+fn kill(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
+    ctx.shared.scripting.kill()
 }
 
 fn debug(_: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {

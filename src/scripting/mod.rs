@@ -16,11 +16,16 @@ mod libs;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mlua::chunk::ChunkMode;
-use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value, Variadic};
+use mlua::{
+    Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, Variadic, VmState,
+};
+use tokio::sync::Notify;
 
 use crate::commands::{self, Ctx, Resolved};
 use crate::error::{CmdError, CmdResult};
@@ -106,15 +111,61 @@ pub fn sha1_hex(data: &[u8]) -> String {
 /// after the keyspace lock, never before it).
 pub struct Engine {
     vm: Mutex<Vm>,
+    /// The script running off the connection tasks, seen by everyone else without the locks.
+    run: Arc<Running>,
 }
 
 impl Default for Engine {
     fn default() -> Self {
+        let run = Arc::new(Running::default());
+        let vm = Vm::new(run.clone()).expect("the Lua prelude is valid");
         Engine {
-            vm: Mutex::new(Vm::new().expect("the Lua prelude is valid")),
+            vm: Mutex::new(vm),
+            run,
         }
     }
 }
+
+/// The state of the script that holds the keyspace lock on the blocking pool (see
+/// `server::connection`): other clients wait for it, then answer BUSY past
+/// `busy-reply-threshold`, and SCRIPT KILL asks it to stop.
+#[derive(Default)]
+pub struct Running {
+    running: AtomicBool,
+    /// When it started, in ms since `epoch`.
+    started_ms: AtomicU64,
+    epoch: OnceLock<Instant>,
+    /// It ran a write command: it can no longer be killed.
+    wrote: AtomicBool,
+    /// SCRIPT KILL asked it to stop; the VM's hook raises the error at the next check.
+    kill: AtomicBool,
+    ended: Notify,
+}
+
+impl Running {
+    fn now_ms(&self) -> u64 {
+        self.epoch.get_or_init(Instant::now).elapsed().as_millis() as u64
+    }
+}
+
+/// A script command deferred by `execute()` to run on the blocking pool: its arguments and the
+/// handler that runs it inline.
+pub struct Job {
+    pub args: Vec<Bytes>,
+    pub run: commands::Handler,
+}
+
+/// The commands `execute()` defers to the blocking pool when sent at top level.
+pub fn deferrable(name: &str) -> bool {
+    matches!(
+        name,
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
+    )
+}
+
+/// `-BUSY`, for commands sent while a script has run past the threshold.
+pub const BUSY: &str =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
 
 struct Script {
     func: Function,
@@ -176,7 +227,7 @@ struct RunState {
 }
 
 impl Vm {
-    fn new() -> mlua::Result<Vm> {
+    fn new(run: Arc<Running>) -> mlua::Result<Vm> {
         // SAFETY: the debug library is loaded only for the prelude's error handler, which keeps
         // a private reference; the prelude removes `debug` from what scripts can reach. No C
         // module loader (`package`) is opened.
@@ -187,6 +238,17 @@ impl Vm {
             )
         };
         libs::open(&lua, &lua.globals())?;
+        // SCRIPT KILL: checked every few thousand instructions. The error repeats at each
+        // check, so a script's own pcall cannot swallow it for long.
+        lua.set_global_hook(
+            HookTriggers::new().every_nth_instruction(10_000),
+            move |_, _| {
+                if run.kill.load(SeqCst) {
+                    return raise("ERR Script killed by user with SCRIPT KILL...");
+                }
+                Ok(VmState::Continue)
+            },
+        )?;
         let rust = helpers(&lua)?;
         let run: Function = lua.load(PRELUDE).set_name("=berth").call(rust)?;
         let globals = lua.globals();
@@ -375,6 +437,9 @@ fn call_command(
     if entry.flags & commands::WRITE != 0 && state.read_only {
         return failure("ERR Write commands are not allowed from read-only scripts.");
     }
+    if entry.flags & commands::WRITE != 0 {
+        ctx.shared.scripting.run.wrote.store(true, SeqCst);
+    }
     // The command replies in the script's protocol, not the caller's.
     let caller_resp3 = std::mem::replace(&mut ctx.session.resp3, state.resp3);
     let reply = commands::run(ctx, entry, &argv);
@@ -552,5 +617,87 @@ impl Engine {
         let func = script.func.clone();
         let read_only = ro_command || flags.no_writes;
         Ok(vm.call(ctx, &func, sha, keys, argv, read_only))
+    }
+}
+
+impl Engine {
+    /// Marks a deferred script as running (before it is handed to the blocking pool).
+    pub fn begin(&self) {
+        let run = &self.run;
+        run.started_ms.store(run.now_ms(), SeqCst);
+        run.wrote.store(false, SeqCst);
+        run.kill.store(false, SeqCst);
+        run.running.store(true, SeqCst);
+    }
+
+    /// The deferred script finished and released the keyspace lock.
+    pub fn end(&self) {
+        self.run.running.store(false, SeqCst);
+        self.run.kill.store(false, SeqCst);
+        self.run.ended.notify_waiters();
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.run.running.load(SeqCst)
+    }
+
+    /// A script has run longer than `threshold_ms`: other clients get BUSY.
+    pub fn is_busy(&self, threshold_ms: i64) -> bool {
+        self.is_running()
+            && self
+                .run
+                .now_ms()
+                .saturating_sub(self.run.started_ms.load(SeqCst))
+                >= threshold_ms.max(0) as u64
+    }
+
+    /// Waits while a script runs and is under `threshold_ms` (the keyspace lock is taken then);
+    /// returns when none runs or it went past the threshold.
+    pub async fn wait_turn(&self, threshold_ms: i64) {
+        loop {
+            let ended = self.run.ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            if !self.is_running() || self.is_busy(threshold_ms) {
+                return;
+            }
+            let elapsed = self
+                .run
+                .now_ms()
+                .saturating_sub(self.run.started_ms.load(SeqCst));
+            let left = (threshold_ms.max(0) as u64).saturating_sub(elapsed);
+            tokio::select! {
+                _ = &mut ended => {}
+                _ = tokio::time::sleep(Duration::from_millis(left.max(1))) => {}
+            }
+        }
+    }
+
+    /// Waits until no deferred script holds the keyspace lock (background tasks call this
+    /// before locking, so they never block the runtime thread behind a long script).
+    pub async fn idle(&self) {
+        loop {
+            let ended = self.run.ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            if !self.is_running() {
+                return;
+            }
+            ended.await;
+        }
+    }
+
+    /// SCRIPT KILL / FUNCTION KILL.
+    pub fn kill(&self) -> CmdResult<Reply> {
+        if !self.is_running() {
+            return Err(CmdError::msg("NOTBUSY No scripts in execution right now."));
+        }
+        if self.run.wrote.load(SeqCst) {
+            return Err(CmdError::msg(
+                "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.",
+            ));
+        }
+        self.run.kill.store(true, SeqCst);
+        Ok(Reply::Ok)
     }
 }

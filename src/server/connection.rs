@@ -60,6 +60,7 @@ pub async fn serve(stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
         mailbox,
         handle: handle.clone(),
         blocked: None,
+        owner: shared.clone(),
     }
     .run(&mut session)
     .await;
@@ -87,6 +88,8 @@ struct Connection<'a> {
     handle: Arc<ClientHandle>,
     /// Set when a command blocked the client (see `server::blocking`).
     blocked: Option<Blocked>,
+    /// The same server, owned: a deferred script takes it to the blocking pool.
+    owner: Arc<Shared>,
 }
 
 /// A client waiting in `server::blocking`.
@@ -129,6 +132,12 @@ impl Connection<'_> {
                 .net_input_bytes
                 .fetch_add(n as u64, Relaxed);
             loop {
+                // While a script holds the keyspace lock, wait for it (up to the busy
+                // threshold) rather than block this thread on the lock.
+                if self.shared.scripting.is_running() {
+                    let threshold = self.shared.config.get_i64("busy-reply-threshold");
+                    self.shared.scripting.wait_turn(threshold).await;
+                }
                 let (wrote, protocol_error) = self.execute(session, &mut parser);
                 if protocol_error == Some(QUERY_LIMIT) {
                     tracing::warn!(
@@ -150,6 +159,12 @@ impl Connection<'_> {
                 match session.after {
                     After::Continue => {}
                     After::Close => return Ok(()),
+                    After::Shutdown if self.shared.scripting.is_running() => {
+                        // SHUTDOWN NOSAVE against a script that cannot be killed: the script
+                        // holds the keyspace lock for good, so exit the hard way, as Redis does.
+                        tracing::warn!("shutdown while a script is running: exiting now");
+                        std::process::exit(0);
+                    }
                     After::Shutdown => {
                         self.shared.shutdown.send_replace(true);
                         return Ok(());
@@ -158,6 +173,17 @@ impl Connection<'_> {
                 }
                 if handle.is_killed() {
                     return Ok(());
+                }
+                // A script stopped the batch: run it on the blocking pool, reply, then run
+                // what followed it.
+                if let Some(job) = session.script_job.take() {
+                    let reply = self.run_script(session, job).await;
+                    if self.shared.config.fsync() == Fsync::Always {
+                        self.shared.durability.wait_durable().await;
+                    }
+                    reply.encode(&mut self.out, session.resp3);
+                    self.flush_out().await?;
+                    continue;
                 }
                 // A blocking command stopped the batch: wait, reply, then run what followed it.
                 let Some(blocked) = self.blocked.take() else {
@@ -258,6 +284,14 @@ impl Connection<'_> {
                     shared.stats.error_replies.fetch_add(1, Relaxed);
                     r
                 }
+                // A script past busy-reply-threshold holds the lock: only SCRIPT KILL and
+                // the like run (`run` waited for the threshold before this batch).
+                Resolved::Run(entry)
+                    if shared.scripting.is_running() && entry.flags & commands::ALLOW_BUSY == 0 =>
+                {
+                    shared.stats.error_replies.fetch_add(1, Relaxed);
+                    Reply::error(crate::scripting::BUSY)
+                }
                 Resolved::Run(entry) => {
                     if shared.monitors.load(Relaxed) > 0
                         && entry.flags & commands::SKIP_MONITOR == 0
@@ -265,8 +299,13 @@ impl Connection<'_> {
                         feed_monitors(shared, session, &args);
                     }
                     session.last_cmd = entry.cmd.name;
+                    session.defer_script = crate::scripting::deferrable(entry.cmd.name);
                     let mut ctx = Ctx::new(shared, session, &mut guard, &shared.store);
                     let reply = commands::run(&mut ctx, entry, &args);
+                    session.defer_script = false;
+                    if session.script_job.is_some() {
+                        break;
+                    }
                     // Scripts may write through redis.call whatever their own flags say.
                     let may_write =
                         entry.flags & commands::WRITE != 0 || entry.cmd.group == "scripting";
@@ -303,6 +342,43 @@ impl Connection<'_> {
             }
         }
         (wrote, None)
+    }
+
+    /// Runs a deferred EVAL/FCALL on the blocking pool, which takes the keyspace lock for the
+    /// whole script (atomic, like a MULTI) while this runtime thread keeps serving: other
+    /// clients wait for it, and get BUSY once it runs past `busy-reply-threshold`.
+    async fn run_script(&self, session: &Session, job: crate::scripting::Job) -> Reply {
+        let shared = self.owner.clone();
+        let mut script_session = session.for_script();
+        shared.scripting.begin();
+        let task = tokio::task::spawn_blocking(move || {
+            let mut guard = None;
+            let reply = {
+                let mut ctx = Ctx::new(&shared, &mut script_session, &mut guard, &shared.store);
+                (job.run)(&mut ctx, &job.args).unwrap_or_else(Reply::from)
+            };
+            if let Some(store) = guard.as_mut() {
+                if shared.blocking.has_ready() {
+                    shared.blocking.serve(store, commands::serve_blocked);
+                }
+                if store.needs_apply() {
+                    shared.durability.apply_soon();
+                }
+                if store.needs_sync() {
+                    if let Err(e) = store.sync() {
+                        tracing::error!(error = %e, "applying writes to sled failed");
+                    }
+                }
+            }
+            drop(guard);
+            shared.scripting.end();
+            reply
+        });
+        task.await.unwrap_or_else(|e| {
+            // The script thread panicked: the lock guard was dropped while unwinding.
+            self.shared.scripting.end();
+            Reply::error(format!("ERR script failed: {e}"))
+        })
     }
 
     /// Writes a Pub/Sub message and whatever else is already queued.

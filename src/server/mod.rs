@@ -267,6 +267,7 @@ async fn expire_task(shared: Arc<Shared>) {
         let hz = shared.config.get_i64("hz").clamp(1, 500) as u64;
         tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
         loop {
+            shared.scripting.idle().await;
             let res = {
                 let mut store = shared.store.lock().unwrap_or_else(|e| e.into_inner());
                 store.expire_cycle(200)
@@ -294,6 +295,7 @@ async fn expire_task(shared: Arc<Shared>) {
 /// Removes members of deleted or overwritten collections in the background.
 async fn gc_task(shared: Arc<Shared>) {
     loop {
+        shared.scripting.idle().await;
         let (res, queued) = {
             let mut store = shared.store.lock().unwrap_or_else(|e| e.into_inner());
             (store.gc_cycle(1000), store.queued_writes())

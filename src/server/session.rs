@@ -159,6 +159,10 @@ pub struct Session {
     pub subs: [BTreeSet<Bytes>; 3],
     /// Set by a blocking command that found nothing: the connection blocks instead of replying.
     pub block: Option<super::blocking::BlockRequest>,
+    /// Set by `execute()` around a top-level EVAL/FCALL: the handler defers the script (to
+    /// `script_job`) instead of running it inline, so it runs off the runtime thread.
+    pub defer_script: bool,
+    pub script_job: Option<crate::scripting::Job>,
 }
 
 impl Session {
@@ -179,7 +183,26 @@ impl Session {
             subscriber,
             subs: Default::default(),
             block: None,
+            defer_script: false,
+            script_job: None,
         }
+    }
+
+    /// The session a deferred script runs with on the blocking pool: this client's identity,
+    /// database and protocol (a SELECT inside a script does not change the caller's database,
+    /// as in Redis 7).
+    pub fn for_script(&self) -> Session {
+        let subscriber = Subscriber {
+            tx: self.subscriber.tx.clone(),
+            pending: self.subscriber.pending.clone(),
+            handle: self.handle.clone(),
+        };
+        let mut s = Session::new(self.handle.clone(), self.authenticated, subscriber);
+        s.db = self.db;
+        s.resp3 = self.resp3;
+        s.name = self.name.clone();
+        s.no_touch = self.no_touch;
+        s
     }
 
     /// In RESP2, a connection with any subscription only takes Pub/Sub commands.
