@@ -642,3 +642,160 @@ fn script_that_wrote_is_unkillable_until_shutdown_nosave() {
     common::send(&mut b, &["SHUTDOWN", "NOSAVE"]);
     assert!(b.read_reply().is_none(), "the server exits");
 }
+
+const LIB1: &str = "#!lua name=lib1\nredis.register_function('f1', function(keys, args) return {keys[1], args[1]} end)";
+const LIB_RO: &str = "#!lua name=lib3\nredis.register_function{function_name='ro', callback=function(keys, args) return redis.call('get', keys[1]) end, flags={'no-writes'}, description='reads'}";
+const LIB_W: &str = "#!lua name=lib4\nredis.register_function{function_name='w', callback=function(keys, args) return redis.call('set', keys[1], args[1]) end}";
+
+#[test]
+fn function_load_and_fcall_as_redis() {
+    on_both(|c| {
+        check(
+            c,
+            &[
+                (&["FUNCTION", "LOAD", "return 1"], "-ERR Missing library metadata\r\n"),
+                (&["FUNCTION", "LOAD", "#!lua\nreturn 1"], "-ERR Library name was not given\r\n"),
+                (
+                    &["FUNCTION", "LOAD", "#!lua name=a-b\nreturn 1"],
+                    "-ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long\r\n",
+                ),
+                (&["FUNCTION", "LOAD", "#!py name=x\nreturn 1"], "-ERR Engine 'py' not found\r\n"),
+                (
+                    &["FUNCTION", "LOAD", "#!lua name=x foo=bar\nreturn 1"],
+                    "-ERR Invalid metadata value given: foo=bar\r\n",
+                ),
+                (&["FUNCTION", "LOAD", "#!lua name=lib1\nreturn 1"], "-ERR No functions registered\r\n"),
+                (
+                    &["FUNCTION", "LOAD", "#!lua name=lib1\nlocal x = ("],
+                    "-ERR Error compiling function: user_function:2: unexpected symbol near '<eof>'\r\n",
+                ),
+                (&["FUNCTION", "LOAD", LIB1], "$4\r\nlib1\r\n"),
+                (&["FUNCTION", "LOAD", LIB1], "-ERR Library 'lib1' already exists\r\n"),
+                (
+                    &["FUNCTION", "LOAD", "#!lua name=lib2\nredis.register_function('f1', function() return 1 end)"],
+                    "-ERR Function f1 already exists\r\n",
+                ),
+                (&["FUNCTION", "LOAD", "REPLACE", LIB1], "$4\r\nlib1\r\n"),
+                (&["FUNCTION", "LOAD", LIB_RO], "$4\r\nlib3\r\n"),
+                (&["FUNCTION", "LOAD", LIB_W], "$4\r\nlib4\r\n"),
+                (
+                    &["FUNCTION", "LOAD", "#!lua name=lib5\nredis.register_function{function_name='bad', callback=function() end, flags={'bogus'}}"],
+                    "-ERR Error registering functions: ERR unknown flag given\r\n",
+                ),
+                (
+                    &["FUNCTION", "LOAD", "#!lua name=lib5\nredis.register_function{function_name='bad', callback=function() end, foo=1}"],
+                    "-ERR Error registering functions: ERR unknown argument given to redis.register_function\r\n",
+                ),
+                (
+                    &["FUNCTION", "LOAD", "#!lua name=lib5\nredis.register_function('bad')"],
+                    "-ERR Error registering functions: ERR calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).\r\n",
+                ),
+                (
+                    &["FUNCTION", "LOAD", "#!lua name=lib5\nredis.call('ping')"],
+                    "-ERR Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'call'\r\n",
+                ),
+                (
+                    &["FUNCTION", "LOAD", "#!lua name=lib5\nx = 1"],
+                    "-ERR Error registering functions: ERR user_function:2: Attempt to modify a readonly table\r\n",
+                ),
+                (&["FCALL", "f1", "1", "k", "a"], "*2\r\n$1\r\nk\r\n$1\r\na\r\n"),
+                (&["FCALL", "nosuch", "0"], "-ERR Function not found\r\n"),
+                (&["FCALL", "f1", "x"], "-ERR Bad number of keys provided\r\n"),
+                (&["FCALL", "f1", "5"], "-ERR Number of keys can't be greater than number of args\r\n"),
+                (&["FCALL", "w", "1", "k", "v"], "+OK\r\n"),
+                (&["FCALL_RO", "ro", "1", "k"], "$1\r\nv\r\n"),
+                (
+                    &["FCALL_RO", "w", "1", "k", "v"],
+                    "-ERR Can not execute a script with write flag using *_ro command.\r\n",
+                ),
+                (
+                    &["FUNCTION", "LIST", "WITHCODE", "LIBRARYNAME", "lib3"],
+                    &format!(
+                        "*1\r\n*8\r\n$12\r\nlibrary_name\r\n$4\r\nlib3\r\n$6\r\nengine\r\n$3\r\nLUA\r\n$9\r\nfunctions\r\n*1\r\n*6\r\n$4\r\nname\r\n$2\r\nro\r\n$11\r\ndescription\r\n$5\r\nreads\r\n$5\r\nflags\r\n*1\r\n+no-writes\r\n$12\r\nlibrary_code\r\n{}",
+                        bulk(LIB_RO)
+                    ),
+                ),
+                (&["FUNCTION", "LIST", "LIBRARYNAME"], "-ERR library name argument was not given\r\n"),
+                (&["FUNCTION", "LIST", "bogus"], "-ERR Unknown argument bogus\r\n"),
+                (
+                    &["FUNCTION", "STATS"],
+                    "*4\r\n$14\r\nrunning_script\r\n$-1\r\n$7\r\nengines\r\n*2\r\n$3\r\nLUA\r\n*4\r\n$15\r\nlibraries_count\r\n:3\r\n$15\r\nfunctions_count\r\n:3\r\n",
+                ),
+                (&["FUNCTION", "DELETE", "lib4"], "+OK\r\n"),
+                (&["FUNCTION", "DELETE", "lib4"], "-ERR Library not found\r\n"),
+                (&["FUNCTION", "KILL"], "-NOTBUSY No scripts in execution right now.\r\n"),
+                (&["FUNCTION", "FLUSH"], "+OK\r\n"),
+                (&["FUNCTION", "LIST"], "*0\r\n"),
+            ],
+        );
+        let body = "#!lua name=lib6\nredis.register_function('f6', function() return x end)";
+        c.cmd(&["FUNCTION", "LOAD", body]);
+        assert_eq!(
+            c.cmd(&["FCALL", "f6", "0"]),
+            "-ERR user_function:2: Script attempted to access nonexistent global variable 'x' script: f6, on @user_function:2.\r\n"
+        );
+    });
+}
+
+#[test]
+fn function_dump_restores_the_libraries() {
+    on_both(|c| {
+        c.cmd(&["FUNCTION", "LOAD", LIB1]);
+        let payload = c.read_dump();
+        check(
+            c,
+            &[
+                (&["FUNCTION", "FLUSH"], "+OK\r\n"),
+                (&["FCALL", "f1", "0"], "-ERR Function not found\r\n"),
+            ],
+        );
+        assert_eq!(c.cmd_bytes(&[b"FUNCTION", b"RESTORE", &payload]), "+OK\r\n");
+        assert_eq!(
+            c.cmd(&["FCALL", "f1", "1", "k", "a"]),
+            "*2\r\n$1\r\nk\r\n$1\r\na\r\n"
+        );
+        assert_eq!(
+            c.cmd_bytes(&[b"FUNCTION", b"RESTORE", &payload]),
+            "-ERR Library lib1 already exists\r\n"
+        );
+        assert_eq!(
+            c.cmd_bytes(&[b"FUNCTION", b"RESTORE", &payload, b"REPLACE"]),
+            "+OK\r\n"
+        );
+        assert_eq!(
+            c.cmd_bytes(&[b"FUNCTION", b"RESTORE", b"garbage-payload"]),
+            "-ERR DUMP payload version or checksum are wrong\r\n"
+        );
+    });
+}
+
+#[test]
+fn functions_survive_a_restart() {
+    let mut s = Server::start(&[]);
+    assert_eq!(s.raw().cmd(&["FUNCTION", "LOAD", LIB1]), "$4\r\nlib1\r\n");
+    s.terminate();
+    s.restart();
+    let mut c = s.raw();
+    assert_eq!(
+        c.cmd(&["FCALL", "f1", "1", "k", "a"]),
+        "*2\r\n$1\r\nk\r\n$1\r\na\r\n"
+    );
+    assert_eq!(c.cmd(&["FUNCTION", "DELETE", "lib1"]), "+OK\r\n");
+    s.terminate();
+    s.restart();
+    assert_eq!(s.raw().cmd(&["FUNCTION", "LIST"]), "*0\r\n");
+}
+
+trait DumpExt {
+    fn read_dump(&mut self) -> Vec<u8>;
+}
+
+impl DumpExt for Raw {
+    /// FUNCTION DUMP's payload bytes.
+    fn read_dump(&mut self) -> Vec<u8> {
+        self.send_raw(&Raw::encode(&[b"FUNCTION", b"DUMP"]));
+        let reply = self.read_reply().expect("reply");
+        let start = reply.iter().position(|&b| b == b'\n').expect("header") + 1;
+        reply[start..reply.len() - 2].to_vec()
+    }
+}

@@ -13,6 +13,7 @@ pub mod cluster;
 pub mod command;
 pub mod config;
 pub mod connection;
+pub mod function;
 pub mod hash;
 pub mod info;
 pub mod keys;
@@ -157,7 +158,7 @@ pub fn serve_blocked(
 }
 
 /// All families, in the order COMMAND lists them.
-pub fn families() -> [&'static [Command]; 17] {
+pub fn families() -> [&'static [Command]; 18] {
     [
         connection::COMMANDS,
         server::COMMANDS,
@@ -176,6 +177,7 @@ pub fn families() -> [&'static [Command]; 17] {
         cluster::COMMANDS,
         pubsub::COMMANDS,
         scripting::COMMANDS,
+        function::COMMANDS,
     ]
 }
 

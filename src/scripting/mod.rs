@@ -12,7 +12,10 @@
 //! commands, writes from read-only scripts) with Redis's error texts.
 
 pub mod convert;
+mod functions;
 mod libs;
+
+pub use functions::{ListOptions, CATALOG as FUNCTIONS_CATALOG};
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -139,6 +142,9 @@ pub struct Running {
     wrote: AtomicBool,
     /// SCRIPT KILL asked it to stop; the VM's hook raises the error at the next check.
     kill: AtomicBool,
+    /// FUNCTION library and function counts, for FUNCTION STATS during a script.
+    libraries: std::sync::atomic::AtomicUsize,
+    functions: std::sync::atomic::AtomicUsize,
     ended: Notify,
 }
 
@@ -180,7 +186,14 @@ struct Vm {
     redis: Table,
     /// `xpcall(f, handler)` with Redis's error handler.
     run: Function,
+    /// The same for a FUNCTION: `xpcall(function() return f(keys, args) end, handler)`.
+    run_fn: Function,
+    /// The globals' read-only metatable (function libraries' environments use it too).
+    readonly: Table,
     scripts: HashMap<String, Script>,
+    /// FUNCTION libraries by name, and their functions by name.
+    libraries: std::collections::BTreeMap<String, functions::Library>,
+    functions: HashMap<String, functions::Func>,
 }
 
 /// An error a `redis.*` function raises: the Lua error value is mlua's wrapper around it, which
@@ -250,7 +263,8 @@ impl Vm {
             },
         )?;
         let rust = helpers(&lua)?;
-        let run: Function = lua.load(PRELUDE).set_name("=berth").call(rust)?;
+        let (run, run_fn, readonly): (Function, Function, Table) =
+            lua.load(PRELUDE).set_name("=berth").call(rust)?;
         let globals = lua.globals();
         let redis = globals.raw_get("redis")?;
         Ok(Vm {
@@ -258,24 +272,34 @@ impl Vm {
             globals,
             redis,
             run,
+            run_fn,
+            readonly,
             scripts: HashMap::new(),
+            libraries: Default::default(),
+            functions: HashMap::new(),
         })
     }
 
-    /// Compiles a script body in the sandbox.
+    /// Compiles a script body in the sandbox (an EVAL script).
     fn compile(&self, body: &[u8], chunk: &str) -> CmdResult<Function> {
-        self.lua
+        self.compile_in(body, chunk, None)
+            .map_err(|msg| CmdError::err(format!("Error compiling script (new function): {msg}")))
+    }
+
+    /// Compiles with the globals, or `env`, as environment; the error is Lua's message.
+    fn compile_in(&self, body: &[u8], chunk: &str, env: Option<Table>) -> Result<Function, String> {
+        let mut chunk = self
+            .lua
             .load(body)
             .set_name(chunk)
-            .set_mode(ChunkMode::Text)
-            .into_function()
-            .map_err(|e| {
-                let msg = match e {
-                    mlua::Error::SyntaxError { message, .. } => message,
-                    e => e.to_string(),
-                };
-                CmdError::err(format!("Error compiling script (new function): {msg}"))
-            })
+            .set_mode(ChunkMode::Text);
+        if let Some(env) = env {
+            chunk = chunk.set_environment(env);
+        }
+        chunk.into_function().map_err(|e| match e {
+            mlua::Error::SyntaxError { message, .. } => message,
+            e => e.to_string(),
+        })
     }
 
     /// Compiles and caches an EVAL script (once per body); returns its SHA1.
@@ -289,8 +313,9 @@ impl Vm {
         Ok(sha)
     }
 
-    /// Runs a compiled function with KEYS and ARGV; `name` is what errors call it (the SHA1 of
-    /// an EVAL script, the name of a function).
+    /// Runs a compiled script with KEYS and ARGV (globals for EVAL, arguments for a FUNCTION,
+    /// `fcall`); `name` is what errors call it (the SHA1 of an EVAL script, a function's name).
+    #[allow(clippy::too_many_arguments)]
     fn call(
         &self,
         ctx: &mut Ctx,
@@ -299,13 +324,15 @@ impl Vm {
         keys: &[Bytes],
         argv: &[Bytes],
         read_only: bool,
+        fcall: bool,
     ) -> Reply {
-        match self.try_call(ctx, func, name, keys, argv, read_only) {
+        match self.try_call(ctx, func, name, keys, argv, read_only, fcall) {
             Ok(reply) => reply,
             Err(e) => Reply::error(format!("ERR {e}")),
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn try_call(
         &self,
         ctx: &mut Ctx,
@@ -314,13 +341,17 @@ impl Vm {
         keys: &[Bytes],
         argv: &[Bytes],
         read_only: bool,
+        fcall: bool,
     ) -> mlua::Result<Reply> {
         let lua = &self.lua;
         let strings = |list: &[Bytes]| {
             lua.create_sequence_from(list.iter().map(|b| lua.create_string(b).ok()))
         };
-        self.globals.raw_set("KEYS", strings(keys)?)?;
-        self.globals.raw_set("ARGV", strings(argv)?)?;
+        let (keys, argv) = (strings(keys)?, strings(argv)?);
+        if !fcall {
+            self.globals.raw_set("KEYS", keys.clone())?;
+            self.globals.raw_set("ARGV", argv.clone())?;
+        }
         let state = RefCell::new(RunState {
             resp3: false,
             read_only,
@@ -356,7 +387,11 @@ impl Vm {
             self.redis.raw_set("call", call)?;
             self.redis.raw_set("pcall", pcall)?;
             self.redis.raw_set("setresp", setresp)?;
-            let out: MultiValue = self.run.call(func.clone())?;
+            let out: MultiValue = if fcall {
+                self.run_fn.call((func.clone(), keys, argv))?
+            } else {
+                self.run.call(func.clone())?
+            };
             let mut out = out.into_iter();
             let ok = matches!(out.next(), Some(Value::Boolean(true)));
             let value = out.next().unwrap_or(Value::Nil);
@@ -616,7 +651,7 @@ impl Engine {
         }
         let func = script.func.clone();
         let read_only = ro_command || flags.no_writes;
-        Ok(vm.call(ctx, &func, sha, keys, argv, read_only))
+        Ok(vm.call(ctx, &func, sha, keys, argv, read_only, false))
     }
 }
 

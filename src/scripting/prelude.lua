@@ -74,15 +74,22 @@ G.pcall = function(...)
 end
 
 -- Globals are read-only for scripts, as in Redis 7: reading a missing one and creating one fail.
-setmetatable(G, {
+local readonly = {
   __index = function(_, k)
     error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
   end,
   __newindex = function()
     error("Attempt to modify a readonly table", 2)
   end,
-})
+}
+setmetatable(G, readonly)
 
+-- Runs an EVAL script; runs a FUNCTION with its KEYS and ARGV tables; the read-only
+-- metatable, for function libraries' environments.
 return function(f)
   return xpcall(f, handler)
-end
+end, function(f, keys, args)
+  return xpcall(function()
+    return f(keys, args)
+  end, handler)
+end, readonly

@@ -131,6 +131,17 @@ pub async fn run(config: Config) -> Result<(), String> {
         blocking: Default::default(),
         scripting: Default::default(),
     });
+    // FUNCTION libraries saved in the catalog.
+    let saved = shared
+        .store
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .catalog(crate::scripting::FUNCTIONS_CATALOG);
+    match saved {
+        Ok(Some(payload)) => shared.scripting.restore_saved(&payload),
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "reading saved function libraries failed"),
+    }
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         mode = if shared.cluster.is_some() { "cluster" } else { "standalone" },

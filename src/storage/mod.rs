@@ -384,6 +384,21 @@ impl Store {
         Ok(())
     }
 
+    /// A server-wide catalog entry (`c` name), e.g. the FUNCTION libraries.
+    pub fn catalog(&mut self, name: &str) -> CmdResult<Option<Vec<u8>>> {
+        Ok(self
+            .mem
+            .get(&self.tree, &catalog_key(name))?
+            .map(|v| v.to_vec()))
+    }
+
+    /// Writes (or with None removes) a catalog entry; durable like any write.
+    pub fn set_catalog(&mut self, name: &str, value: Option<Vec<u8>>) {
+        self.mem
+            .put_blind(&catalog_key(name), value.map(Into::into));
+        self.dirty += 1;
+    }
+
     /// Swaps two logical databases by rewriting the persisted map (O(1)).
     pub fn swap_db(&mut self, a: usize, b: usize) -> CmdResult<()> {
         self.dbmap.swap(a, b);
