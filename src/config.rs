@@ -180,7 +180,14 @@ pub static DIRECTIVES: &[Directive] = &[
     d("cluster-announce-ip", "", Kind::String, true),
 ];
 
+/// Old names Redis still accepts for a directive (CONFIG GET lists them too).
+const ALIASES: &[(&str, &str)] = &[("lua-time-limit", "busy-reply-threshold")];
+
 pub fn directive(name: &str) -> Option<&'static Directive> {
+    let name = ALIASES
+        .iter()
+        .find(|(alias, _)| alias.eq_ignore_ascii_case(name))
+        .map_or(name, |(_, target)| target);
     DIRECTIVES
         .iter()
         .find(|d| d.name.eq_ignore_ascii_case(name))
@@ -407,14 +414,17 @@ impl Config {
             Ok(v) => v,
             Err(_) => return Vec::new(),
         };
-        DIRECTIVES
+        let names = DIRECTIVES
             .iter()
-            .filter(|d| {
+            .map(|d| (d.name, d.name))
+            .chain(ALIASES.iter().copied());
+        names
+            .filter(|(name, _)| {
                 patterns
                     .iter()
-                    .any(|p| crate::util::glob::glob_match(p, d.name.as_bytes(), true))
+                    .any(|p| crate::util::glob::glob_match(p, name.as_bytes(), true))
             })
-            .map(|d| (d.name, values.get(d.name).cloned().unwrap_or_default()))
+            .map(|(name, target)| (name, values.get(target).cloned().unwrap_or_default()))
             .collect()
     }
 

@@ -799,3 +799,42 @@ impl DumpExt for Raw {
         reply[start..reply.len() - 2].to_vec()
     }
 }
+
+/// redis-py (Script objects, NOSCRIPT reload, error classes, RESP3, functions): the checks live
+/// in tests/redis_py_scripting.py.
+#[test]
+fn redis_py_scripts_and_functions_work() {
+    let s = Server::start(&[]);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/redis_py_scripting.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(s.port.to_string())
+        .output()
+        .expect("python3 with redis-py (tests/run-all.sh installs it)");
+    assert!(
+        out.status.success(),
+        "tests/redis_py_scripting.py failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn lua_time_limit_is_an_alias_of_busy_reply_threshold() {
+    on_both(|c| {
+        check(
+            c,
+            &[
+                (&["CONFIG", "SET", "lua-time-limit", "1234"], "+OK\r\n"),
+                (
+                    &["CONFIG", "GET", "busy-reply-threshold"],
+                    "*2\r\n$20\r\nbusy-reply-threshold\r\n$4\r\n1234\r\n",
+                ),
+                (
+                    &["CONFIG", "GET", "lua-time-limit"],
+                    "*2\r\n$14\r\nlua-time-limit\r\n$4\r\n1234\r\n",
+                ),
+            ],
+        );
+    });
+}
