@@ -838,3 +838,29 @@ fn lua_time_limit_is_an_alias_of_busy_reply_threshold() {
         );
     });
 }
+
+#[test]
+fn busy_function_is_reported_by_function_stats_and_killed_by_function_kill() {
+    ports_of_both(|port| {
+        let mut b = Raw::connect(port);
+        b.cmd(&["CONFIG", "SET", "busy-reply-threshold", "100"]);
+        let lib = "#!lua name=spinlib\nredis.register_function('spin', function() local i = 0 while true do i = i + 1 end end)";
+        assert_eq!(b.cmd(&["FUNCTION", "LOAD", lib]), bulk("spinlib"));
+        let mut a = Raw::connect(port);
+        common::send(&mut a, &["FCALL", "spin", "0"]);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let busy = "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n";
+        assert_eq!(b.cmd(&["GET", "k"]), busy);
+        assert_eq!(b.cmd(&["SCRIPT", "KILL"]), busy);
+        let stats = b.cmd(&["FUNCTION", "STATS"]);
+        assert!(
+            stats.starts_with("*4\r\n$14\r\nrunning_script\r\n*6\r\n$4\r\nname\r\n$4\r\nspin\r\n$7\r\ncommand\r\n*3\r\n$5\r\nFCALL\r\n$4\r\nspin\r\n$1\r\n0\r\n$11\r\nduration_ms\r\n:"),
+            "{stats}"
+        );
+        assert_eq!(b.cmd(&["FUNCTION", "KILL"]), "+OK\r\n");
+        assert_eq!(
+            common::reply(&mut a),
+            "-ERR Script killed by user with SCRIPT KILL... script: spin, on @user_function:2.\r\n"
+        );
+    });
+}

@@ -48,7 +48,7 @@ fn run(ctx: &mut Ctx, args: &[Bytes], ro: bool) -> CmdResult<Reply> {
         return Err(CmdError::err("Bad number of keys provided"));
     }
     let (keys, argv) = keys_and_args(args)?;
-    ctx.shared.scripting.fcall(ctx, &args[1], keys, argv, ro)
+    ctx.shared.scripting.fcall(ctx, args, keys, argv, ro)
 }
 
 fn load(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {

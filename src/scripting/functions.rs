@@ -429,8 +429,31 @@ impl Engine {
                 Reply::Integer(self.run.functions.load(SeqCst) as i64),
             ),
         ]);
+        let fcall = self
+            .run
+            .fcall
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let running = match fcall {
+            Some(args) if self.is_running() => {
+                let started = self.run.started_ms.load(SeqCst);
+                Reply::Map(vec![
+                    (Reply::bulk_str("name"), Reply::Bulk(args[1].clone())),
+                    (
+                        Reply::bulk_str("command"),
+                        Reply::Array(args.into_iter().map(Reply::Bulk).collect()),
+                    ),
+                    (
+                        Reply::bulk_str("duration_ms"),
+                        Reply::Integer(self.run.now_ms().saturating_sub(started) as i64),
+                    ),
+                ])
+            }
+            _ => Reply::Nil,
+        };
         Reply::Map(vec![
-            (Reply::bulk_str("running_script"), Reply::Nil),
+            (Reply::bulk_str("running_script"), running),
             (
                 Reply::bulk_str("engines"),
                 Reply::Map(vec![(Reply::bulk_str("LUA"), engine)]),
@@ -438,17 +461,17 @@ impl Engine {
         ])
     }
 
-    /// FCALL / FCALL_RO.
+    /// FCALL / FCALL_RO (`args` is the whole command).
     pub fn fcall(
         &self,
         ctx: &mut Ctx,
-        name: &[u8],
+        args: &[Bytes],
         keys: &[Bytes],
         argv: &[Bytes],
         ro_command: bool,
     ) -> CmdResult<Reply> {
         let vm = self.vm();
-        let name = String::from_utf8_lossy(name).into_owned();
+        let name = String::from_utf8_lossy(&args[1]).into_owned();
         let Some(f) = vm.functions.get(&name) else {
             return Err(CmdError::err("Function not found"));
         };

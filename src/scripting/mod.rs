@@ -145,6 +145,8 @@ pub struct Running {
     /// FUNCTION library and function counts, for FUNCTION STATS during a script.
     libraries: std::sync::atomic::AtomicUsize,
     functions: std::sync::atomic::AtomicUsize,
+    /// The FCALL running off the connection tasks (its arguments), for FUNCTION STATS.
+    fcall: Mutex<Option<Vec<Bytes>>>,
     ended: Notify,
 }
 
@@ -168,10 +170,6 @@ pub fn deferrable(name: &str) -> bool {
         "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
     )
 }
-
-/// `-BUSY`, for commands sent while a script has run past the threshold.
-pub const BUSY: &str =
-    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
 
 struct Script {
     func: Function,
@@ -656,9 +654,12 @@ impl Engine {
 }
 
 impl Engine {
-    /// Marks a deferred script as running (before it is handed to the blocking pool).
-    pub fn begin(&self) {
+    /// Marks a deferred script as running (before it is handed to the blocking pool); `args`
+    /// is its command (an FCALL shows in FUNCTION STATS).
+    pub fn begin(&self, args: &[Bytes]) {
         let run = &self.run;
+        let fcall = args[0].len() >= 5 && args[0][..5].eq_ignore_ascii_case(b"fcall");
+        *run.fcall.lock().unwrap_or_else(|e| e.into_inner()) = fcall.then(|| args.to_vec());
         run.started_ms.store(run.now_ms(), SeqCst);
         run.wrote.store(false, SeqCst);
         run.kill.store(false, SeqCst);
@@ -667,6 +668,7 @@ impl Engine {
 
     /// The deferred script finished and released the keyspace lock.
     pub fn end(&self) {
+        *self.run.fcall.lock().unwrap_or_else(|e| e.into_inner()) = None;
         self.run.running.store(false, SeqCst);
         self.run.kill.store(false, SeqCst);
         self.run.ended.notify_waiters();
@@ -720,6 +722,40 @@ impl Engine {
             }
             ended.await;
         }
+    }
+
+    fn running_function(&self) -> bool {
+        self.run
+            .fcall
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
+    /// While a script runs past the threshold: whether a command must get BUSY. Only
+    /// `allow_busy` commands run, where SCRIPT KILL only answers during an EVAL and FUNCTION
+    /// KILL/STATS only during an FCALL, as in Redis.
+    pub fn refuses_while_busy(&self, name: &str, flags: u32) -> bool {
+        let function = self.running_function();
+        let allowed = flags & commands::ALLOW_BUSY != 0
+            && match name {
+                "script|kill" => !function,
+                "function|kill" | "function|stats" => function,
+                _ => true,
+            };
+        !allowed
+    }
+
+    /// `-BUSY`, naming the KILL command that applies.
+    pub fn busy_error(&self) -> Reply {
+        Reply::error(format!(
+            "BUSY Redis is busy running a script. You can only call {} KILL or SHUTDOWN NOSAVE.",
+            if self.running_function() {
+                "FUNCTION"
+            } else {
+                "SCRIPT"
+            }
+        ))
     }
 
     /// SCRIPT KILL / FUNCTION KILL.

@@ -287,10 +287,13 @@ impl Connection<'_> {
                 // A script past busy-reply-threshold holds the lock: only SCRIPT KILL and
                 // the like run (`run` waited for the threshold before this batch).
                 Resolved::Run(entry)
-                    if shared.scripting.is_running() && entry.flags & commands::ALLOW_BUSY == 0 =>
+                    if shared.scripting.is_running()
+                        && shared
+                            .scripting
+                            .refuses_while_busy(entry.cmd.name, entry.flags) =>
                 {
                     shared.stats.error_replies.fetch_add(1, Relaxed);
-                    Reply::error(crate::scripting::BUSY)
+                    shared.scripting.busy_error()
                 }
                 Resolved::Run(entry) => {
                     if shared.monitors.load(Relaxed) > 0
@@ -350,7 +353,7 @@ impl Connection<'_> {
     async fn run_script(&self, session: &Session, job: crate::scripting::Job) -> Reply {
         let shared = self.owner.clone();
         let mut script_session = session.for_script();
-        shared.scripting.begin();
+        shared.scripting.begin(&job.args);
         let task = tokio::task::spawn_blocking(move || {
             let mut guard = None;
             let reply = {
