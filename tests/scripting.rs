@@ -585,17 +585,34 @@ fn spin(ms: u32) -> String {
     )
 }
 
+/// Sends GET until the reply is BUSY (the other client's script may start late on a loaded
+/// machine); returns that reply.
+fn until_busy(c: &mut Raw) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        let r = c.cmd(&["GET", "busy-probe"]);
+        if r.starts_with("-BUSY") {
+            return r;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "never BUSY: {r}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn clients_wait_for_a_script_under_the_busy_threshold() {
     let s = Server::start(&["--busy-reply-threshold", "5000"]);
     let mut a = s.raw();
     let mut b = s.raw();
     b.cmd(&["SET", "k", "v"]);
-    common::send(&mut a, &["EVAL", &spin(300), "0"]);
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    common::send(&mut a, &["EVAL", &spin(1000), "0"]);
+    std::thread::sleep(std::time::Duration::from_millis(200));
     let started = std::time::Instant::now();
     assert_eq!(b.cmd(&["GET", "k"]), bulk("v"));
-    assert!(started.elapsed() >= std::time::Duration::from_millis(150));
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
     assert_eq!(common::reply(&mut a), bulk("done"));
 }
 
@@ -607,9 +624,8 @@ fn busy_script_is_killed_by_script_kill() {
         let mut a = Raw::connect(port);
         let body = "local i = 0 while true do i = i + 1 end";
         common::send(&mut a, &["EVAL", body, "0"]);
-        std::thread::sleep(std::time::Duration::from_millis(300));
         assert_eq!(
-            b.cmd(&["GET", "k"]),
+            until_busy(&mut b),
             "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
         );
         assert_eq!(b.cmd(&["SCRIPT", "KILL"]), "+OK\r\n");
@@ -634,7 +650,7 @@ fn script_that_wrote_is_unkillable_until_shutdown_nosave() {
         &mut a,
         &["EVAL", "redis.call('set','x','1') while true do end", "0"],
     );
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    until_busy(&mut b);
     assert_eq!(
         b.cmd(&["SCRIPT", "KILL"]),
         "-UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.\r\n"
@@ -848,9 +864,8 @@ fn busy_function_is_reported_by_function_stats_and_killed_by_function_kill() {
         assert_eq!(b.cmd(&["FUNCTION", "LOAD", lib]), bulk("spinlib"));
         let mut a = Raw::connect(port);
         common::send(&mut a, &["FCALL", "spin", "0"]);
-        std::thread::sleep(std::time::Duration::from_millis(300));
         let busy = "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n";
-        assert_eq!(b.cmd(&["GET", "k"]), busy);
+        assert_eq!(until_busy(&mut b), busy);
         assert_eq!(b.cmd(&["SCRIPT", "KILL"]), busy);
         let stats = b.cmd(&["FUNCTION", "STATS"]);
         assert!(
