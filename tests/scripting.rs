@@ -428,6 +428,16 @@ fn script_cache_load_exists_flush_and_evalsha() {
                     "-ERR Error compiling script (new function): user_script:1: unexpected symbol near '<eof>'\r\n",
                 ),
                 (&["SCRIPT", "KILL"], "-NOTBUSY No scripts in execution right now.\r\n"),
+                (&["SCRIPT", "DEBUG", "NO"], "+OK\r\n"),
+                (&["SCRIPT", "DEBUG", "bogus"], "-ERR Use SCRIPT DEBUG YES/SYNC/NO\r\n"),
+                (
+                    &["EVAL", "redis.call('select', 1) redis.call('set', 'dbk', 'x') return 1", "0"],
+                    ":1\r\n",
+                ),
+                (&["GET", "dbk"], "$-1\r\n"),
+                (&["SELECT", "1"], "+OK\r\n"),
+                (&["GET", "dbk"], "$1\r\nx\r\n"),
+                (&["SELECT", "0"], "+OK\r\n"),
                 (
                     &["EVAL", "return redis.sha1hex('')", "0"],
                     &bulk("da39a3ee5e6b4b0d3255bfef95601890afd80709"),

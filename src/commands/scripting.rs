@@ -113,9 +113,17 @@ fn kill(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
     ctx.shared.scripting.kill()
 }
 
-fn debug(_: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
-    // The Lua debugger (LDB) is not implemented.
-    Err(CmdError::err("SCRIPT DEBUG is not supported by berth"))
+fn debug(_: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    if is(&args[2], "no") {
+        return Ok(Reply::Ok);
+    }
+    if is(&args[2], "yes") || is(&args[2], "sync") {
+        // The Lua debugger (LDB) is not implemented.
+        return Err(CmdError::err(
+            "SCRIPT DEBUG YES/SYNC is not supported by berth",
+        ));
+    }
+    Err(CmdError::err("Use SCRIPT DEBUG YES/SYNC/NO"))
 }
 
 fn help(_: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {

@@ -324,10 +324,14 @@ impl Vm {
         read_only: bool,
         fcall: bool,
     ) -> Reply {
-        match self.try_call(ctx, func, name, keys, argv, read_only, fcall) {
+        // A SELECT inside the script does not change the caller's database (Redis 7).
+        let db = ctx.session.db;
+        let reply = match self.try_call(ctx, func, name, keys, argv, read_only, fcall) {
             Ok(reply) => reply,
             Err(e) => Reply::error(format!("ERR {e}")),
-        }
+        };
+        ctx.session.db = db;
+        reply
     }
 
     #[allow(clippy::too_many_arguments)]
