@@ -518,7 +518,7 @@ fn redis_cli_eval_prints_replies() {
 }
 
 #[test]
-fn cjson_cmsgpack_and_bit_libraries_behave_as_redis() {
+fn cjson_cmsgpack_bit_and_struct_libraries_behave_as_redis() {
     on_both(|c| {
         let cases: &[(&str, &str)] = &[
             (
@@ -579,7 +579,27 @@ fn cjson_cmsgpack_and_bit_libraries_behave_as_redis() {
                 "return bit.band('x')",
                 "ERR user_script:1: bad argument #1 to 'band' (number expected, got string)",
             ),
+            (
+                "return struct.pack('q', 1)",
+                "ERR user_script:1: bad argument #1 to 'pack' (invalid format option 'q')",
+            ),
+            (
+                "return struct.size('s')",
+                "ERR user_script:1: bad argument #1 to 'size' (option 's' has no fixed size)",
+            ),
         ];
+        let structs: &[(&str, &str)] = &[
+            (
+                "return {struct.unpack('>i2 <H b B l d f s c3 x', struct.pack('>i2 <H b B l d f s c3 x', 258, 513, -1, 255, -5, 1.5, 2.5, 'ab', 'xyz'))}",
+                "*10\r\n:258\r\n:513\r\n:-1\r\n:255\r\n:-5\r\n:1\r\n:2\r\n$2\r\nab\r\n$3\r\nxyz\r\n:34\r\n",
+            ),
+            ("return struct.size('!4 b i')", ":8\r\n"),
+            ("return {struct.unpack('b c0', struct.pack('b c0', 3, 'abc'))}", "*2\r\n$3\r\nabc\r\n:5\r\n"),
+            ("return {struct.unpack('i9 i9', struct.pack('i9 i9', -2, 7))}", "*3\r\n:-2\r\n:7\r\n:19\r\n"),
+        ];
+        for (body, want) in structs {
+            assert_eq!(eval(c, body), *want, "{body}");
+        }
         for (body, msg) in errors {
             assert_eq!(eval(c, body), script_err(msg, body, 1), "{body}");
         }

@@ -1,11 +1,12 @@
-//! The Lua libraries Redis loads besides the standard ones: `cjson`, `cmsgpack` and `bit`,
-//! written in Rust after lua-cjson 2.1, lua-cmsgpack 0.4 and LuaBitOp 1.0 (the versions Redis 7
-//! vendors): no maintained crate ships those C libraries for mlua, and their observable
+//! The Lua libraries Redis loads besides the standard ones: `cjson`, `cmsgpack`, `bit` and
+//! `struct`, written in Rust after lua-cjson 2.1, lua-cmsgpack 0.4, LuaBitOp 1.0 and struct.c
+//! (the versions Redis 7 vendors): no maintained crate ships those C libraries for mlua, and their observable
 //! behaviour (number formats, array detection, error texts) is small enough to reproduce.
 
 mod bit;
 mod cjson;
 mod cmsgpack;
+mod structlib;
 
 use mlua::{Lua, Table};
 
@@ -14,6 +15,7 @@ pub fn open(lua: &Lua, globals: &Table) -> mlua::Result<()> {
     globals.raw_set("cjson", cjson::open(lua)?)?;
     globals.raw_set("cmsgpack", cmsgpack::open(lua)?)?;
     globals.raw_set("bit", bit::open(lua)?)?;
+    globals.raw_set("struct", structlib::open(lua)?)?;
     Ok(())
 }
 
