@@ -185,7 +185,14 @@ pub static DIRECTIVES: &[Directive] = &[
     d("cluster-announce-ip", "", Kind::String, true),
 ];
 
+/// Old names Redis still accepts for a directive (CONFIG GET lists them too).
+const ALIASES: &[(&str, &str)] = &[("lua-time-limit", "busy-reply-threshold")];
+
 pub fn directive(name: &str) -> Option<&'static Directive> {
+    let name = ALIASES
+        .iter()
+        .find(|(alias, _)| alias.eq_ignore_ascii_case(name))
+        .map_or(name, |(_, target)| target);
     DIRECTIVES
         .iter()
         .find(|d| d.name.eq_ignore_ascii_case(name))
@@ -442,22 +449,25 @@ impl Config {
             Ok(v) => v,
             Err(_) => return Vec::new(),
         };
-        DIRECTIVES
+        let names = DIRECTIVES
             .iter()
-            .filter(|d| {
+            .map(|d| (d.name, d.name))
+            .chain(ALIASES.iter().copied());
+        names
+            .filter(|(name, _)| {
                 patterns
                     .iter()
-                    .any(|p| crate::util::glob::glob_match(p, d.name.as_bytes(), true))
+                    .any(|p| crate::util::glob::glob_match(p, name.as_bytes(), true))
             })
-            .map(|d| {
-                let v = values.get(d.name).cloned().unwrap_or_default();
-                match d.kind {
+            .map(|(name, target)| {
+                let v = values.get(target).cloned().unwrap_or_default();
+                match DIRECTIVES.iter().find(|d| d.name == target).map(|d| d.kind) {
                     // Shown as Redis shows it (see `notify::flags_to_stored`).
-                    Kind::KeyspaceEvents => (
-                        d.name,
+                    Some(Kind::KeyspaceEvents) => (
+                        name,
                         notify::flags_to_string(notify::parse_flags(&v).unwrap_or(0)),
                     ),
-                    _ => (d.name, v),
+                    _ => (name, v),
                 }
             })
             .collect()

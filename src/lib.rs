@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod logging;
 pub mod protocol;
+pub mod scripting;
 pub mod server;
 pub mod storage;
 pub mod types;

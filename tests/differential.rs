@@ -870,6 +870,17 @@ static GENERATORS: &[(u32, Generator)] = &[
     // whose replies do not depend on timing or on which connection asks; see `client_admin`)
     (2, |g| g.client_admin()),
     (1, |g| g.slowlog_or_latency()),
+    // scripting: script templates calling redis.call/pcall on the case's keys, reply
+    // conversions both ways, raised errors (which name the script's SHA1) and bad numkeys
+    (6, |g| g.eval_cmd("EVAL")),
+    (1, |g| g.eval_cmd("EVAL_RO")),
+    (1, |g| {
+        let body = g.rng.pick(SCRIPTS);
+        let sha = sha1_smol::Sha1::from(body).digest().to_string();
+        let mut c = vec!["EVALSHA".to_string(), sha, "1".into(), g.key()];
+        c.push(g.value());
+        c
+    }),
 ];
 
 impl Gen {
@@ -1583,6 +1594,47 @@ impl Gen {
             3 => v(&["LATENCY", self.rng.pick(&["HISTORY", "GRAPH"]), "command"]),
             _ => vec!["LATENCY".into(), "RESET".into(), self.key()],
         }
+    }
+}
+
+/// Script templates for EVAL: KEYS[1] is one of the case's keys, ARGV[1] a generated value.
+const SCRIPTS: &[&str] = &[
+    "return redis.call('get', KEYS[1])",
+    "return redis.call('incr', KEYS[1])",
+    "return redis.pcall('incr', KEYS[1])",
+    "redis.call('set', KEYS[1], ARGV[1]) return redis.call('strlen', KEYS[1])",
+    "return {redis.call('type', KEYS[1]), redis.call('exists', KEYS[1])}",
+    "return redis.call('lrange', KEYS[1], 0, -1)",
+    "return tonumber(ARGV[1])",
+    "return {ARGV[1], tonumber(ARGV[1]), true, false, nil, 1}",
+    "return #redis.call('hgetall', KEYS[1])",
+    "return redis.call('rpush', KEYS[1], ARGV[1])",
+    "redis.setresp(3) return redis.call('hgetall', KEYS[1])",
+    "redis.setresp(3) return {redis.call('get', KEYS[1]) == nil, redis.call('zscore', KEYS[1], ARGV[1])}",
+    "return cjson.encode({ARGV[1], tonumber(ARGV[1])})",
+    "return redis.call('zscore', KEYS[1], ARGV[1])",
+    "local ok, e = pcall(redis.call, 'lpush', KEYS[1], ARGV[1]) return {tostring(ok), e}",
+    "return {err = 'ERR ' .. ARGV[1]}",
+    "return redis.status_reply(ARGV[1])",
+    "return x",
+];
+
+// Scripting generator helpers.
+impl Gen {
+    /// `EVAL[_RO] <template> 1 <key> <value>`, sometimes with a bad numkeys.
+    fn eval_cmd(&mut self, name: &str) -> Vec<String> {
+        let body = self.rng.pick(SCRIPTS).to_string();
+        let numkeys = if self.rng.chance(10) {
+            self.rng.pick(&["x", "-1", "9"]).to_string()
+        } else {
+            "1".into()
+        };
+        let key = match self.rng.below(3) {
+            0 => self.key(),
+            1 => self.lkey(),
+            _ => self.zkey(),
+        };
+        vec![name.into(), body, numkeys, key, self.value()]
     }
 }
 

@@ -697,3 +697,22 @@ fn other_clients_never_see_half_a_transaction() {
     writer.join().expect("writer");
     assert!(seen > 0);
 }
+
+#[test]
+fn a_script_queued_in_multi_runs_its_commands_when_exec_runs_it() {
+    check_both(&[
+        (&["MULTI"], "+OK\r\n"),
+        (
+            &[
+                "EVAL",
+                "redis.call('set', KEYS[1], 'v') return redis.call('get', KEYS[1])",
+                "1",
+                "k",
+            ],
+            QUEUED,
+        ),
+        (&["INCR", "n"], QUEUED),
+        (&["EXEC"], "*2\r\n$1\r\nv\r\n:1\r\n"),
+        (&["GET", "k"], "$1\r\nv\r\n"),
+    ]);
+}

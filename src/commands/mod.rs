@@ -13,12 +13,14 @@ pub mod cluster;
 pub mod command;
 pub mod config;
 pub mod connection;
+pub mod function;
 pub mod hash;
 pub mod info;
 pub mod keys;
 pub mod latency;
 pub mod list;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod slowlog;
@@ -110,6 +112,8 @@ pub const SKIP_SLOWLOG: u32 = 1 << 13;
 /// Redis's internal `may_replicate` flag (not shown by COMMAND INFO, so derived from names):
 /// commands that CLIENT PAUSE WRITE holds although they are not writes.
 pub const MAY_REPLICATE: u32 = 1 << 14;
+/// Runs while a script is busy (SCRIPT KILL, SHUTDOWN).
+pub const ALLOW_BUSY: u32 = 1 << 15;
 
 fn flag_bits(flags: &str) -> u32 {
     flags
@@ -128,6 +132,7 @@ fn flag_bits(flags: &str) -> u32 {
             "denyoom" => DENYOOM,
             "no_multi" => NO_MULTI,
             "skip_slowlog" => SKIP_SLOWLOG,
+            "allow_busy" => ALLOW_BUSY,
             _ => 0,
         })
         .fold(0, |a, b| a | b)
@@ -162,7 +167,7 @@ pub fn serve_blocked(
 }
 
 /// All families, in the order COMMAND lists them.
-pub fn families() -> [&'static [Command]; 19] {
+pub fn families() -> [&'static [Command]; 21] {
     [
         connection::COMMANDS,
         server::COMMANDS,
@@ -183,6 +188,8 @@ pub fn families() -> [&'static [Command]; 19] {
         transaction::COMMANDS,
         slowlog::COMMANDS,
         latency::COMMANDS,
+        scripting::COMMANDS,
+        function::COMMANDS,
     ]
 }
 
@@ -426,7 +433,8 @@ pub fn run(ctx: &mut Ctx, entry: &'static Entry, args: &[Bytes]) -> Reply {
         ));
         return reject(ctx, entry, reply);
     }
-    if ctx.session.multi.is_some() && !transaction::runs_in_multi(entry) {
+    let queuing = ctx.session.multi.as_ref().is_some_and(|m| !m.running);
+    if queuing && !transaction::runs_in_multi(entry) {
         if entry.flags & NO_MULTI != 0 {
             let reply = Reply::error("ERR Command not allowed inside a transaction");
             return reject(ctx, entry, reply);

@@ -39,6 +39,9 @@ pub struct Multi {
     pub queue: Vec<(&'static Entry, Vec<Bytes>)>,
     /// A command was refused while queuing: EXEC aborts (Redis's `CLIENT_DIRTY_EXEC`).
     pub failed: bool,
+    /// EXEC is running the queue: commands a queued command runs (a script's `redis.call`)
+    /// run at once instead of being queued.
+    pub running: bool,
 }
 
 /// Commands that run even inside MULTI instead of being queued (as Redis's `processCommand`).
@@ -167,6 +170,9 @@ fn run_queued(ctx: &mut Ctx) -> CmdResult<Reply> {
     let n = ctx.session.multi.as_ref().map_or(0, |m| m.queue.len());
     let mut replies = Vec::with_capacity(n);
     ctx.session.deny_blocking = true;
+    if let Some(m) = ctx.session.multi.as_mut() {
+        m.running = true;
+    }
     ctx.store().begin_atomic();
     for i in 0..n {
         let Some((entry, args)) = ctx

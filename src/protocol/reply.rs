@@ -26,6 +26,8 @@ pub enum Reply {
     /// Double in RESP3, bulk string in RESP2; carries Redis's textual form.
     Double(Bytes),
     Bool(bool),
+    /// Big number (`(`) in RESP3, bulk string in RESP2 (a script's `{big_number=…}`).
+    BigNumber(Bytes),
     /// Verbatim string (`=`) in RESP3, bulk in RESP2 (INFO, CLIENT INFO, LATENCY DOCTOR).
     Verbatim(Bytes),
     /// Out-of-band push (`>` in RESP3, array in RESP2).
@@ -98,6 +100,8 @@ impl Reply {
             Reply::Double(d) => bulk(out, d),
             Reply::Bool(b) if resp3 => out.put_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),
             Reply::Bool(b) => int_line(out, b':', *b as i64),
+            Reply::BigNumber(n) if resp3 => line(out, b'(', n),
+            Reply::BigNumber(n) => bulk(out, n),
             Reply::Verbatim(v) if resp3 => {
                 int_line(out, b'=', v.len() as i64 + 4);
                 out.put_slice(b"txt:");

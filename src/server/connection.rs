@@ -65,6 +65,7 @@ pub async fn serve(stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
         handle: handle.clone(),
         blocked: None,
         postponed: None,
+        owner: shared.clone(),
     }
     .run(&mut session)
     .await;
@@ -95,6 +96,8 @@ struct Connection<'a> {
     blocked: Option<Blocked>,
     /// A command held by CLIENT PAUSE, and whether it writes: it runs first once the pause ends.
     postponed: Option<(Vec<Bytes>, bool)>,
+    /// The same server, owned: a deferred script takes it to the blocking pool.
+    owner: Arc<Shared>,
 }
 
 /// A client waiting in `server::blocking`.
@@ -138,6 +141,12 @@ impl Connection<'_> {
                 .net_input_bytes
                 .fetch_add(n as u64, Relaxed);
             loop {
+                // While a script holds the keyspace lock, wait for it (up to the busy
+                // threshold) rather than block this thread on the lock.
+                if self.shared.scripting.is_running() {
+                    let threshold = self.shared.config.get_i64("busy-reply-threshold");
+                    self.shared.scripting.wait_turn(threshold).await;
+                }
                 let (wrote, protocol_error) = self.execute(session, &mut parser);
                 if protocol_error == Some(QUERY_LIMIT) {
                     tracing::warn!(
@@ -159,6 +168,12 @@ impl Connection<'_> {
                 match session.after {
                     After::Continue => {}
                     After::Close => return Ok(()),
+                    After::Shutdown if self.shared.scripting.is_running() => {
+                        // SHUTDOWN NOSAVE against a script that cannot be killed: the script
+                        // holds the keyspace lock for good, so exit the hard way, as Redis does.
+                        tracing::warn!("shutdown while a script is running: exiting now");
+                        std::process::exit(0);
+                    }
                     After::Shutdown => {
                         self.shared.shutdown.send_replace(true);
                         return Ok(());
@@ -173,6 +188,17 @@ impl Connection<'_> {
                     if !self.wait_unpaused(*writes, &mut shutdown).await? {
                         return Ok(());
                     }
+                    continue;
+                }
+                // A script stopped the batch: run it on the blocking pool, reply, then run
+                // what followed it.
+                if let Some(job) = session.script_job.take() {
+                    let reply = self.run_script(session, job).await;
+                    if self.shared.config.fsync() == Fsync::Always {
+                        self.shared.durability.wait_durable().await;
+                    }
+                    reply.encode(&mut self.out, session.resp3);
+                    self.flush_out().await?;
                     continue;
                 }
                 // A blocking command stopped the batch: wait, reply, then run what followed it.
@@ -317,6 +343,17 @@ impl Connection<'_> {
                         r
                     }
                 }
+                // A script past busy-reply-threshold holds the lock: only SCRIPT KILL and
+                // the like run (`run` waited for the threshold before this batch).
+                Resolved::Run(entry)
+                    if shared.scripting.is_running()
+                        && shared
+                            .scripting
+                            .refuses_while_busy(entry.cmd.name, entry.flags) =>
+                {
+                    shared.stats.error_replies.fetch_add(1, Relaxed);
+                    shared.scripting.busy_error()
+                }
                 Resolved::Run(entry) => {
                     let writes = entry.flags & (commands::WRITE | commands::MAY_REPLICATE) != 0;
                     // What CLIENT LIST shows of this client while the command runs (or waits).
@@ -334,13 +371,18 @@ impl Connection<'_> {
                     {
                         feed_monitors(shared, session, &args);
                     }
+                    session.defer_script = crate::scripting::deferrable(entry.cmd.name);
                     let mut ctx = Ctx::new(shared, session, &mut guard, &shared.store);
                     let reply = commands::run(&mut ctx, entry, &args);
+                    session.defer_script = false;
+                    if session.script_job.is_some() {
+                        break;
+                    }
                     // A write queued by MULTI waits for its EXEC, which reports its writes.
-                    if entry.flags & commands::WRITE != 0
-                        && !reply.is_error()
-                        && session.multi.is_none()
-                    {
+                    // Scripts may write through redis.call whatever their own flags say.
+                    let may_write =
+                        entry.flags & commands::WRITE != 0 || entry.cmd.group == "scripting";
+                    if may_write && !reply.is_error() && session.multi.is_none() {
                         wrote = true;
                     }
                     wrote |= std::mem::take(&mut session.wrote);
@@ -386,6 +428,40 @@ impl Connection<'_> {
             }
         }
         (wrote, None)
+    }
+
+    /// Runs a deferred EVAL/FCALL on the blocking pool, which takes the keyspace lock for the
+    /// whole script (atomic, like a MULTI) while this runtime thread keeps serving: other
+    /// clients wait for it, and get BUSY once it runs past `busy-reply-threshold`.
+    async fn run_script(&self, session: &Session, job: crate::scripting::Job) -> Reply {
+        let shared = self.owner.clone();
+        let mut script_session = session.for_script();
+        shared.scripting.begin(&job.args);
+        let task = tokio::task::spawn_blocking(move || {
+            let mut guard = None;
+            let reply = {
+                let mut ctx = Ctx::new(&shared, &mut script_session, &mut guard, &shared.store);
+                (job.run)(&mut ctx, &job.args).unwrap_or_else(Reply::from)
+            };
+            if let Some(store) = guard.as_mut() {
+                if shared.blocking.has_ready() {
+                    shared.blocking.serve(store, commands::serve_blocked);
+                }
+                if store.needs_sync() {
+                    shared.durability.hand_off(store);
+                } else if store.needs_apply() {
+                    shared.durability.apply_soon();
+                }
+            }
+            drop(guard);
+            shared.scripting.end();
+            reply
+        });
+        task.await.unwrap_or_else(|e| {
+            // The script thread panicked: the lock guard was dropped while unwinding.
+            self.shared.scripting.end();
+            Reply::error(format!("ERR script failed: {e}"))
+        })
     }
 
     /// Encodes `first` and every Pub/Sub message already queued into the output buffer.

@@ -181,6 +181,8 @@ fn lower_priority() {
 /// Applies the memtable's queued writes to sled outside the keyspace lock: on the low-priority
 /// thread (`background`) or on the blocking pool.
 async fn apply_queued(shared: &Shared, background: bool) -> Result<(), String> {
+    // A running script holds the keyspace lock; never block the runtime thread behind it.
+    shared.scripting.idle().await;
     let swap = shared
         .store
         .lock()

@@ -83,6 +83,13 @@ async fn answer(mut stream: TcpStream, health: Arc<Health>) {
     let mut words = line.split_whitespace();
     let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
     let path = path.split('?').next().unwrap_or("");
+    // INFO reads the keyspace: wait out a running script instead of blocking the runtime
+    // thread (and the probes) on the keyspace lock.
+    if path == "/metrics" {
+        if let Some(shared) = health.shared.get() {
+            shared.scripting.idle().await;
+        }
+    }
     let ready = health.phase() == Phase::Serving;
     let (status, body) = match (method, path) {
         ("GET" | "HEAD", "/livez") => (200, "ok\n".to_string()),

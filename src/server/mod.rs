@@ -55,6 +55,8 @@ pub struct Shared {
     pub pause: pause::Pause,
     pub slowlog: slowlog::SlowLog,
     pub latency: latency::Latency,
+    /// The Lua VM and script cache (EVAL, FCALL).
+    pub scripting: crate::scripting::Engine,
 }
 
 impl Shared {
@@ -138,7 +140,19 @@ pub async fn run(config: Config) -> Result<(), String> {
         pause: Default::default(),
         slowlog: Default::default(),
         latency: Default::default(),
+        scripting: Default::default(),
     });
+    // FUNCTION libraries saved in the catalog.
+    let saved = shared
+        .store
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .catalog(crate::scripting::FUNCTIONS_CATALOG);
+    match saved {
+        Ok(Some(payload)) => shared.scripting.restore_saved(&payload),
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "reading saved function libraries failed"),
+    }
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         mode = if shared.cluster.is_some() { "cluster" } else { "standalone" },
@@ -279,6 +293,7 @@ async fn expire_task(shared: Arc<Shared>) {
             continue;
         }
         loop {
+            shared.scripting.idle().await;
             let res = {
                 let mut store = shared.store.lock().unwrap_or_else(|e| e.into_inner());
                 store.events.mask = notify::record_mask(shared.config.notify_flags());
@@ -311,6 +326,7 @@ async fn expire_task(shared: Arc<Shared>) {
 /// Removes members of deleted or overwritten collections in the background.
 async fn gc_task(shared: Arc<Shared>) {
     loop {
+        shared.scripting.idle().await;
         let (res, queued) = {
             let mut store = shared.store.lock().unwrap_or_else(|e| e.into_inner());
             (store.gc_cycle(1000), store.queued_writes())

@@ -229,6 +229,10 @@ pub struct Session {
     pub qbuf_free: usize,
     pub argv_mem: usize,
     pub last_read: usize,
+    /// Set by `execute()` around a top-level EVAL/FCALL: the handler defers the script (to
+    /// `script_job`) instead of running it inline, so it runs off the runtime thread.
+    pub defer_script: bool,
+    pub script_job: Option<crate::scripting::Job>,
 }
 
 impl Session {
@@ -260,7 +264,26 @@ impl Session {
             qbuf_free: 0,
             argv_mem: 0,
             last_read: 0,
+            defer_script: false,
+            script_job: None,
         }
+    }
+
+    /// The session a deferred script runs with on the blocking pool: this client's identity,
+    /// database and protocol (a SELECT inside a script does not change the caller's database,
+    /// as in Redis 7).
+    pub fn for_script(&self) -> Session {
+        let subscriber = Subscriber {
+            tx: self.subscriber.tx.clone(),
+            pending: self.subscriber.pending.clone(),
+            handle: self.handle.clone(),
+        };
+        let mut s = Session::new(self.handle.clone(), self.authenticated, subscriber);
+        s.db = self.db;
+        s.resp3 = self.resp3;
+        s.name = self.name.clone();
+        s.no_touch = self.no_touch;
+        s
     }
 
     /// In RESP2, a connection with any subscription only takes Pub/Sub commands.

@@ -435,6 +435,21 @@ impl Store {
         Ok(())
     }
 
+    /// A server-wide catalog entry (`c` name), e.g. the FUNCTION libraries.
+    pub fn catalog(&mut self, name: &str) -> CmdResult<Option<Vec<u8>>> {
+        Ok(self
+            .mem
+            .get(&self.tree, &catalog_key(name))?
+            .map(|v| v.to_vec()))
+    }
+
+    /// Writes (or with None removes) a catalog entry; durable like any write.
+    pub fn set_catalog(&mut self, name: &str, value: Option<Vec<u8>>) {
+        self.mem
+            .put_blind(&catalog_key(name), value.map(Into::into));
+        self.dirty += 1;
+    }
+
     /// Swaps two logical databases by rewriting the persisted map (O(1)).
     pub fn swap_db(&mut self, a: usize, b: usize) -> CmdResult<()> {
         // As Redis: a watched key of either database is touched if it exists on either side.

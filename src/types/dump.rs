@@ -199,6 +199,36 @@ pub fn encode(store: &mut Store, db: usize, key: &[u8], rec: &Record) -> CmdResu
     Ok(out)
 }
 
+/// RDB opcode of a function library (`RDB_OPCODE_FUNCTION2`).
+const RDB_OPCODE_FUNCTION2: u8 = 245;
+
+/// FUNCTION DUMP's payload: each library's code as an RDB function record, then the footer.
+pub fn functions_payload<'a>(codes: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for code in codes {
+        out.push(RDB_OPCODE_FUNCTION2);
+        put_string(&mut out, code);
+    }
+    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
+    out.extend_from_slice(&crc64(&out).to_le_bytes());
+    out
+}
+
+/// The library codes of a FUNCTION RESTORE payload.
+pub fn parse_functions_payload(payload: &[u8]) -> CmdResult<Vec<Vec<u8>>> {
+    check(payload)?;
+    let body = &payload[..payload.len() - 10];
+    let mut r = Reader { buf: body, pos: 0 };
+    let mut codes = Vec::new();
+    while r.pos < body.len() {
+        if r.byte()? != RDB_OPCODE_FUNCTION2 {
+            return Err(CmdError::err("given type is not a function"));
+        }
+        codes.push(r.string()?.into_owned());
+    }
+    Ok(codes)
+}
+
 fn coll(store: &mut Store, db: usize, key: &[u8], kind: Kind) -> CmdResult<Coll> {
     collection::get(store, db, key, kind)?
         .ok_or_else(|| CmdError::Storage("collection vanished".into()))
