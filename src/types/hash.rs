@@ -168,3 +168,77 @@ pub fn encoding(extra: &[u8]) -> &'static str {
         "listpack"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::encode_collection;
+
+    /// A store in a fresh temporary directory (removed by the caller).
+    fn store(tag: &str) -> (Store, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("berth-hash-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::open(&dir, 8 << 20, 16).expect("open store");
+        (store, dir)
+    }
+
+    fn strings(all: Vec<Member>) -> Vec<(String, String)> {
+        all.into_iter()
+            .map(|(f, v)| {
+                let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+                (s(&f), s(&v))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_hash_written_before_sequences_reads_in_field_order_and_stays_bare() {
+        let (mut store, dir) = store("legacy");
+        // The previous encoding: `extra` empty, bare values.
+        let version = store.new_version().expect("version");
+        let prefix = store.member_prefix(0, b"h", version);
+        for (f, v) in [("b", "2"), ("a", "1")] {
+            store.member_put(&[prefix.as_slice(), f.as_bytes()].concat(), v.as_bytes());
+        }
+        let record = encode_collection(Kind::Hash, 0, version, 2, &[]);
+        store.put(0, b"h", record).expect("put");
+
+        let mut c = get(&mut store, 0, b"h").expect("get").expect("exists");
+        assert_eq!(
+            field(&mut store, &c, b"a").expect("field").as_deref(),
+            Some(&b"1"[..])
+        );
+        assert!(set(&mut store, &mut c, b"c", b"3").expect("set"));
+        assert!(!set(&mut store, &mut c, b"a", b"9").expect("set"));
+        collection::save(&mut store, 0, b"h", &c).expect("save");
+
+        let c = get(&mut store, 0, b"h").expect("get").expect("exists");
+        assert!(!sequenced(&c), "a legacy hash is not rewritten");
+        let want = [("a", "9"), ("b", "2"), ("c", "3")];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(f, v)| (f.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(strings(all(&mut store, &c).expect("all")), want);
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_new_hash_orders_fields_by_insertion() {
+        let (mut store, dir) = store("seq");
+        let mut c = get_or_new(&mut store, 0, b"h").expect("new");
+        for (f, v) in [("z", "1"), ("a", "2"), ("m", "3"), ("z", "4")] {
+            set(&mut store, &mut c, f.as_bytes(), v.as_bytes()).expect("set");
+        }
+        collection::save(&mut store, 0, b"h", &c).expect("save");
+        let c = get(&mut store, 0, b"h").expect("get").expect("exists");
+        let got: Vec<String> = strings(all(&mut store, &c).expect("all"))
+            .into_iter()
+            .map(|(f, v)| format!("{f}={v}"))
+            .collect();
+        assert_eq!(got, ["z=4", "a=2", "m=3"]);
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
