@@ -866,7 +866,81 @@ static GENERATORS: &[(u32, Generator)] = &[
             "notify-keyspace-events".into(),
         ]
     }),
+    // order: integer-only sets (intsets answer in numeric order) and hashes rewritten in place,
+    // on keys of their own, so whole-collection replies have Redis's order to compare
+    (3, |g| {
+        let mut c = vec!["SADD".into(), g.okey("i")];
+        for _ in 0..1 + g.rng.below(4) {
+            c.push(g.int_member());
+        }
+        c
+    }),
+    (1, |g| vec!["SREM".into(), g.okey("i"), g.int_member()]),
+    (3, |g| {
+        let name = g.rng.pick(&[
+            "SMEMBERS", "SINTER", "SUNION", "SDIFF", "SSCAN", "SPOP", "DUMP",
+        ]);
+        let mut c = vec![name.into(), g.okey("i")];
+        match name {
+            "SSCAN" => c.push("0".into()),
+            "SPOP" => c.push("100".into()),
+            "SINTER" | "SUNION" | "SDIFF" => c.push(g.okey("i")),
+            _ => {}
+        }
+        c
+    }),
+    (3, |g| {
+        let mut c = vec!["HSET".into(), g.okey("o")];
+        for _ in 0..1 + g.rng.below(3) {
+            c.push(g.rng.pick(&["a", "b", "c", "10", "2", "zz"]).into());
+            c.push(g.value());
+        }
+        c
+    }),
+    (1, |g| {
+        let f = g.rng.pick(&["a", "b", "c", "10", "2", "zz"]);
+        vec!["HDEL".into(), g.okey("o"), f.into()]
+    }),
+    (3, |g| {
+        let name = g
+            .rng
+            .pick(&["HGETALL", "HKEYS", "HVALS", "HSCAN", "DUMP", "HINCRBY"]);
+        let mut c = vec![name.into(), g.okey("o")];
+        match name {
+            "HSCAN" => c.push("0".into()),
+            "HINCRBY" => c.extend(["a".into(), "1".into()]),
+            _ => {}
+        }
+        c
+    }),
 ];
+
+// Helpers of the reply-order generators.
+impl Gen {
+    /// One of two keys of a family of its own (`i`: integer sets, `o`: hashes).
+    fn okey(&mut self, family: &str) -> String {
+        format!("{}{family}{}", self.prefix, self.rng.below(2))
+    }
+
+    /// An integer set member: negatives and several digit counts, so that numeric order and byte
+    /// order differ.
+    fn int_member(&mut self) -> String {
+        self.rng
+            .pick(&[
+                "-7",
+                "-100",
+                "0",
+                "2",
+                "10",
+                "100",
+                "3",
+                "-1",
+                "65536",
+                "4294967296",
+            ])
+            .into()
+    }
+}
 
 impl Gen {
     /// A key for a sorted set command: mostly from a few keys that only sorted set (and generic)
