@@ -648,3 +648,30 @@ fn dump_of_a_listpack_hash_is_byte_identical_to_redis() {
     assert_eq!(b.cmd(&["HGETALL", "h2"]), r.cmd(&["HGETALL", "h"]));
     assert_eq!(dump(&mut b, "h2"), dump(&mut r, "h"));
 }
+
+#[test]
+fn hrandfield_picks_of_a_listpack_hash_follow_insertion_order() {
+    // As Redis's listpack sampling (checked against 7.0.15): distinct picks keep the hash's
+    // order. Fields are inserted in reverse byte order so both orders differ.
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    let mut hset = vec!["HSET".to_string(), "h".into()];
+    for i in (10..40).rev() {
+        hset.extend([format!("f{i}"), format!("v{i}")]);
+    }
+    let args: Vec<&str> = hset.iter().map(String::as_str).collect();
+    assert_eq!(c.cmd(&args), ":30\r\n");
+    for _ in 0..10 {
+        let reply = c.cmd(&["HRANDFIELD", "h", "5"]);
+        let picks: Vec<i64> = reply
+            .split("\r\n")
+            .filter_map(|l| l.strip_prefix('f'))
+            .map(|n| n.parse().expect("field number"))
+            .collect();
+        assert_eq!(picks.len(), 5, "{reply:?}");
+        assert!(
+            picks.windows(2).all(|w| w[0] > w[1]),
+            "not in insertion order: {picks:?}"
+        );
+    }
+}

@@ -244,7 +244,8 @@ fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         // As Redis: a count covering the hash answers the whole hash, in its order.
         hash::all(store, &c)?
     } else {
-        hash::values(&c, collection::random_distinct(store, &c, count)?)?
+        // Distinct picks of a listpack hash come in its order, as Redis's listpack sampling.
+        hash::in_order(&c, collection::random_distinct(store, &c, count)?)?
     };
     let resp3 = ctx.session.resp3;
     let mut out = Vec::with_capacity(picks.len() * if withvalues { 2 } else { 1 });

@@ -166,7 +166,11 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     if !picks.is_empty() {
         store.notify(SET, "spop", db, &args[1]);
     }
-    let whole = picks.len() as u64 >= c.size;
+    let (size, popped) = (c.size, picks.len() as u64);
+    let whole = popped >= size;
+    // Redis pops most of a set (at most a fifth of the count left behind) by setting the rest
+    // aside: its reply is what the set held, in the set's order.
+    let most = (size - popped.min(size)).saturating_mul(5) <= popped;
     if whole {
         // Everything popped: delete the key, its members are collected in the background.
         store.delete(db, &args[1])?;
@@ -181,7 +185,7 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     Ok(match count {
         None => members.pop().map_or(Reply::Nil, |m| bulk(&m)),
         // As Redis: popping the whole set answers it as SUNION would, in its order.
-        Some(_) if whole => whole_reply(members),
+        Some(_) if whole || (most && set::is_compact(&c)) => whole_reply(members),
         Some(_) => set_reply(members),
     })
 }
