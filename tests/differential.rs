@@ -831,8 +831,8 @@ static GENERATORS: &[(u32, Generator)] = &[
         g.scan_args(&mut c);
         c
     }),
-    // dump: the RDB type DUMP writes follows the key's type and OBJECT ENCODING (the payload
-    // bytes depend on member order, so only the type byte is compared: see `normalize`)
+    // dump: the RDB type DUMP writes follows the key's type and OBJECT ENCODING; the payload
+    // bytes are compared where the member order is defined (see `ordered_replies`)
     (1, |g| vec!["DUMP".into(), g.key()]),
     (1, |g| vec!["DUMP".into(), g.lkey()]),
     (1, |g| vec!["DUMP".into(), g.zkey()]),
@@ -881,7 +881,81 @@ static GENERATORS: &[(u32, Generator)] = &[
         c.push(g.value());
         c
     }),
+    // order: integer-only sets (intsets answer in numeric order) and hashes rewritten in place,
+    // on keys of their own, so whole-collection replies have Redis's order to compare
+    (3, |g| {
+        let mut c = vec!["SADD".into(), g.okey("i")];
+        for _ in 0..1 + g.rng.below(4) {
+            c.push(g.int_member());
+        }
+        c
+    }),
+    (1, |g| vec!["SREM".into(), g.okey("i"), g.int_member()]),
+    (3, |g| {
+        let name = g.rng.pick(&[
+            "SMEMBERS", "SINTER", "SUNION", "SDIFF", "SSCAN", "SPOP", "DUMP",
+        ]);
+        let mut c = vec![name.into(), g.okey("i")];
+        match name {
+            "SSCAN" => c.push("0".into()),
+            "SPOP" => c.push("100".into()),
+            "SINTER" | "SUNION" | "SDIFF" => c.push(g.okey("i")),
+            _ => {}
+        }
+        c
+    }),
+    (3, |g| {
+        let mut c = vec!["HSET".into(), g.okey("o")];
+        for _ in 0..1 + g.rng.below(3) {
+            c.push(g.rng.pick(&["a", "b", "c", "10", "2", "zz"]).into());
+            c.push(g.value());
+        }
+        c
+    }),
+    (1, |g| {
+        let f = g.rng.pick(&["a", "b", "c", "10", "2", "zz"]);
+        vec!["HDEL".into(), g.okey("o"), f.into()]
+    }),
+    (3, |g| {
+        let name = g
+            .rng
+            .pick(&["HGETALL", "HKEYS", "HVALS", "HSCAN", "DUMP", "HINCRBY"]);
+        let mut c = vec![name.into(), g.okey("o")];
+        match name {
+            "HSCAN" => c.push("0".into()),
+            "HINCRBY" => c.extend(["a".into(), "1".into()]),
+            _ => {}
+        }
+        c
+    }),
 ];
+
+// Helpers of the reply-order generators.
+impl Gen {
+    /// One of two keys of a family of its own (`i`: integer sets, `o`: hashes).
+    fn okey(&mut self, family: &str) -> String {
+        format!("{}{family}{}", self.prefix, self.rng.below(2))
+    }
+
+    /// An integer set member: negatives and several digit counts, so that numeric order and byte
+    /// order differ.
+    fn int_member(&mut self) -> String {
+        self.rng
+            .pick(&[
+                "-7",
+                "-100",
+                "0",
+                "2",
+                "10",
+                "100",
+                "3",
+                "-1",
+                "65536",
+                "4294967296",
+            ])
+            .into()
+    }
+}
 
 impl Gen {
     /// A key for a sorted set command: mostly from a few keys that only sorted set (and generic)
@@ -1213,10 +1287,18 @@ impl Gen {
 }
 
 /// Makes replies that legitimately differ between two servers comparable: remaining TTLs depend on
-/// when each server received the command, and KEYS has no defined order.
-fn normalize(args: &[String], reply: String) -> String {
+/// when each server received the command, and KEYS has no defined order; nor has a collection
+/// unless `ordered` (Redis's encoding defines it, see `ordered_replies`): then it is kept as is.
+fn normalize(args: &[String], reply: String, ordered: bool) -> String {
     let name = args[0].to_ascii_uppercase();
     match name.as_str() {
+        // Redis's order is defined here (listpack hashes, intsets; see `encoding_probes`).
+        "HKEYS" | "HVALS" | "HGETALL" | "SMEMBERS" | "SINTER" | "SUNION" | "SDIFF" | "SPOP"
+        | "HSCAN" | "SSCAN" | "DUMP"
+            if ordered =>
+        {
+            reply
+        }
         "TTL" | "PTTL" | "EXPIRETIME" | "PEXPIRETIME" => match reply.strip_prefix(':') {
             Some(n) if n.trim_end().parse::<i64>().is_ok_and(|n| n > 0) => ":positive\r\n".into(),
             _ => reply,
@@ -1254,10 +1336,10 @@ fn normalize(args: &[String], reply: String) -> String {
 
 /// `normalize` over a connection's replies in order. Commands queued by MULTI answer QUEUED;
 /// their replies come in EXEC's array, normalized element by element.
-fn normalize_all(sent: &[Vec<String>], replies: Vec<String>) -> Vec<String> {
+fn normalize_all(sent: &[Vec<String>], replies: Vec<String>, ordered: &[bool]) -> Vec<String> {
     let mut queued: Option<Vec<&Vec<String>>> = None;
     let mut out = Vec::with_capacity(replies.len());
-    for (c, r) in sent.iter().zip(replies) {
+    for (i, (c, r)) in sent.iter().zip(replies).enumerate() {
         let name = c[0].to_ascii_uppercase();
         out.push(match (name.as_str(), &mut queued) {
             ("MULTI", None) => {
@@ -1280,7 +1362,7 @@ fn normalize_all(sent: &[Vec<String>], replies: Vec<String>) -> Vec<String> {
                 }
                 r
             }
-            (_, None) => normalize(c, r),
+            (_, None) => normalize(c, r, ordered[i]),
         });
     }
     out
@@ -1311,6 +1393,7 @@ fn normalize_exec(cmds: &[&Vec<String>], reply: String) -> String {
         out.push_str(&normalize(
             c,
             String::from_utf8_lossy(&rest[..len]).into_owned(),
+            false,
         ));
         rest = &rest[len..];
     }
@@ -1398,6 +1481,7 @@ fn run_case(seed: u64, berth: &mut Raw, redis: &mut Raw, steps: usize) {
     assert_eq!(berth.cmd(&["SELECT", "0"]), redis.cmd(&["SELECT", "0"]));
     let commands: Vec<Vec<String>> = (0..steps).map(|_| draw(&mut g)).collect();
     let (sent, compared) = with_errno_resets(&commands, &g.prefix);
+    let (sent, compared, probes) = with_encoding_probes(sent, compared);
     let pipelined = seed.is_multiple_of(3);
     let (expected, got): (Vec<String>, Vec<String>) = if pipelined {
         (pipeline(redis, &sent), pipeline(berth, &sent))
@@ -1409,7 +1493,11 @@ fn run_case(seed: u64, berth: &mut Raw, redis: &mut Raw, steps: usize) {
             })
             .unzip()
     };
-    let (expected, got) = (normalize_all(&sent, expected), normalize_all(&sent, got));
+    let ordered = ordered_replies(&sent, &probes, &expected);
+    let (expected, got) = (
+        normalize_all(&sent, expected, &ordered),
+        normalize_all(&sent, got, &ordered),
+    );
     let keep = |replies: Vec<String>| -> Vec<String> {
         replies
             .into_iter()
@@ -1434,6 +1522,66 @@ fn run_case(seed: u64, berth: &mut Raw, redis: &mut Raw, steps: usize) {
             );
         }
     }
+}
+
+/// Whole-collection replies have Redis's order only for some encodings (a listpack hash in
+/// insertion order, an intset ascending; hashtables in hash order, which berth does not copy).
+/// Before each such command sent outside MULTI, both servers get `OBJECT ENCODING` of its keys
+/// (changes nothing; not compared): Redis's answers say whether the reply's order is compared.
+/// Returns the commands to send, which replies to compare, and how many probes precede each.
+fn with_encoding_probes(
+    commands: Vec<Vec<String>>,
+    compared: Vec<bool>,
+) -> (Vec<Vec<String>>, Vec<bool>, Vec<usize>) {
+    let mut sent = Vec::new();
+    let mut out_compared = Vec::new();
+    let mut probes = Vec::new();
+    let mut in_multi = false;
+    for (c, cmp) in commands.into_iter().zip(compared) {
+        let name = c[0].to_ascii_uppercase();
+        let keys: &[String] = match name.as_str() {
+            _ if in_multi || c.len() < 2 => &[],
+            "HKEYS" | "HVALS" | "HGETALL" | "HSCAN" | "SMEMBERS" | "SSCAN" | "SPOP" | "DUMP" => {
+                &c[1..2]
+            }
+            "SINTER" | "SUNION" | "SDIFF" => &c[1..],
+            _ => &[],
+        };
+        for k in keys {
+            sent.push(v(&["OBJECT", "ENCODING", k]));
+            out_compared.push(false);
+            probes.push(0);
+        }
+        probes.push(keys.len());
+        match name.as_str() {
+            "MULTI" => in_multi = true,
+            "EXEC" | "DISCARD" | "RESET" => in_multi = false,
+            _ => {}
+        }
+        sent.push(c);
+        out_compared.push(cmp);
+    }
+    (sent, out_compared, probes)
+}
+
+/// Which replies keep their order when normalized: those whose probes (Redis's OBJECT ENCODING
+/// replies just before them) all name an encoding with a defined order, or a missing key. A
+/// DUMP payload is compared whole for these and for strings (only its type byte otherwise).
+fn ordered_replies(sent: &[Vec<String>], probes: &[usize], redis: &[String]) -> Vec<bool> {
+    let defined = |r: &str, dump: bool| {
+        let enc = r.split("\r\n").nth(1).unwrap_or("");
+        r == "$-1\r\n"
+            || r == "_\r\n"
+            || matches!(enc, "listpack" | "intset")
+            || (dump && matches!(enc, "int" | "embstr" | "raw"))
+    };
+    (0..sent.len())
+        .map(|i| {
+            let n = probes[i];
+            let dump = sent[i][0].eq_ignore_ascii_case("DUMP");
+            n > 0 && redis[i - n..i].iter().all(|r| defined(r, dump))
+        })
+        .collect()
 }
 
 /// Sends every command in one write, then reads the replies in order.

@@ -1,9 +1,11 @@
 //! Hash commands, byte for byte as Redis 7.0 answers them (expectations checked against
-//! redis-server 7.0.15). Fields are inserted in sorted order so that whole-hash replies have
-//! Redis's (insertion) order too.
+//! redis-server 7.0.15). Whole-hash replies of a listpack hash come in insertion order, as
+//! Redis's: the order tests at the end run each sequence against a real redis-server too.
 
 mod common;
-use common::{array, bulk, check, check_new, Raw, Server, NOT_FLOAT, NOT_INT, SYNTAX, WRONGTYPE};
+use common::{
+    array, bulk, check, check_new, Raw, RealRedis, Server, NOT_FLOAT, NOT_INT, SYNTAX, WRONGTYPE,
+};
 
 use std::time::Duration;
 
@@ -521,4 +523,155 @@ fn fields_evicted_from_a_small_cache_are_still_found() {
         .query(&mut c)
         .expect("hget");
     assert_eq!(v, "w7");
+}
+
+// Reply order: a listpack hash answers in insertion order (see src/types/hash.rs).
+
+/// Runs `cases` on berth and on a real redis-server 7, asserting the exact replies on both.
+fn check_both(cases: &[common::Case]) {
+    let (s, redis) = (Server::start(&[]), RealRedis::start());
+    let (mut b, mut r) = (s.raw(), Raw::connect(redis.port));
+    for (args, want) in cases {
+        assert_eq!(r.cmd(args), *want, "redis-server's reply to {args:?}");
+        assert_eq!(b.cmd(args), *want, "berth's reply to {args:?}");
+    }
+}
+
+#[test]
+fn hgetall_keeps_insertion_order_through_overwrite_delete_and_readd() {
+    let all = array(&["b", "10", "c", "3", "a", "5"]);
+    check_both(&[
+        (&["HSET", "h", "b", "1", "a", "2", "c", "3"], ":3\r\n"),
+        // Overwritten fields keep their place; a deleted one comes back at the end.
+        (&["HSET", "h", "b", "9"], ":0\r\n"),
+        (&["HDEL", "h", "a"], ":1\r\n"),
+        (&["HSET", "h", "a", "5"], ":1\r\n"),
+        (&["HINCRBY", "h", "b", "1"], ":10\r\n"),
+        (&["HGETALL", "h"], &all),
+        (&["HKEYS", "h"], &array(&["b", "c", "a"])),
+        (&["HVALS", "h"], &array(&["10", "3", "5"])),
+        (&["HSETNX", "h", "c", "x"], ":0\r\n"),
+        (&["HINCRBYFLOAT", "h", "c", "0.5"], &bulk("3.5")),
+        (&["HMSET", "h", "0", "z", "b", "y"], "+OK\r\n"),
+        (&["HKEYS", "h"], &array(&["b", "c", "a", "0"])),
+        (&["HMGET", "h", "b", "c", "0"], &array(&["y", "3.5", "z"])),
+        (&["HSTRLEN", "h", "c"], ":3\r\n"),
+    ]);
+}
+
+#[test]
+fn hscan_and_whole_hrandfield_follow_insertion_order() {
+    check_both(&[
+        (&["HSET", "h", "z", "1", "m", "2", "a", "3"], ":3\r\n"),
+        (
+            &["HSCAN", "h", "0"],
+            &format!(
+                "*2\r\n{}{}",
+                bulk("0"),
+                array(&["z", "1", "m", "2", "a", "3"])
+            ),
+        ),
+        (
+            &["HSCAN", "h", "0", "MATCH", "[az]"],
+            &format!("*2\r\n{}{}", bulk("0"), array(&["z", "1", "a", "3"])),
+        ),
+        (&["HRANDFIELD", "h", "3"], &array(&["z", "m", "a"])),
+        (
+            &["HRANDFIELD", "h", "10", "WITHVALUES"],
+            &array(&["z", "1", "m", "2", "a", "3"]),
+        ),
+    ]);
+}
+
+#[test]
+fn copy_rename_and_restore_keep_a_hash_in_insertion_order() {
+    let order = array(&["q", "1", "b", "2", "x", "3"]);
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    c.cmd(&["HSET", "h", "q", "1", "b", "2", "x", "3"]);
+    check(
+        &mut c,
+        &[
+            (&["COPY", "h", "h2"], ":1\r\n"),
+            (&["HGETALL", "h2"], &order),
+            (&["RENAME", "h2", "h3"], "+OK\r\n"),
+            (&["HGETALL", "h3"], &order),
+            (&["MOVE", "h3", "1"], ":1\r\n"),
+            (&["SELECT", "1"], "+OK\r\n"),
+            (&["HGETALL", "h3"], &order),
+            // Fields added after the copy go to its end.
+            (&["HSET", "h3", "a", "4"], ":1\r\n"),
+            (&["HKEYS", "h3"], &array(&["q", "b", "x", "a"])),
+        ],
+    );
+}
+
+/// DUMP of `key`: the payload bytes (the reply is binary, so it is read raw).
+fn dump(c: &mut Raw, key: &str) -> Vec<u8> {
+    c.send_raw(&Raw::encode(&[b"DUMP", key.as_bytes()]));
+    let reply = c.read_reply().expect("DUMP reply");
+    let start = reply
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .expect("bulk header")
+        + 2;
+    assert_eq!(reply[0], b'$', "DUMP {key}: {reply:?}");
+    reply[start..reply.len() - 2].to_vec()
+}
+
+#[test]
+fn dump_of_a_listpack_hash_is_byte_identical_to_redis() {
+    let (s, redis) = (Server::start(&[]), RealRedis::start());
+    let (mut b, mut r) = (s.raw(), Raw::connect(redis.port));
+    let writes: &[&[&str]] = &[
+        &[
+            "HSET", "h", "zeta", "1", "alpha", "hello", "mid", "-12345", "b", "",
+        ],
+        &["HSET", "h", "zeta", "overwritten"],
+        &["HDEL", "h", "alpha"],
+        &[
+            "HSET",
+            "h",
+            "alpha",
+            "back at the end, longer than twenty bytes",
+        ],
+        &["HINCRBY", "h", "mid", "5"],
+    ];
+    for w in writes {
+        assert_eq!(b.cmd(w), r.cmd(w), "{w:?}");
+    }
+    assert_eq!(dump(&mut b, "h"), dump(&mut r, "h"));
+    // Redis's payload restored into berth keeps Redis's order, and dumps back identical.
+    let payload = dump(&mut r, "h");
+    let reply = b.cmd_bytes(&[b"RESTORE", b"h2", b"0", &payload]);
+    assert_eq!(reply, "+OK\r\n");
+    assert_eq!(b.cmd(&["HGETALL", "h2"]), r.cmd(&["HGETALL", "h"]));
+    assert_eq!(dump(&mut b, "h2"), dump(&mut r, "h"));
+}
+
+#[test]
+fn hrandfield_picks_of_a_listpack_hash_follow_insertion_order() {
+    // As Redis's listpack sampling (checked against 7.0.15): distinct picks keep the hash's
+    // order. Fields are inserted in reverse byte order so both orders differ.
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    let mut hset = vec!["HSET".to_string(), "h".into()];
+    for i in (10..40).rev() {
+        hset.extend([format!("f{i}"), format!("v{i}")]);
+    }
+    let args: Vec<&str> = hset.iter().map(String::as_str).collect();
+    assert_eq!(c.cmd(&args), ":30\r\n");
+    for _ in 0..10 {
+        let reply = c.cmd(&["HRANDFIELD", "h", "5"]);
+        let picks: Vec<i64> = reply
+            .split("\r\n")
+            .filter_map(|l| l.strip_prefix('f'))
+            .map(|n| n.parse().expect("field number"))
+            .collect();
+        assert_eq!(picks.len(), 5, "{reply:?}");
+        assert!(
+            picks.windows(2).all(|w| w[0] > w[1]),
+            "not in insertion order: {picks:?}"
+        );
+    }
 }

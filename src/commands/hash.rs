@@ -148,10 +148,10 @@ fn hexists(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Integer(v.is_some() as i64))
 }
 
-/// Every (field, value) of the hash at `key`; empty when it does not exist.
+/// Every (field, value) of the hash at `key` in Redis's order; empty when it does not exist.
 fn all(ctx: &mut Ctx, key: &[u8]) -> CmdResult<Vec<Member>> {
     match read(ctx, key)? {
-        Some(c) => collection::members(ctx.store(), &c),
+        Some(c) => hash::all(ctx.store(), &c),
         None => Ok(Vec::new()),
     }
 }
@@ -235,12 +235,17 @@ fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         return Ok(Reply::Array(Vec::new()));
     };
     let count = n.unsigned_abs();
+    let store = ctx.store();
     let picks = if count == 0 {
         Vec::new()
     } else if n < 0 {
-        collection::random_repeated(ctx.store(), &c, count)?
+        hash::values(&c, collection::random_repeated(store, &c, count)?)?
+    } else if count >= c.size {
+        // As Redis: a count covering the hash answers the whole hash, in its order.
+        hash::all(store, &c)?
     } else {
-        collection::random_distinct(ctx.store(), &c, count)?
+        // Distinct picks of a listpack hash come in its order, as Redis's listpack sampling.
+        hash::in_order(&c, collection::random_distinct(store, &c, count)?)?
     };
     let resp3 = ctx.session.resp3;
     let mut out = Vec::with_capacity(picks.len() * if withvalues { 2 } else { 1 });
@@ -261,9 +266,15 @@ fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         return Ok(scan_reply(0, Vec::new()));
     };
     let (pattern, count) = scan_opts(&args[3..])?;
-    let whole = hash::encoding(&c.extra) == "listpack";
+    let whole = hash::is_listpack(&c);
     let keep = |f: &[u8]| pattern.is_none_or(|p| glob_match(p, f, false));
     let (next, found) = collection::scan_members(ctx.store(), &c, cur, count, whole, keep)?;
+    // A listpack hash comes whole, in Redis's (insertion) order.
+    let found = if whole {
+        hash::in_order(&c, found)?
+    } else {
+        hash::values(&c, found)?
+    };
     let mut out = Vec::with_capacity(found.len() * 2);
     for (f, v) in found {
         out.extend([bulk(&f), bulk(&v)]);

@@ -115,7 +115,7 @@ fn smismember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Array(out))
 }
 
-/// Every element of the set at `key` in order; empty when it does not exist.
+/// Every element of the set at `key` in stored (byte) order; empty when it does not exist.
 fn all(store: &mut Store, c: &Option<Coll>) -> CmdResult<Vec<Vec<u8>>> {
     match c {
         Some(c) => Ok(collection::members(store, c)?
@@ -126,9 +126,15 @@ fn all(store: &mut Store, c: &Option<Coll>) -> CmdResult<Vec<Vec<u8>>> {
     }
 }
 
+/// A whole-set reply, in Redis's order (see `set::intset_order`).
+fn whole_reply(mut members: Vec<Vec<u8>>) -> Reply {
+    set::intset_order(&mut members, |m| m);
+    set_reply(members)
+}
+
 fn smembers(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let c = read(ctx, &args[1])?;
-    Ok(set_reply(all(ctx.store(), &c)?))
+    Ok(whole_reply(all(ctx.store(), &c)?))
 }
 
 fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
@@ -160,7 +166,12 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     if !picks.is_empty() {
         store.notify(SET, "spop", db, &args[1]);
     }
-    if picks.len() as u64 >= c.size {
+    let (size, popped) = (c.size, picks.len() as u64);
+    let whole = popped >= size;
+    // Redis pops most of a set (at most a fifth of the count left behind) by setting the rest
+    // aside: its reply is what the set held, in the set's order.
+    let most = (size - popped.min(size)).saturating_mul(5) <= popped;
+    if whole {
         // Everything popped: delete the key, its members are collected in the background.
         store.delete(db, &args[1])?;
         store.notify(GENERIC, "del", db, &args[1]);
@@ -170,9 +181,11 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         }
         collection::save(store, db, &args[1], &c)?;
     }
-    let mut members = picks.into_iter().map(|(m, _)| m);
+    let mut members: Vec<Vec<u8>> = picks.into_iter().map(|(m, _)| m).collect();
     Ok(match count {
-        None => members.next().map_or(Reply::Nil, |m| bulk(&m)),
+        None => members.pop().map_or(Reply::Nil, |m| bulk(&m)),
+        // As Redis: popping the whole set answers it as SUNION would, in its order.
+        Some(_) if whole || (most && set::is_compact(&c)) => whole_reply(members),
         Some(_) => set_reply(members),
     })
 }
@@ -197,6 +210,12 @@ fn srandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         }
         Some(0) => Vec::new(),
         Some(n) if n < 0 => collection::random_repeated(store, &c, n.unsigned_abs())?,
+        Some(n) if n as u64 >= c.size => {
+            // As Redis: a count covering the set answers the whole set, in its order.
+            let mut all = collection::members(store, &c)?;
+            set::intset_order(&mut all, |(m, _)| m);
+            all
+        }
         Some(n) => collection::random_distinct(store, &c, n as u64)?,
     };
     Ok(Reply::Array(
@@ -314,7 +333,7 @@ fn store_result(
 
 fn sinter(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let sets = read_all(ctx, &args[1..])?;
-    Ok(set_reply(inter(ctx.store(), sets, usize::MAX)?))
+    Ok(whole_reply(inter(ctx.store(), sets, usize::MAX)?))
 }
 
 fn sinterstore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
@@ -358,7 +377,7 @@ fn sintercard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn sunion(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let sets = read_all(ctx, &args[1..])?;
-    Ok(set_reply(union(ctx.store(), &sets)?))
+    Ok(whole_reply(union(ctx.store(), &sets)?))
 }
 
 fn sunionstore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
@@ -369,7 +388,7 @@ fn sunionstore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn sdiff(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let sets = read_all(ctx, &args[1..])?;
-    Ok(set_reply(diff(ctx.store(), &sets)?))
+    Ok(whole_reply(diff(ctx.store(), &sets)?))
 }
 
 fn sdiffstore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
@@ -387,7 +406,11 @@ fn sscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let (pattern, count) = scan_opts(&args[3..])?;
     let keep = |m: &[u8]| pattern.is_none_or(|p| glob_match(p, m, false));
     let whole = set::is_compact(&c);
-    let (next, found) = collection::scan_members(ctx.store(), &c, cur, count, whole, keep)?;
+    let (next, mut found) = collection::scan_members(ctx.store(), &c, cur, count, whole, keep)?;
+    if whole {
+        // An intset comes whole, in ascending numeric order.
+        set::intset_order(&mut found, |(m, _)| m);
+    }
     Ok(scan_reply(
         next,
         found.into_iter().map(|(m, _)| bulk(&m)).collect(),

@@ -20,7 +20,7 @@ use crate::error::{CmdError, CmdResult};
 use crate::protocol::reply::Reply;
 use crate::storage::{Kind, Store};
 use crate::types::{collection, hash, list, set, zset};
-use crate::util::num::{parse_i64, sort_strtod};
+use crate::util::num::sort_strtod;
 
 const ACL_SORT: &str = "@write @set @sortedset @list @slow @dangerous";
 const ACL_SORT_RO: &str = "@read @set @sortedset @list @slow @dangerous";
@@ -111,9 +111,7 @@ fn native(store: &mut Store, db: usize, key: &[u8], kind: Kind) -> CmdResult<Vec
                     .into_iter()
                     .map(|(m, _)| Bytes::from(m))
                     .collect();
-                if set::is_compact(&c) {
-                    all.sort_by_key(|m| parse_i64(m).unwrap_or(0));
-                }
+                set::intset_order(&mut all, |m| m);
                 all
             }
             None => Vec::new(),

@@ -7,7 +7,7 @@
 //!
 //! DUMP writes RDB version 10 (Redis 7.0) and the RDB types Redis 7.0 writes for the same
 //! OBJECT ENCODING: `RDB_TYPE_STRING`; a listpack hash as `RDB_TYPE_HASH_LISTPACK` (fields in
-//! berth's field order; Redis's is insertion order), a larger one as `RDB_TYPE_HASH`; an intset
+//! insertion order, as Redis), a larger one as `RDB_TYPE_HASH`; an intset
 //! as `RDB_TYPE_SET_INTSET` (sorted, narrowest width), others as `RDB_TYPE_SET`; a listpack
 //! sorted set as `RDB_TYPE_ZSET_LISTPACK` in (score, member) order with text scores, a larger one
 //! as `RDB_TYPE_ZSET_2` (binary scores); a list as `RDB_TYPE_LIST_QUICKLIST_2` with packed
@@ -15,7 +15,7 @@
 //! integer encodings as in `lpEncodeGetType`, and every string is written as `rdbSaveRawString`
 //! writes it (small integers in the `RDB_ENC_INT*` forms, strings over 20 bytes LZF-compressed
 //! by the same algorithm). So payloads are Redis's byte for byte wherever the member order
-//! agrees (strings, intsets, sorted sets, lists built by RPUSH, hashes filled in field order).
+//! agrees (strings, intsets, listpack hashes, sorted sets, lists built by RPUSH).
 //!
 //! RESTORE reads everything Redis 7.0 loads for these types: the plain encodings, intsets,
 //! listpacks, ziplists, quicklists (both versions, PLAIN and PACKED nodes) and LZF-compressed
@@ -85,9 +85,9 @@ pub fn encode(store: &mut Store, db: usize, key: &[u8], rec: &Record) -> CmdResu
         }
         Kind::Hash => {
             let c = coll(store, db, key, Kind::Hash)?;
-            let all = collection::members(store, &c)?;
-            if hash::encoding(&c.extra) == "listpack" {
-                // As Redis: the fields and values in one listpack (in field order here).
+            let all = hash::all(store, &c)?;
+            if hash::is_listpack(&c) {
+                // As Redis: the fields and values in one listpack, in insertion order.
                 out.push(RDB_TYPE_HASH_LISTPACK);
                 let mut lp = Listpack::new();
                 for (field, value) in &all {

@@ -8,6 +8,11 @@
 //! intset encoding (an element that is not a canonical 64-bit integer, or more than
 //! `set-max-intset-entries` = 512 elements). Redis never converts back, so neither does the flag:
 //! OBJECT ENCODING is exact without reading members. (The listpack set encoding is Redis 7.2.)
+//!
+//! Elements are stored in byte order. Redis replies with an intset in ascending numeric order
+//! ("-5" < "2" < "10"), and builds SUNION/SDIFF results (and SPOP of a whole set) as intsets
+//! whenever they fit: whole-set replies are sorted at reply time by `intset_order`. Hashtable
+//! order is Redis's hash order, which no client can rely on.
 
 use super::collection::{self, Coll};
 use crate::error::CmdResult;
@@ -60,4 +65,23 @@ pub fn encoding(extra: &[u8]) -> &'static str {
 /// True while Redis would still hold the set as an intset (SSCAN returns it whole).
 pub fn is_compact(c: &Coll) -> bool {
     c.extra.first() != Some(&ENC_HASHTABLE)
+}
+
+/// Puts a whole-set reply in Redis's order when Redis would hold it as an intset: every element
+/// an integer and at most `INTSET_ENTRIES` of them, in ascending numeric order. Any other set
+/// has no defined order and is left as it is (at most 512 parses: cheap next to the read).
+pub fn intset_order<T>(items: &mut Vec<T>, elem: impl Fn(&T) -> &[u8]) {
+    if items.len() as u64 > INTSET_ENTRIES {
+        return;
+    }
+    let Some(nums) = items
+        .iter()
+        .map(|t| parse_i64(elem(t)))
+        .collect::<Option<Vec<i64>>>()
+    else {
+        return;
+    };
+    let mut keyed: Vec<(i64, T)> = nums.into_iter().zip(items.drain(..)).collect();
+    keyed.sort_unstable_by_key(|(n, _)| *n);
+    items.extend(keyed.into_iter().map(|(_, t)| t));
 }
