@@ -68,6 +68,15 @@ pub static DIRECTIVES: &[Directive] = &[
         secret: true,
     },
     d("requirepass-file", "", Kind::String, false),
+    // Access control (src/acl/): users come from `user` lines or from this file, not both.
+    d("aclfile", "", Kind::String, false),
+    d("acllog-max-len", "128", INT, true),
+    d(
+        "acl-pubsub-default",
+        "resetchannels",
+        Kind::Enum(&["allchannels", "resetchannels"]),
+        true,
+    ),
     d(
         "appendfsync",
         "everysec",
@@ -122,7 +131,8 @@ pub static DIRECTIVES: &[Directive] = &[
         ]),
         true,
     ),
-    d("protected-mode", "no", Kind::Bool, true),
+    // As Redis: with no password for the default user, only loopback clients are served.
+    d("protected-mode", "yes", Kind::Bool, true),
     d("lazyfree-lazy-user-flush", "no", Kind::Bool, true),
     d("daemonize", "no", Kind::Bool, false),
     d("pidfile", "", Kind::String, false),
@@ -262,6 +272,9 @@ pub enum Fsync {
 pub struct Config {
     values: RwLock<BTreeMap<&'static str, String>>,
     pub source: Source,
+    /// `user <name> <rules...>` lines of the config file (and `--user` flags), applied by
+    /// `acl::Acl::from_config`; each holds the words after `user`.
+    pub users: Vec<Vec<String>>,
     fsync: AtomicU8,
     proto_max_bulk_len: AtomicI64,
     query_buffer_limit: AtomicI64,
@@ -278,6 +291,7 @@ impl Config {
             .collect();
         let mut rest = args;
         let mut file = None;
+        let mut users = Vec::new();
         if let Some(first) = rest.first() {
             if !first.starts_with("--") {
                 let path = PathBuf::from(first);
@@ -299,6 +313,10 @@ impl Config {
                         .into_iter()
                         .map(|w| String::from_utf8_lossy(&w).into_owned())
                         .collect();
+                    if words[0] == "user" {
+                        users.push(words[1..].to_vec());
+                        continue;
+                    }
                     apply(&mut values, &words)
                         .map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))?;
                 }
@@ -321,6 +339,10 @@ impl Config {
                 words.push(rest[i].clone());
                 i += 1;
             }
+            if words[0] == "user" {
+                users.push(words[1..].to_vec());
+                continue;
+            }
             apply(&mut values, &words)?;
         }
         if !values["requirepass-file"].is_empty() {
@@ -335,6 +357,7 @@ impl Config {
         let cfg = Config {
             values: RwLock::new(values),
             source: Source { file },
+            users,
             fsync: AtomicU8::new(0),
             proto_max_bulk_len: AtomicI64::new(0),
             query_buffer_limit: AtomicI64::new(0),

@@ -54,6 +54,12 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         .collect();
     let config = &ctx.shared.config;
     config.set_many(&pairs).map_err(CmdError::err)?;
+    // requirepass is the default user's password (Redis 7).
+    if pairs.iter().any(|(name, _)| name == "requirepass") {
+        ctx.shared
+            .acl
+            .set_default_password(&config.get("requirepass"));
+    }
     // Most directives are read live; the log filter has to be told.
     if pairs.iter().any(|(name, _)| name == "loglevel") {
         crate::logging::set_level(&config.get("loglevel"));

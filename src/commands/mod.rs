@@ -6,6 +6,7 @@
 //! cluster routing from key positions. Handlers parse their arguments and build a reply; the
 //! storage encoding lives in `types/` and `storage/`.
 
+pub mod acl;
 pub mod args;
 pub mod bitmap;
 pub mod client;
@@ -153,9 +154,10 @@ pub fn serve_blocked(
 }
 
 /// All families, in the order COMMAND lists them.
-pub fn families() -> [&'static [Command]; 16] {
+pub fn families() -> [&'static [Command]; 17] {
     [
         connection::COMMANDS,
+        acl::COMMANDS,
         server::COMMANDS,
         config::COMMANDS,
         client::COMMANDS,
@@ -337,12 +339,19 @@ impl<'a, 'g> Ctx<'a, 'g> {
     }
 }
 
-/// Runs one resolved command: auth check, handler, statistics.
+/// Runs one resolved command: auth and ACL checks, handler, statistics.
 pub fn run(ctx: &mut Ctx, entry: &'static Entry, args: &[Bytes]) -> Reply {
     let stats = &ctx.shared.stats;
-    if !ctx.session.authenticated && entry.flags & NO_AUTH == 0 {
+    if entry.flags & NO_AUTH == 0
+        && !ctx.session.authenticated
+        && ctx.shared.acl.default_requires_auth()
+    {
         stats.reject(entry.index);
         return Reply::error("NOAUTH Authentication required.");
+    }
+    if let Err(denied) = acl::permission(ctx.shared, &ctx.session.user, entry, args) {
+        stats.reject(entry.index);
+        return acl::deny(ctx, &denied, args);
     }
     if let Some(cluster) = &ctx.shared.cluster {
         if let Err(reply) = route(cluster, &ctx.shared.config, entry, args) {

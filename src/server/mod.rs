@@ -47,6 +47,8 @@ pub struct Shared {
     pub blocking: blocking::Blocking,
     /// Clustered mode, when `cluster-enabled yes`.
     pub cluster: Option<Arc<Cluster>>,
+    /// Users and their permissions.
+    pub acl: crate::acl::Acl,
 }
 
 impl Shared {
@@ -62,8 +64,20 @@ impl Shared {
         self.clients.lock().map(|c| c.len()).unwrap_or(0)
     }
 
+    /// The configured password (the default user's), which peers use to reach each other.
     pub fn requirepass(&self) -> String {
         self.config.get("requirepass")
+    }
+
+    /// Kills every connection authenticated as one of `users` (ACL DELUSER, ACL LOAD), except
+    /// `except`, which the caller closes after its reply.
+    pub fn kill_clients_of(&self, users: &[String], except: u64) {
+        let clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        for c in clients.values() {
+            if c.id != except && users.iter().any(|u| **u == *c.snapshot().user) {
+                c.kill();
+            }
+        }
     }
 }
 
@@ -100,6 +114,7 @@ pub async fn run(config: Config) -> Result<(), String> {
             tokio::spawn(http::serve(l, health.clone()));
         }
     }
+    let acl = crate::acl::Acl::from_config(&config)?;
     let store = {
         let dir = dir.clone();
         tokio::task::spawn_blocking(move || Store::open(&dir, cache, databases))
@@ -127,6 +142,7 @@ pub async fn run(config: Config) -> Result<(), String> {
         cluster,
         pubsub: Default::default(),
         blocking: Default::default(),
+        acl,
     });
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),

@@ -34,7 +34,8 @@ pub struct ClientInfo {
     pub monitor: bool,
     pub no_evict: bool,
     pub no_touch: bool,
-    pub user: &'static str,
+    /// The ACL user the client is authenticated as.
+    pub user: Arc<str>,
     /// Channel, pattern and shard channel subscriptions.
     pub subs: [usize; 3],
     /// Blocked in BLPOP and friends (flag `b`).
@@ -59,7 +60,7 @@ impl ClientHandle {
                 monitor: false,
                 no_evict: false,
                 no_touch: false,
-                user: "default",
+                user: Arc::from(crate::acl::DEFAULT_USER),
                 subs: [0; 3],
                 blocked: false,
             }),
@@ -146,6 +147,8 @@ pub struct Session {
     pub db: usize,
     pub resp3: bool,
     pub authenticated: bool,
+    /// The ACL user commands run as (`default` until AUTH).
+    pub user: Arc<str>,
     pub name: Bytes,
     pub lib_name: Bytes,
     pub lib_ver: Bytes,
@@ -168,6 +171,7 @@ impl Session {
             db: 0,
             resp3: false,
             authenticated,
+            user: Arc::from(crate::acl::DEFAULT_USER),
             name: Bytes::new(),
             lib_name: Bytes::new(),
             lib_ver: Bytes::new(),
@@ -192,6 +196,17 @@ impl Session {
         self.subs[0].len() + self.subs[1].len()
     }
 
+    /// Authenticates as `user` (AUTH, HELLO AUTH), visible to CLIENT LIST and ACL DELUSER at once.
+    pub fn login(&mut self, user: &[u8]) {
+        self.user = Arc::from(String::from_utf8_lossy(user).as_ref());
+        self.authenticated = true;
+        self.handle
+            .info
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .user = self.user.clone();
+    }
+
     /// Copies what CLIENT LIST shows into the shared handle.
     pub fn publish(&self) {
         let mut i = self.handle.info.lock().unwrap_or_else(|e| e.into_inner());
@@ -206,5 +221,6 @@ impl Session {
         i.no_evict = self.no_evict;
         i.no_touch = self.no_touch;
         i.subs = [self.subs[0].len(), self.subs[1].len(), self.subs[2].len()];
+        i.user = self.user.clone();
     }
 }
