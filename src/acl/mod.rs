@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod user;
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::Instant;
 
@@ -38,6 +39,11 @@ const LOG_GROUPING_SECS: u64 = 60;
 pub struct Acl {
     users: RwLock<BTreeMap<String, User>>,
     log: Mutex<VecDeque<LogEntry>>,
+    /// Bumped by every change to the users: a connection that found its user unrestricted
+    /// skips the check (and the lock) until the next change.
+    generation: AtomicU64,
+    /// The default user is on and `nopass` (nobody needs to authenticate), read per request.
+    default_open: AtomicBool,
 }
 
 /// `acl-pubsub-default`: do new users (and `reset`) get all channels?
@@ -52,6 +58,8 @@ impl Acl {
         let acl = Acl {
             users: RwLock::new(BTreeMap::new()),
             log: Mutex::new(VecDeque::new()),
+            generation: AtomicU64::new(0),
+            default_open: AtomicBool::new(true),
         };
         let mut users = BTreeMap::new();
         users.insert(DEFAULT_USER.to_string(), default_user());
@@ -63,7 +71,7 @@ impl Acl {
             add_user(&mut users, words, pubsub_default_all(config))
                 .map_err(|e| format!("Error in user declaration: {e}"))?;
         }
-        *acl.users.write().unwrap_or_else(|e| e.into_inner()) = users;
+        acl.update(|current| *current = users);
         acl.set_default_password(&config.get("requirepass"));
         if !aclfile.is_empty() {
             acl.load(&aclfile, config)?;
@@ -75,30 +83,42 @@ impl Acl {
         self.users.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, User>> {
-        self.users.write().unwrap_or_else(|e| e.into_inner())
+    /// Every change to the users goes through here, so that the cached facts follow it.
+    fn update<T>(&self, f: impl FnOnce(&mut BTreeMap<String, User>) -> T) -> T {
+        let mut users = self.users.write().unwrap_or_else(|e| e.into_inner());
+        let out = f(&mut users);
+        let open = users
+            .get(DEFAULT_USER)
+            .is_some_and(|u| u.nopass && u.enabled);
+        self.default_open.store(open, Ordering::SeqCst);
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        out
+    }
+
+    /// Changes with every change to the users (see `check`).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
     }
 
     /// `requirepass` changed: the default user gets exactly that password, or `nopass`.
     pub fn set_default_password(&self, pass: &str) {
-        let mut users = self.write();
-        if let Some(u) = users.get_mut(DEFAULT_USER) {
-            let _ = u.apply("resetpass", false);
-            let rule = if pass.is_empty() {
-                "nopass".to_string()
-            } else {
-                format!(">{pass}")
-            };
-            let _ = u.apply(&rule, false);
-        }
+        self.update(|users| {
+            if let Some(u) = users.get_mut(DEFAULT_USER) {
+                let _ = u.apply("resetpass", false);
+                let rule = if pass.is_empty() {
+                    "nopass".to_string()
+                } else {
+                    format!(">{pass}")
+                };
+                let _ = u.apply(&rule, false);
+            }
+        })
     }
 
     /// Do clients have to authenticate (the default user has a password or is off)? Redis's
     /// `authRequired`, without the per-client part.
     pub fn default_requires_auth(&self) -> bool {
-        self.read()
-            .get(DEFAULT_USER)
-            .is_none_or(|u| !u.nopass || !u.enabled)
+        !self.default_open.load(Ordering::SeqCst)
     }
 
     /// Protected mode applies while the default user has no password.
@@ -116,7 +136,8 @@ impl Acl {
     }
 
     /// Can `user` run the resolved command `index` with `args`? `keys` lists key positions
-    /// with their key-spec flags, computed only when a key pattern has to be checked.
+    /// with their key-spec flags, computed only when a key pattern has to be checked. Ok(true)
+    /// when the user may run anything (the caller may skip checks until `generation` changes).
     pub fn check(
         &self,
         user: &str,
@@ -124,16 +145,16 @@ impl Acl {
         no_auth: bool,
         args: &[Bytes],
         keys: &mut dyn FnMut() -> Vec<(usize, &'static str)>,
-    ) -> Result<(), Denied> {
+    ) -> Result<bool, Denied> {
         let users = self.read();
         let Some(u) = users.get(user) else {
             // A deleted user's connections are being closed; they run nothing meanwhile.
             return Err(Denied::Command(""));
         };
         if u.unrestricted() {
-            return Ok(());
+            return Ok(true);
         }
-        u.check(index, no_auth, args, keys)
+        u.check(index, no_auth, args, keys).map(|_| false)
     }
 
     pub fn exists(&self, user: &str) -> bool {
@@ -143,27 +164,29 @@ impl Acl {
     /// ACL SETUSER: all rules apply or none (the user is changed on a copy).
     pub fn setuser(&self, name: &str, rules: &[String], config: &Config) -> Result<(), String> {
         let all = pubsub_default_all(config);
-        let mut users = self.write();
-        let mut u = users
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| User::new(name, all));
-        for rule in rules {
-            u.apply(rule, all)
-                .map_err(|e| format!("Error in ACL SETUSER modifier '{rule}': {e}"))?;
-        }
-        users.insert(name.to_string(), u);
-        Ok(())
+        self.update(|users| {
+            let mut u = users
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| User::new(name, all));
+            for rule in rules {
+                u.apply(rule, all)
+                    .map_err(|e| format!("Error in ACL SETUSER modifier '{rule}': {e}"))?;
+            }
+            users.insert(name.to_string(), u);
+            Ok(())
+        })
     }
 
     /// ACL DELUSER: the names that existed and were removed (`default` cannot be).
     pub fn deluser(&self, names: &[String]) -> Vec<String> {
-        let mut users = self.write();
-        names
-            .iter()
-            .filter(|n| users.remove(n.as_str()).is_some())
-            .cloned()
-            .collect()
+        self.update(|users| {
+            names
+                .iter()
+                .filter(|n| users.remove(n.as_str()).is_some())
+                .cloned()
+                .collect()
+        })
     }
 
     pub fn get(&self, name: &str) -> Option<User> {
@@ -198,13 +221,12 @@ impl Acl {
         if !errors.is_empty() {
             return Err(errors.trim_end().to_string());
         }
-        let mut current = self.write();
         // The default user keeps existing: the file's replaces it, or it is reset to Redis's
         // initial default user.
         users
             .entry(DEFAULT_USER.to_string())
             .or_insert_with(default_user);
-        *current = users;
+        self.update(|current| *current = users);
         Ok(())
     }
 

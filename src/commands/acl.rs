@@ -39,13 +39,13 @@ pub static COMMANDS: &[Command] = &[Command {
 }];
 
 /// Can `user` run this resolved command with `args`? Key positions are only worked out for a
-/// user whose key patterns have to be checked.
+/// user whose key patterns have to be checked. Ok(true): the user may run anything.
 pub fn permission(
     shared: &Shared,
     user: &str,
     entry: &Entry,
     args: &[Bytes],
-) -> Result<(), Denied> {
+) -> Result<bool, Denied> {
     let no_auth = entry.flags & super::NO_AUTH != 0;
     shared.acl.check(user, entry.index, no_auth, args, &mut || {
         if entry.cmd.keys.0 == 0 && entry.flags & super::MOVABLE_KEYS == 0 {
@@ -94,7 +94,7 @@ pub fn log_denial(ctx: &mut Ctx, reason: &'static str, object: String, username:
 /// AUTH and HELLO AUTH: logs in as `user`, or logs the failure and returns WRONGPASS.
 pub fn login(ctx: &mut Ctx, user: &[u8], pass: &[u8], command: &[u8]) -> CmdResult<()> {
     if ctx.shared.acl.authenticate(user, pass) {
-        ctx.session.login(user);
+        ctx.session.set_user(&String::from_utf8_lossy(user), true);
         return Ok(());
     }
     log_denial(ctx, "auth", text(command), text(user));
@@ -257,7 +257,7 @@ fn dryrun(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         return Ok(e);
     }
     Ok(match permission(ctx.shared, &user, entry, argv) {
-        Ok(()) => Reply::Ok,
+        Ok(_) => Reply::Ok,
         Err(Denied::Command(name)) => Reply::bulk(format!(
             "This user has no permissions to run the '{name}' command"
         )),

@@ -140,7 +140,9 @@ fn reset(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
     s.no_evict = false;
     s.no_touch = false;
     // Back to the default user, authenticated only if it needs no password (clientSetDefaultAuth).
-    s.user = std::sync::Arc::from(crate::acl::DEFAULT_USER);
-    s.authenticated = !ctx.shared.acl.default_requires_auth();
+    s.set_user(
+        crate::acl::DEFAULT_USER,
+        !ctx.shared.acl.default_requires_auth(),
+    );
     Ok(Reply::status("RESET"))
 }

@@ -149,6 +149,8 @@ pub struct Session {
     pub authenticated: bool,
     /// The ACL user commands run as (`default` until AUTH).
     pub user: Arc<str>,
+    /// The ACL generation at which `user` was found unrestricted (see `commands::run`).
+    pub unrestricted_at: Option<u64>,
     pub name: Bytes,
     pub lib_name: Bytes,
     pub lib_ver: Bytes,
@@ -172,6 +174,7 @@ impl Session {
             resp3: false,
             authenticated,
             user: Arc::from(crate::acl::DEFAULT_USER),
+            unrestricted_at: None,
             name: Bytes::new(),
             lib_name: Bytes::new(),
             lib_ver: Bytes::new(),
@@ -196,10 +199,12 @@ impl Session {
         self.subs[0].len() + self.subs[1].len()
     }
 
-    /// Authenticates as `user` (AUTH, HELLO AUTH), visible to CLIENT LIST and ACL DELUSER at once.
-    pub fn login(&mut self, user: &[u8]) {
-        self.user = Arc::from(String::from_utf8_lossy(user).as_ref());
-        self.authenticated = true;
+    /// Runs as `user` from now on (AUTH, HELLO AUTH, RESET), visible to CLIENT LIST and
+    /// ACL DELUSER at once.
+    pub fn set_user(&mut self, user: &str, authenticated: bool) {
+        self.user = Arc::from(user);
+        self.unrestricted_at = None;
+        self.authenticated = authenticated;
         self.handle
             .info
             .lock()
