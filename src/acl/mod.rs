@@ -68,8 +68,14 @@ impl Acl {
             return Err("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.".into());
         }
         for words in &config.users {
-            add_user(&mut users, words, pubsub_default_all(config))
-                .map_err(|e| format!("Error in user declaration: {e}"))?;
+            add_user(&mut users, words, pubsub_default_all(config)).map_err(|e| match e {
+                LineError::NotUser => "'user' needs a username".to_string(),
+                LineError::Duplicate(_) => {
+                    "Duplicate user found. A user can only be defined once in config files"
+                        .to_string()
+                }
+                LineError::Rule(e) => format!("Error in user declaration: {e}"),
+            })?;
         }
         acl.update(|current| *current = users);
         acl.set_default_password(&config.get("requirepass"));
@@ -214,12 +220,23 @@ impl Acl {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            if let Err(e) = parse_user_line(&mut users, line, pubsub_default_all(config)) {
-                errors += &format!("{path}:{}: {e}. ", n + 1);
+            let n = n + 1;
+            match parse_user_line(&mut users, line, pubsub_default_all(config)) {
+                Ok(()) => {}
+                Err(LineError::NotUser) => {
+                    errors += &format!(
+                        "{path}:{n} should start with user keyword followed by the username. "
+                    )
+                }
+                Err(LineError::Duplicate(name)) => {
+                    errors += &format!("WARNING: Duplicate user '{name}' found on line {n}. ")
+                }
+                Err(LineError::Rule(e)) => errors += &format!("{path}:{n}: {e}. "),
             }
         }
         if !errors.is_empty() {
-            return Err(errors.trim_end().to_string());
+            errors += "WARNING: ACL errors detected, no change to the previously active ACL rules was performed";
+            return Err(errors);
         }
         // The default user keeps existing: the file's replaces it, or it is reset to Redis's
         // initial default user.
@@ -304,19 +321,26 @@ fn default_user() -> User {
     u
 }
 
+/// Why a `user` line was rejected (texts differ between the aclfile and the config file).
+enum LineError {
+    NotUser,
+    Duplicate(String),
+    Rule(String),
+}
+
 /// `user <name> <rule> ...`, an aclfile line.
 fn parse_user_line(
     users: &mut BTreeMap<String, User>,
     line: &str,
     allchannels: bool,
-) -> Result<(), String> {
+) -> Result<(), LineError> {
     let words: Vec<String> = crate::protocol::request::split_args(line.as_bytes())
-        .ok_or("Unbalanced quotes in configuration line")?
+        .ok_or(LineError::NotUser)?
         .into_iter()
         .map(|w| String::from_utf8_lossy(&w).into_owned())
         .collect();
     if words.first().map(String::as_str) != Some("user") || words.len() < 2 {
-        return Err("line should start with user keyword".into());
+        return Err(LineError::NotUser);
     }
     add_user(users, &words[1..], allchannels)
 }
@@ -327,21 +351,18 @@ fn add_user(
     users: &mut BTreeMap<String, User>,
     words: &[String],
     allchannels: bool,
-) -> Result<(), String> {
+) -> Result<(), LineError> {
     let Some(name) = words.first() else {
-        return Err("line should start with user keyword".into());
+        return Err(LineError::NotUser);
     };
-    if name.contains(|c: char| c.is_ascii_whitespace()) || name.is_empty() {
-        return Err(format!("'{name}' is not a valid username"));
-    }
     if users.contains_key(name) {
-        return Err("Duplicate user found. A user can only be defined once in config files".into());
+        return Err(LineError::Duplicate(name.clone()));
     }
-    let rules = merge_selectors(&words[1..])?;
+    let rules = merge_selectors(&words[1..]).map_err(LineError::Rule)?;
     let mut u = User::new(name, allchannels);
     for rule in &rules {
         u.apply(rule, allchannels)
-            .map_err(|e| format!("Error in user declaration '{rule}': {e}"))?;
+            .map_err(|e| LineError::Rule(e.to_string()))?;
     }
     users.insert(name.clone(), u);
     Ok(())
