@@ -140,6 +140,35 @@ fn channel_patterns_limit_publish_and_subscribe() {
 }
 
 #[test]
+fn revoking_a_channel_disconnects_its_subscribers() {
+    let s = Server::start(&[]);
+    let mut admin = s.raw();
+    admin.cmd(&[
+        "ACL", "SETUSER", "p", "on", "nopass", "+@all", "&news.*", "&alerts",
+    ]);
+    let mut news = login(&s, "p", "x");
+    assert_eq!(
+        news.cmd(&["SUBSCRIBE", "news.1"]),
+        "*3\r\n$9\r\nsubscribe\r\n$6\r\nnews.1\r\n:1\r\n"
+    );
+    let mut alerts = login(&s, "p", "x");
+    alerts.cmd(&["PSUBSCRIBE", "alerts"]);
+    let mut other = s.raw(); // the default user, subscribed to the same channel
+    other.cmd(&["SUBSCRIBE", "news.1"]);
+    assert_eq!(
+        admin.cmd(&["ACL", "SETUSER", "p", "resetchannels", "&alerts"]),
+        "+OK\r\n"
+    );
+    assert!(news.is_closed());
+    assert_eq!(admin.cmd(&["PUBLISH", "alerts", "m"]), ":1\r\n");
+    assert_eq!(
+        String::from_utf8(alerts.read_reply().unwrap()).unwrap(),
+        "*4\r\n$8\r\npmessage\r\n$6\r\nalerts\r\n$6\r\nalerts\r\n$1\r\nm\r\n"
+    );
+    assert_eq!(admin.cmd(&["PUBLISH", "news.1", "m"]), ":1\r\n");
+}
+
+#[test]
 fn auth_noauth_and_wrongpass() {
     let s = Server::start(&["--requirepass", "pw"]);
     let mut c = s.raw();

@@ -571,6 +571,14 @@ impl User {
         Err(worst.unwrap_or(Denied::Command("")))
     }
 
+    /// May this user stay subscribed to `name` (a PSUBSCRIBE pattern when `literal`)? Any
+    /// selector's channels count, as in Redis's ACLKillPubsubClientsIfNeeded.
+    pub fn may_subscribe(&self, name: &[u8], literal: bool) -> bool {
+        std::iter::once(&self.root)
+            .chain(&self.selectors)
+            .any(|s| s.allchannels || s.channel_allowed(name, literal))
+    }
+
     /// The flags ACL GETUSER lists and ACL LIST prints.
     pub fn flags(&self) -> Vec<&'static str> {
         let mut flags = vec![if self.enabled { "on" } else { "off" }];

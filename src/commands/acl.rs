@@ -143,7 +143,26 @@ fn setuser(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         .acl
         .setuser(&name, &rules, &ctx.shared.config)
         .map_err(CmdError::err)?;
+    close_revoked_subscribers(ctx, &name);
     Ok(Reply::Ok)
+}
+
+/// Clients of `user` subscribed to a channel or pattern it may no longer use are
+/// disconnected, as Redis 7 does after ACL SETUSER.
+fn close_revoked_subscribers(ctx: &mut Ctx, user: &str) {
+    let Some(u) = ctx.shared.acl.get(user) else {
+        return;
+    };
+    for (kind, name, client) in ctx.shared.pubsub.subscriptions() {
+        let literal = kind == crate::server::pubsub::Kind::Pattern;
+        if *client.snapshot().user == *user && !u.may_subscribe(&name, literal) {
+            if client.id == ctx.session.id {
+                ctx.session.after = After::Close;
+            } else {
+                client.kill();
+            }
+        }
+    }
 }
 
 /// Deletes users and disconnects their clients (this one after its reply).
