@@ -475,8 +475,10 @@ impl Config {
     }
 
     /// CONFIG REWRITE: rewrites the config file, keeping comments and unknown lines, updating
-    /// directives that differ from their defaults.
-    pub fn rewrite(&self) -> Result<(), String> {
+    /// directives that differ from their defaults. `users` are the ACL users as `user` lines
+    /// (empty when an aclfile holds them): they replace the file's `user` lines in order, the
+    /// rest go after the marker, as Redis's rewriteConfigUserOption.
+    pub fn rewrite(&self, users: &[String]) -> Result<(), String> {
         let Some(path) = &self.source.file else {
             return Err("The server is running without a config file".into());
         };
@@ -487,8 +489,15 @@ impl Config {
             .map_err(|_| "config lock poisoned".to_string())?;
         let mut written = std::collections::HashSet::new();
         let mut out = String::new();
+        let mut users = users.iter();
         for line in old.lines() {
             let name = line.split_whitespace().next().unwrap_or("");
+            if name == "user" {
+                if let Some(u) = users.next() {
+                    out += &format!("{u}\n");
+                }
+                continue;
+            }
             match directive(name) {
                 Some(d) if !line.trim_start().starts_with('#') => {
                     if written.insert(d.name) {
@@ -511,6 +520,15 @@ impl Config {
                 }
                 out += &format!("{} {}\n", d.name, quote(&values[d.name]));
             }
+        }
+        for u in users {
+            if !marked {
+                out += "\n";
+                out += MARKER;
+                out.push('\n');
+                marked = true;
+            }
+            out += &format!("{u}\n");
         }
         write_atomically(path, &out).map_err(|e| format!("Rewriting config file: {e}"))
     }

@@ -62,7 +62,6 @@ impl Acl {
             default_open: AtomicBool::new(true),
         };
         let mut users = BTreeMap::new();
-        users.insert(DEFAULT_USER.to_string(), default_user());
         let aclfile = config.get("aclfile");
         if !aclfile.is_empty() && !config.users.is_empty() {
             return Err("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.".into());
@@ -77,8 +76,16 @@ impl Acl {
                 LineError::Rule(e) => format!("Error in user declaration: {e}"),
             })?;
         }
+        // A `user default` line (CONFIG REWRITE writes one) wins over requirepass, as in Redis
+        // where configured users replace the default user after the config is read.
+        let default_defined = users.contains_key(DEFAULT_USER);
+        users
+            .entry(DEFAULT_USER.to_string())
+            .or_insert_with(default_user);
         acl.update(|current| *current = users);
-        acl.set_default_password(&config.get("requirepass"));
+        if !default_defined {
+            acl.set_default_password(&config.get("requirepass"));
+        }
         if !aclfile.is_empty() {
             acl.load(&aclfile, config)?;
         }

@@ -73,7 +73,18 @@ fn resetstat(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn rewrite(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
-    ctx.shared.config.rewrite().map_err(CmdError::err)?;
+    // Users live in the config file unless an aclfile holds them.
+    let users: Vec<String> = if ctx.shared.config.get("aclfile").is_empty() {
+        ctx.shared
+            .acl
+            .users()
+            .iter()
+            .map(|u| u.describe())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    ctx.shared.config.rewrite(&users).map_err(CmdError::err)?;
     Ok(Reply::Ok)
 }
 
