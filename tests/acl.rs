@@ -348,6 +348,15 @@ fn setuser_errors_as_redis() {
         args.extend(rules);
         assert_eq!(&c.cmd(&args), want, "reply to {args:?}");
     }
+    // An empty rule does nothing.
+    assert_eq!(c.cmd(&["ACL", "SETUSER", "e", "", "on"]), "+OK\r\n");
+    assert_eq!(
+        c.cmd(&["ACL", "LIST"]),
+        array(&[
+            "user default on nopass ~* &* +@all",
+            "user e on resetchannels -@all"
+        ])
+    );
     // A failed SETUSER changes nothing, not even the rules before the bad one.
     assert_eq!(
         c.cmd(&["ACL", "SETUSER", "u", "on", "bad"]),

@@ -162,7 +162,7 @@ impl Acl {
         let users = self.read();
         let Some(u) = users.get(user) else {
             // A deleted user's connections are being closed; they run nothing meanwhile.
-            return Err(Denied::Command(""));
+            return Err(Denied::Command(catalog::items()[index].cmd.name));
         };
         if u.unrestricted() {
             return Ok(true);

@@ -477,6 +477,9 @@ impl User {
     /// Applies one rule (ACLSetUser). `allchannels` is `acl-pubsub-default`, used by `reset`
     /// and by new selectors.
     pub fn apply(&mut self, op: &str, allchannels: bool) -> Result<(), RuleError> {
+        if op.is_empty() {
+            return Ok(()); // as Redis: an empty rule does nothing
+        }
         let lower = op.to_ascii_lowercase();
         match lower.as_str() {
             "on" => self.enabled = true,
@@ -568,7 +571,7 @@ impl User {
                 }
             }
         }
-        Err(worst.unwrap_or(Denied::Command("")))
+        Err(worst.unwrap_or(Denied::Command(catalog::items()[index].cmd.name)))
     }
 
     /// May this user stay subscribed to `name` (a PSUBSCRIBE pattern when `literal`)? Any
