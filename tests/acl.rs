@@ -654,6 +654,22 @@ fn deluser_disconnects_that_users_clients() {
 }
 
 #[test]
+fn client_kill_user_disconnects_that_users_clients() {
+    let s = Server::start(&[]);
+    let mut admin = s.raw();
+    admin.cmd(&["ACL", "SETUSER", "bob", "on", "nopass", "+@all"]);
+    let mut bob = login(&s, "bob", "x");
+    let mut other = s.raw();
+    assert_eq!(
+        admin.cmd(&["CLIENT", "KILL", "USER", "nouser"]),
+        "-ERR No such user 'nouser'\r\n"
+    );
+    assert_eq!(admin.cmd(&["CLIENT", "KILL", "USER", "bob"]), ":1\r\n");
+    assert!(bob.is_closed());
+    assert_eq!(other.cmd(&["PING"]), "+PONG\r\n");
+}
+
+#[test]
 fn redis_cli_authenticates_as_a_named_user() {
     let s = Server::start(&["--requirepass", "pw"]);
     let out = s.cli(&[

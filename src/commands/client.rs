@@ -144,6 +144,7 @@ struct KillFilter {
     normal: Option<bool>,
     addr: Option<Bytes>,
     laddr: Option<Bytes>,
+    user: Option<String>,
     skipme: bool,
 }
 
@@ -159,6 +160,7 @@ impl KillFilter {
                 .laddr
                 .as_ref()
                 .is_none_or(|a| a[..] == *h.laddr.as_bytes())
+            && self.user.as_ref().is_none_or(|u| **u == *h.snapshot().user)
             && !(self.skipme && h.id == me)
     }
 }
@@ -189,10 +191,11 @@ fn kill(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
             } else if is(opt, "laddr") {
                 f.laddr = Some(value.clone());
             } else if is(opt, "user") {
-                // Only the default user exists, and every client is authenticated as it.
-                if &value[..] != b"default" {
-                    return Err(CmdError::err(format!("No such user '{}'", text(value))));
+                let user = text(value);
+                if !ctx.shared.acl.exists(&user) {
+                    return Err(CmdError::err(format!("No such user '{user}'")));
                 }
+                f.user = Some(user);
             } else if is(opt, "skipme") {
                 f.skipme = if is(value, "yes") {
                     true
