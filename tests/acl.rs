@@ -461,6 +461,16 @@ fn acl_log_records_denials() {
     assert!(log.contains("$5\r\ncount\r\n:2\r\n$6\r\nreason\r\n$7\r\ncommand\r\n$7\r\ncontext\r\n$8\r\ntoplevel\r\n$6\r\nobject\r\n$8\r\nflushall\r\n$8\r\nusername\r\n$3\r\napp\r\n"), "{log}");
     assert!(log.contains(" cmd=flushall user=app "), "{log}");
     assert!(admin.cmd(&["ACL", "LOG", "1"]).starts_with("*1\r\n*14\r\n"));
+    // RESP3: maps, and the age as a double.
+    let mut c3 = s.raw();
+    c3.resp3 = true;
+    c3.cmd(&["HELLO", "3"]);
+    let log3 = c3.cmd(&["ACL", "LOG", "1"]);
+    assert!(
+        log3.starts_with("*1\r\n%7\r\n$5\r\ncount\r\n:1\r\n"),
+        "{log3}"
+    );
+    assert!(log3.contains("$11\r\nage-seconds\r\n,"), "{log3}");
     assert_eq!(admin.cmd(&["ACL", "LOG", "RESET"]), "+OK\r\n");
     assert_eq!(admin.cmd(&["ACL", "LOG"]), "*0\r\n");
 }
