@@ -72,6 +72,15 @@ pub static DIRECTIVES: &[Directive] = &[
         secret: true,
     },
     d("requirepass-file", "", Kind::String, false),
+    // Access control (src/acl/): users come from `user` lines or from this file, not both.
+    d("aclfile", "", Kind::String, false),
+    d("acllog-max-len", "128", INT, true),
+    d(
+        "acl-pubsub-default",
+        "resetchannels",
+        Kind::Enum(&["allchannels", "resetchannels"]),
+        true,
+    ),
     d(
         "appendfsync",
         "everysec",
@@ -126,7 +135,8 @@ pub static DIRECTIVES: &[Directive] = &[
         ]),
         true,
     ),
-    d("protected-mode", "no", Kind::Bool, true),
+    // As Redis: with no password for the default user, only loopback clients are served.
+    d("protected-mode", "yes", Kind::Bool, true),
     d("lazyfree-lazy-user-flush", "no", Kind::Bool, true),
     d("daemonize", "no", Kind::Bool, false),
     d("pidfile", "", Kind::String, false),
@@ -277,6 +287,9 @@ pub enum Fsync {
 pub struct Config {
     values: RwLock<BTreeMap<&'static str, String>>,
     pub source: Source,
+    /// `user <name> <rules...>` lines of the config file (and `--user` flags), applied by
+    /// `acl::Acl::from_config`; each holds the words after `user`.
+    pub users: Vec<Vec<String>>,
     fsync: AtomicU8,
     proto_max_bulk_len: AtomicI64,
     query_buffer_limit: AtomicI64,
@@ -296,6 +309,7 @@ impl Config {
             .collect();
         let mut rest = args;
         let mut file = None;
+        let mut users = Vec::new();
         if let Some(first) = rest.first() {
             if !first.starts_with("--") {
                 let path = PathBuf::from(first);
@@ -317,6 +331,10 @@ impl Config {
                         .into_iter()
                         .map(|w| String::from_utf8_lossy(&w).into_owned())
                         .collect();
+                    if words[0] == "user" {
+                        users.push(words[1..].to_vec());
+                        continue;
+                    }
                     apply(&mut values, &words)
                         .map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))?;
                 }
@@ -339,6 +357,10 @@ impl Config {
                 words.push(rest[i].clone());
                 i += 1;
             }
+            if words[0] == "user" {
+                users.push(words[1..].to_vec());
+                continue;
+            }
             apply(&mut values, &words)?;
         }
         if !values["requirepass-file"].is_empty() {
@@ -353,6 +375,7 @@ impl Config {
         let cfg = Config {
             values: RwLock::new(values),
             source: Source { file },
+            users,
             fsync: AtomicU8::new(0),
             proto_max_bulk_len: AtomicI64::new(0),
             query_buffer_limit: AtomicI64::new(0),
@@ -507,8 +530,10 @@ impl Config {
     }
 
     /// CONFIG REWRITE: rewrites the config file, keeping comments and unknown lines, updating
-    /// directives that differ from their defaults.
-    pub fn rewrite(&self) -> Result<(), String> {
+    /// directives that differ from their defaults. `users` are the ACL users as `user` lines
+    /// (empty when an aclfile holds them): they replace the file's `user` lines in order, the
+    /// rest go after the marker, as Redis's rewriteConfigUserOption.
+    pub fn rewrite(&self, users: &[String]) -> Result<(), String> {
         let Some(path) = &self.source.file else {
             return Err("The server is running without a config file".into());
         };
@@ -519,8 +544,15 @@ impl Config {
             .map_err(|_| "config lock poisoned".to_string())?;
         let mut written = std::collections::HashSet::new();
         let mut out = String::new();
+        let mut users = users.iter();
         for line in old.lines() {
             let name = line.split_whitespace().next().unwrap_or("");
+            if name == "user" {
+                if let Some(u) = users.next() {
+                    out += &format!("{u}\n");
+                }
+                continue;
+            }
             match directive(name) {
                 Some(d) if !line.trim_start().starts_with('#') => {
                     if written.insert(d.name) {
@@ -543,6 +575,15 @@ impl Config {
                 }
                 out += &format!("{} {}\n", d.name, quote(&values[d.name]));
             }
+        }
+        for u in users {
+            if !marked {
+                out += "\n";
+                out += MARKER;
+                out.push('\n');
+                marked = true;
+            }
+            out += &format!("{u}\n");
         }
         write_atomically(path, &out).map_err(|e| format!("Rewriting config file: {e}"))
     }

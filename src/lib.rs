@@ -3,9 +3,10 @@
 //! Layers, outside in: `server` (connections, sessions, durability, background tasks) →
 //! `protocol` (RESP in and out) → `commands` (the command table; handlers parse and reply) →
 //! `types` (each Redis type's storage operations) → `storage` (the only module touching sled).
-//! `cluster` holds clustered mode: identity, slot ownership, peer health, routing. `check` is
+//! `acl` holds users and permissions (checked by `commands::run`). `cluster` holds clustered mode: identity, slot ownership, peer health, routing. `check` is
 //! the binary's one-shot client mode (`berth-server check`), for `helm test`.
 
+pub mod acl;
 pub mod check;
 pub mod cluster;
 pub mod commands;

@@ -928,6 +928,21 @@ static GENERATORS: &[(u32, Generator)] = &[
         }
         c
     }),
+    // acl: users named after the case's prefix get random rules (some invalid); DRYRUN asks
+    // whether they may run a command (the decision, not ACL LIST's wording, which depends on
+    // how many commands each category holds)
+    (2, |g| {
+        let mut c = vec!["ACL".into(), "SETUSER".into(), g.acl_user()];
+        for _ in 0..1 + g.rng.below(4) {
+            c.push(g.acl_rule());
+        }
+        c
+    }),
+    (2, |g| {
+        let mut c = vec!["ACL".into(), "DRYRUN".into(), g.acl_user()];
+        c.extend(g.acl_command());
+        c
+    }),
 ];
 
 // Helpers of the reply-order generators.
@@ -1783,6 +1798,83 @@ impl Gen {
             _ => self.zkey(),
         };
         vec![name.into(), body, numkeys, key, self.value()]
+    }
+}
+
+// ACL generator helpers.
+impl Gen {
+    fn acl_user(&mut self) -> String {
+        format!("{}u{}", self.prefix, self.rng.below(2))
+    }
+
+    /// One ACL SETUSER rule: flags, passwords, key and channel patterns on the case's keys,
+    /// commands and categories, and now and then a malformed one.
+    fn acl_rule(&mut self) -> String {
+        let key = self.key();
+        let fixed = self.rng.pick(&[
+            "on",
+            "off",
+            "nopass",
+            "resetpass",
+            ">pw",
+            "<pw",
+            "allkeys",
+            "resetkeys",
+            "allchannels",
+            "resetchannels",
+            "allcommands",
+            "nocommands",
+            "reset",
+            "+@all",
+            "-@all",
+            "+@read",
+            "-@write",
+            "+@string",
+            "-@list",
+            "+@keyspace",
+            "-@dangerous",
+            "+@fast",
+            "-@slow",
+            "+@pubsub",
+            "+get",
+            "-get",
+            "+set",
+            "-flushall",
+            "+config|get",
+            "-config",
+            "+select|0",
+            "+@nosuch",
+            "+nosuch",
+            "bogus",
+            "#abc",
+            "%X~k",
+            "+config|get|x",
+            "-get|x",
+        ]);
+        match self.rng.below(6) {
+            0 => format!("~{key}"),
+            1 => format!("%R~{key}"),
+            2 => format!("%W~{key}"),
+            3 => format!("&{key}"),
+            _ => fixed.into(),
+        }
+    }
+
+    /// A command to DRYRUN, reading or writing the case's keys or channels.
+    fn acl_command(&mut self) -> Vec<String> {
+        let (k, v) = (self.key(), self.value());
+        let c: Vec<&str> = match self.rng.below(9) {
+            0 => vec!["GET", &k],
+            1 => vec!["SET", &k, &v],
+            2 => vec!["LPUSH", &k, &v],
+            3 => vec!["LLEN", &k],
+            4 => vec!["PUBLISH", &k, &v],
+            5 => vec!["SUBSCRIBE", &k],
+            6 => vec!["FLUSHALL"],
+            7 => vec!["CONFIG", "GET", "port"],
+            _ => vec!["SELECT", "0"],
+        };
+        c.into_iter().map(String::from).collect()
     }
 }
 

@@ -162,7 +162,7 @@ struct KillFilter {
     kind: Option<Option<bool>>,
     addr: Option<Bytes>,
     laddr: Option<Bytes>,
-    user: Option<Bytes>,
+    user: Option<String>,
     /// `MAXAGE` (Redis 7.4): clients connected for longer than this many seconds.
     max_age: Option<u64>,
     skipme: bool,
@@ -172,10 +172,7 @@ impl KillFilter {
     fn matches(&self, h: &ClientHandle, me: u64) -> bool {
         self.id.is_none_or(|id| id == h.id)
             && self.kind.is_none_or(|t| has_type(h, t))
-            && self
-                .user
-                .as_ref()
-                .is_none_or(|u| u[..] == *h.snapshot().user.as_bytes())
+            && self.user.as_ref().is_none_or(|u| **u == *h.snapshot().user)
             && self.max_age.is_none_or(|age| h.age() > age)
             && self
                 .addr
@@ -185,6 +182,7 @@ impl KillFilter {
                 .laddr
                 .as_ref()
                 .is_none_or(|a| a[..] == *h.laddr.as_bytes())
+            && self.user.as_ref().is_none_or(|u| **u == *h.snapshot().user)
             && !(self.skipme && h.id == me)
     }
 }
@@ -215,11 +213,11 @@ fn kill(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
             } else if is(opt, "laddr") {
                 f.laddr = Some(value.clone());
             } else if is(opt, "user") {
-                // Only the default user exists.
-                if &value[..] != b"default" {
-                    return Err(CmdError::err(format!("No such user '{}'", text(value))));
+                let user = text(value);
+                if !ctx.shared.acl.exists(&user) {
+                    return Err(CmdError::err(format!("No such user '{user}'")));
                 }
-                f.user = Some(value.clone());
+                f.user = Some(user);
             } else if is(opt, "maxage") {
                 let age = int(value)
                     .map_err(|_| CmdError::err("maxage is not an integer or out of range"))?;

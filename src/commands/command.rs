@@ -453,6 +453,12 @@ fn keys_of(argv: &[Bytes]) -> CmdResult<Vec<Key>> {
     Ok(keys)
 }
 
+/// The keys of `argv` (a full command) with their key-spec flags (`RW access update`), as
+/// ACL key patterns check them; empty when it has none.
+pub fn keys_with_flags(argv: &[Bytes]) -> Vec<(usize, &'static str)> {
+    keys_of(argv).unwrap_or_default()
+}
+
 /// Positions of the keys in `argv` (a full command) for commands whose keys move
 /// (`movablekeys`); empty when none can be found.
 pub fn movable_key_positions(argv: &[Bytes]) -> Vec<usize> {

@@ -54,6 +54,12 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         .collect();
     let config = &ctx.shared.config;
     config.set_many(&pairs).map_err(CmdError::err)?;
+    // requirepass is the default user's password (Redis 7).
+    if pairs.iter().any(|(name, _)| name == "requirepass") {
+        ctx.shared
+            .acl
+            .set_default_password(&config.get("requirepass"));
+    }
     // Most directives are read live; the log filter has to be told.
     if pairs.iter().any(|(name, _)| name == "loglevel") {
         crate::logging::set_level(&config.get("loglevel"));
@@ -75,7 +81,18 @@ fn resetstat(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn rewrite(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
-    ctx.shared.config.rewrite().map_err(CmdError::err)?;
+    // Users live in the config file unless an aclfile holds them.
+    let users: Vec<String> = if ctx.shared.config.get("aclfile").is_empty() {
+        ctx.shared
+            .acl
+            .users()
+            .iter()
+            .map(|u| u.describe())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    ctx.shared.config.rewrite(&users).map_err(CmdError::err)?;
     Ok(Reply::Ok)
 }
 

@@ -39,18 +39,11 @@ fn echo(_: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Bulk(args[1].clone()))
 }
 
-/// Checks a username/password pair against the configuration (only `default` exists for now).
-fn check_password(ctx: &Ctx, user: &[u8], pass: &[u8]) -> bool {
-    let required = ctx.shared.requirepass();
-    user == b"default" && (required.is_empty() || required.as_bytes() == pass)
-}
-
-const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
-
 fn auth(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let (user, pass) = match args.len() {
         2 => {
-            if ctx.shared.requirepass().is_empty() {
+            // The one-argument form keeps its old error when there is no password to check.
+            if !ctx.shared.acl.default_requires_auth() {
                 return Err(CmdError::err("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
             }
             (&b"default"[..], &args[1][..])
@@ -58,12 +51,8 @@ fn auth(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         3 => (&args[1][..], &args[2][..]),
         _ => return Err(CmdError::Syntax),
     };
-    if check_password(ctx, user, pass) {
-        ctx.session.authenticated = true;
-        Ok(Reply::Ok)
-    } else {
-        Err(CmdError::msg(WRONGPASS))
-    }
+    super::acl::login(ctx, user, pass, &args[0])?;
+    Ok(Reply::Ok)
 }
 
 fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
@@ -85,9 +74,7 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
             "AUTH" if opts.remaining() >= 2 => {
                 let user = opts.value()?.clone();
                 let pass = opts.value()?.clone();
-                if !check_password(ctx, &user, &pass) {
-                    return Err(CmdError::msg(WRONGPASS));
-                }
+                super::acl::login(ctx, &user, &pass, &args[0])?;
                 authed = true;
             }
             "SETNAME" if opts.remaining() >= 1 => {
@@ -103,11 +90,8 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
             }
         }
     }
-    if !ctx.session.authenticated && !authed {
+    if !ctx.session.authenticated && !authed && ctx.shared.acl.default_requires_auth() {
         return Err(CmdError::msg("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
-    }
-    if authed {
-        ctx.session.authenticated = true;
     }
     if let Some(n) = name {
         ctx.session.name = n;
@@ -156,6 +140,10 @@ fn reset(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult<Reply> {
     s.name = Bytes::new();
     s.no_evict = false;
     s.no_touch = false;
-    s.authenticated = ctx.shared.requirepass().is_empty();
+    // Back to the default user, authenticated only if it needs no password (clientSetDefaultAuth).
+    s.set_user(
+        crate::acl::DEFAULT_USER,
+        !ctx.shared.acl.default_requires_auth(),
+    );
     Ok(Reply::status("RESET"))
 }

@@ -6,6 +6,7 @@
 //! cluster routing from key positions. Handlers parse their arguments and build a reply; the
 //! storage encoding lives in `types/` and `storage/`.
 
+pub mod acl;
 pub mod args;
 pub mod bitmap;
 pub mod client;
@@ -167,9 +168,10 @@ pub fn serve_blocked(
 }
 
 /// All families, in the order COMMAND lists them.
-pub fn families() -> [&'static [Command]; 21] {
+pub fn families() -> [&'static [Command]; 22] {
     [
         connection::COMMANDS,
+        acl::COMMANDS,
         server::COMMANDS,
         config::COMMANDS,
         client::COMMANDS,
@@ -399,11 +401,26 @@ impl<'a, 'g> Ctx<'a, 'g> {
     }
 }
 
-/// Runs one resolved command: auth check, cluster routing, context checks, then the handler,
-/// or, inside MULTI, queues it.
+/// Runs one resolved command: auth and ACL checks, cluster routing, context checks, then the
+/// handler, or, inside MULTI, queues it.
 pub fn run(ctx: &mut Ctx, entry: &'static Entry, args: &[Bytes]) -> Reply {
-    if !ctx.session.authenticated && entry.flags & NO_AUTH == 0 {
+    if entry.flags & NO_AUTH == 0
+        && !ctx.session.authenticated
+        && ctx.shared.acl.default_requires_auth()
+    {
         return reject(ctx, entry, Reply::error("NOAUTH Authentication required."));
+    }
+    // A user found unrestricted stays so until the users change (no lock on the hot path).
+    let generation = ctx.shared.acl.generation();
+    if ctx.session.unrestricted_at != Some(generation) {
+        match acl::permission(ctx.shared, &ctx.session.user, entry, args) {
+            Ok(true) => ctx.session.unrestricted_at = Some(generation),
+            Ok(false) => {}
+            Err(denied) => {
+                let reply = acl::deny(ctx, &denied, args);
+                return reject(ctx, entry, reply);
+            }
+        }
     }
     if let Some(cluster) = &ctx.shared.cluster {
         // EXEC routes the whole transaction: its commands must share one slot served here.

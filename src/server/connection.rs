@@ -48,7 +48,19 @@ pub async fn serve(stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
         let _ = s.write_all(b"-ERR max number of clients reached\r\n").await;
         return;
     }
-    let authenticated = shared.requirepass().is_empty();
+    if protected_mode_refuses(&shared, &addr) {
+        let mut s = stream;
+        let _ = s.write_all(PROTECTED_MODE_DENIED).await;
+        shared
+            .clients
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+        return;
+    }
+    // As Redis's clientSetDefaultAuth: with a password-less default user there is nothing to
+    // authenticate.
+    let authenticated = !shared.acl.default_requires_auth();
     let (tx, mailbox) = mpsc::unbounded_channel();
     let subscriber = Subscriber {
         tx,
@@ -82,6 +94,22 @@ pub async fn serve(stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .remove(&id);
+}
+
+/// Redis 7's reply to a client refused by protected mode (then the connection is closed).
+const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// Protected mode (Redis's clientAcceptHandler): while `protected-mode yes` and the default
+/// user has no password, only loopback peers (127.0.0.1, ::1) are served.
+fn protected_mode_refuses(shared: &Shared, addr: &SocketAddr) -> bool {
+    let loopback = match addr.ip() {
+        std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
+        std::net::IpAddr::V6(ip) => {
+            ip == std::net::Ipv6Addr::LOCALHOST
+                || ip.to_ipv4_mapped() == Some(std::net::Ipv4Addr::LOCALHOST)
+        }
+    };
+    !loopback && shared.config.get("protected-mode") == "yes" && shared.acl.default_is_nopass()
 }
 
 struct Connection<'a> {
@@ -322,7 +350,7 @@ impl Connection<'_> {
             let limits = Limits {
                 max_request_bytes: shared.config.query_buffer_limit(),
                 max_bulk_len: shared.config.proto_max_bulk_len(),
-                authenticated: session.authenticated,
+                authenticated: session.authenticated || !shared.acl.default_requires_auth(),
             };
             let (args, held) = match self.postponed.take() {
                 Some((args, _)) => (args, true),

@@ -57,6 +57,8 @@ pub struct Shared {
     pub latency: latency::Latency,
     /// The Lua VM and script cache (EVAL, FCALL).
     pub scripting: crate::scripting::Engine,
+    /// Users and their permissions.
+    pub acl: crate::acl::Acl,
 }
 
 impl Shared {
@@ -72,8 +74,20 @@ impl Shared {
         self.clients.lock().map(|c| c.len()).unwrap_or(0)
     }
 
+    /// The configured password (the default user's), which peers use to reach each other.
     pub fn requirepass(&self) -> String {
         self.config.get("requirepass")
+    }
+
+    /// Kills every connection authenticated as one of `users` (ACL DELUSER, ACL LOAD), except
+    /// `except`, which the caller closes after its reply.
+    pub fn kill_clients_of(&self, users: &[String], except: u64) {
+        let clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        for c in clients.values() {
+            if c.id != except && users.iter().any(|u| **u == *c.snapshot().user) {
+                c.kill();
+            }
+        }
     }
 }
 
@@ -110,6 +124,7 @@ pub async fn run(config: Config) -> Result<(), String> {
             tokio::spawn(http::serve(l, health.clone()));
         }
     }
+    let acl = crate::acl::Acl::from_config(&config)?;
     let store = {
         let dir = dir.clone();
         tokio::task::spawn_blocking(move || Store::open(&dir, cache, databases))
@@ -141,6 +156,7 @@ pub async fn run(config: Config) -> Result<(), String> {
         slowlog: Default::default(),
         latency: Default::default(),
         scripting: Default::default(),
+        acl,
     });
     // FUNCTION libraries saved in the catalog.
     let saved = shared

@@ -179,6 +179,25 @@ impl PubSub {
         self.lock()[index(kind)].get(name).map_or(0, |s| s.len())
     }
 
+    /// Every subscription (kind, channel or pattern, subscriber), for ACL changes that revoke
+    /// channels.
+    pub fn subscriptions(&self) -> Vec<(Kind, Bytes, Arc<super::session::ClientHandle>)> {
+        let all = self.lock();
+        let mut out = Vec::new();
+        for (kind, map) in [Kind::Channel, Kind::Pattern, Kind::Shard]
+            .iter()
+            .zip(all.iter())
+        {
+            for (name, subs) in map {
+                out.extend(
+                    subs.values()
+                        .map(|s| (*kind, name.clone(), s.handle.clone())),
+                );
+            }
+        }
+        out
+    }
+
     /// Pattern subscriptions across all clients (PUBSUB NUMPAT).
     pub fn numpat(&self) -> usize {
         self.lock()[index(Kind::Pattern)]

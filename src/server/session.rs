@@ -39,7 +39,8 @@ pub struct ClientInfo {
     pub monitor: bool,
     pub no_evict: bool,
     pub no_touch: bool,
-    pub user: &'static str,
+    /// The ACL user the client is authenticated as.
+    pub user: Arc<str>,
     /// Channel, pattern and shard channel subscriptions.
     pub subs: [usize; 3],
     /// Blocked in BLPOP and friends, or held by CLIENT PAUSE (flag `b`).
@@ -74,7 +75,7 @@ impl ClientHandle {
                 monitor: false,
                 no_evict: false,
                 no_touch: false,
-                user: "default",
+                user: Arc::from(crate::acl::DEFAULT_USER),
                 subs: [0; 3],
                 blocked: false,
                 multi: -1,
@@ -196,6 +197,10 @@ pub struct Session {
     pub db: usize,
     pub resp3: bool,
     pub authenticated: bool,
+    /// The ACL user commands run as (`default` until AUTH).
+    pub user: Arc<str>,
+    /// The ACL generation at which `user` was found unrestricted (see `commands::run`).
+    pub unrestricted_at: Option<u64>,
     pub name: Bytes,
     pub lib_name: Bytes,
     pub lib_ver: Bytes,
@@ -242,6 +247,8 @@ impl Session {
             db: 0,
             resp3: false,
             authenticated,
+            user: Arc::from(crate::acl::DEFAULT_USER),
+            unrestricted_at: None,
             name: Bytes::new(),
             lib_name: Bytes::new(),
             lib_ver: Bytes::new(),
@@ -283,6 +290,9 @@ impl Session {
         s.resp3 = self.resp3;
         s.name = self.name.clone();
         s.no_touch = self.no_touch;
+        // redis.call runs with the caller's permissions.
+        s.user = self.user.clone();
+        s.unrestricted_at = self.unrestricted_at;
         s
     }
 
@@ -294,6 +304,19 @@ impl Session {
     /// Channel plus pattern subscriptions: the count SUBSCRIBE and PSUBSCRIBE replies carry.
     pub fn sub_count(&self) -> usize {
         self.subs[0].len() + self.subs[1].len()
+    }
+
+    /// Runs as `user` from now on (AUTH, HELLO AUTH, RESET), visible to CLIENT LIST and
+    /// ACL DELUSER at once.
+    pub fn set_user(&mut self, user: &str, authenticated: bool) {
+        self.user = Arc::from(user);
+        self.unrestricted_at = None;
+        self.authenticated = authenticated;
+        self.handle
+            .info
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .user = self.user.clone();
     }
 
     /// Copies what CLIENT LIST shows into the shared handle.
@@ -315,6 +338,7 @@ impl Session {
         i.qbuf_free = self.qbuf_free;
         i.argv_mem = self.argv_mem;
         i.last_read = self.last_read;
+        i.user = self.user.clone();
     }
 
     /// A client that `timeout` never disconnects: subscribed clients wait for messages, as in

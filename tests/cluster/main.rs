@@ -91,6 +91,9 @@ impl Node {
                 .arg("--dir")
                 .arg(dir)
                 .args(["--loglevel", "warning"])
+                // Peers and the test's clients connect from other namespaces: without a
+                // password, protected mode (on by default, as in Redis) would refuse them.
+                .args(["--protected-mode", "no"])
                 .args(extra)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null()),
