@@ -672,6 +672,36 @@ fn busy_script_is_killed_by_script_kill() {
 }
 
 #[test]
+fn connection_commands_answer_during_a_busy_script() {
+    ports_of_both(|port| {
+        let mut b = Raw::connect(port);
+        b.cmd(&["CONFIG", "SET", "busy-reply-threshold", "100"]);
+        let mut a = Raw::connect(port);
+        common::send(&mut a, &["EVAL", "while true do end", "0"]);
+        until_busy(&mut b);
+        // allow_busy in Redis 7.0's table: AUTH, HELLO, RESET, QUIT (and MULTI & co.).
+        assert_eq!(
+            b.cmd(&["AUTH", "foo"]),
+            "-ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?\r\n"
+        );
+        assert_eq!(
+            b.cmd(&["AUTH", "a", "b"]),
+            "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+        );
+        assert!(b
+            .cmd(&["HELLO", "2"])
+            .starts_with("*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n"));
+        assert_eq!(b.cmd(&["RESET"]), "+RESET\r\n");
+        assert!(b.cmd(&["PING"]).starts_with("-BUSY "));
+        let mut c = Raw::connect(port);
+        assert_eq!(c.cmd(&["QUIT"]), "+OK\r\n");
+        assert!(c.read_reply().is_none(), "QUIT closes the connection");
+        assert_eq!(b.cmd(&["SCRIPT", "KILL"]), "+OK\r\n");
+        common::reply(&mut a);
+    });
+}
+
+#[test]
 fn script_that_wrote_is_unkillable_until_shutdown_nosave() {
     let s = Server::start(&["--busy-reply-threshold", "100"]);
     let mut a = s.raw();

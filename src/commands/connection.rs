@@ -12,11 +12,11 @@ use crate::server::session::After;
 pub static COMMANDS: &[Command] = &[
     cmd("ping", -1, "fast", (0, 0, 0), "@fast @connection", "connection", "1.0.0", "Returns the server's liveliness response.", ping),
     cmd("echo", 2, "fast", (0, 0, 0), "@fast @connection", "connection", "1.0.0", "Returns the given string.", echo),
-    cmd("hello", -1, "noscript loading stale fast no_auth", (0, 0, 0), "@fast @connection", "connection", "6.0.0", "Handshakes with the Redis server.", hello),
-    cmd("auth", -2, "noscript loading stale fast no_auth", (0, 0, 0), "@fast @connection", "connection", "1.0.0", "Authenticates the connection.", auth),
+    cmd("hello", -1, "noscript loading stale fast no_auth allow_busy", (0, 0, 0), "@fast @connection", "connection", "6.0.0", "Handshakes with the Redis server.", hello),
+    cmd("auth", -2, "noscript loading stale fast no_auth allow_busy", (0, 0, 0), "@fast @connection", "connection", "1.0.0", "Authenticates the connection.", auth),
     cmd("select", 2, "loading stale fast", (0, 0, 0), "@fast @connection", "connection", "1.0.0", "Changes the selected database.", select),
-    cmd("quit", -1, "noscript loading stale fast no_auth", (0, 0, 0), "@fast @connection", "connection", "1.0.0", "Closes the connection.", quit),
-    cmd("reset", 1, "noscript loading stale fast no_auth", (0, 0, 0), "@fast @connection", "connection", "6.2.0", "Resets the connection.", reset),
+    cmd("quit", -1, "noscript loading stale fast no_auth allow_busy", (0, 0, 0), "@fast @connection", "connection", "1.0.0", "Closes the connection.", quit),
+    cmd("reset", 1, "noscript loading stale fast no_auth allow_busy", (0, 0, 0), "@fast @connection", "connection", "6.2.0", "Resets the connection.", reset),
 ];
 
 fn ping(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
