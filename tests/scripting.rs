@@ -702,6 +702,38 @@ fn connection_commands_answer_during_a_busy_script() {
 }
 
 #[test]
+fn sigterm_during_a_script_shuts_down_once_it_is_killed() {
+    let mut s = Server::start(&["--busy-reply-threshold", "100"]);
+    let mut a = s.raw();
+    let mut b = s.raw();
+    b.cmd(&["SET", "k", "v"]);
+    common::send(&mut a, &["EVAL", "while true do end", "0"]);
+    until_busy(&mut b);
+    let pid = s.child.as_ref().map(|c| c.id()).expect("running");
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    // As Redis: the shutdown waits for the script, and the server still answers meanwhile,
+    // new clients included, so SCRIPT KILL can reach it.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut c = s.raw();
+    assert!(c.cmd(&["PING"]).starts_with("-BUSY "));
+    assert_eq!(c.cmd(&["SCRIPT", "KILL"]), "+OK\r\n");
+    let child = s.child.as_mut().expect("running");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().ok().flatten().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never exited"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // It was a graceful shutdown: the data is there after a restart.
+    s.restart();
+    assert_eq!(s.raw().cmd(&["GET", "k"]), bulk("v"));
+}
+
+#[test]
 fn script_that_wrote_is_unkillable_until_shutdown_nosave() {
     let s = Server::start(&["--busy-reply-threshold", "100"]);
     let mut a = s.raw();

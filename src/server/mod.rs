@@ -278,10 +278,21 @@ async fn wait_for_shutdown(shared: &Shared) {
         until_shutdown(&mut shutdown).await;
         return;
     };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("received SIGTERM"),
-        _ = int.recv() => tracing::info!("received SIGINT"),
-        _ = until_shutdown(&mut shutdown) => tracing::info!("SHUTDOWN requested by a client"),
+    let signalled = tokio::select! {
+        _ = term.recv() => { tracing::info!("received SIGTERM"); true }
+        _ = int.recv() => { tracing::info!("received SIGINT"); true }
+        _ = until_shutdown(&mut shutdown) => { tracing::info!("SHUTDOWN requested by a client"); false }
+    };
+    // A signal during a script schedules the shutdown for when the script ends, as in Redis:
+    // the server keeps serving meanwhile, so SCRIPT KILL (or SHUTDOWN NOSAVE, for a script that
+    // wrote) can still reach it; closing the listeners now would leave an endless script
+    // holding the keyspace lock with nobody able to stop it.
+    if signalled && shared.scripting.is_running() {
+        tracing::warn!("a script is running: shutting down once it ends");
+        tokio::select! {
+            _ = shared.scripting.idle() => {}
+            _ = until_shutdown(&mut shutdown) => {}
+        }
     }
     shared.shutdown.send_replace(true);
 }
