@@ -734,6 +734,65 @@ fn sigterm_during_a_script_shuts_down_once_it_is_killed() {
 }
 
 #[test]
+fn monitor_shows_scripts_and_the_commands_they_run() {
+    ports_of_both(|port| {
+        let mut m = Raw::connect(port);
+        let mut c = Raw::connect(port);
+        let lib = "#!lua name=ml\nredis.register_function('mf', function(k, a) return redis.call('ping') end)";
+        c.cmd(&["FUNCTION", "LOAD", "REPLACE", lib]);
+        assert_eq!(m.cmd(&["MONITOR"]), "+OK\r\n");
+        let body = "redis.call('set','a','b') redis.call('select','3') redis.pcall('nosuch') redis.pcall('set', 'x') return redis.call('get','a')";
+        c.cmd(&["EVAL", body, "0"]);
+        c.cmd(&["MULTI"]);
+        c.cmd(&["EVAL", "return redis.call('ping')", "0"]);
+        c.cmd(&["EXEC"]);
+        c.cmd(&["FCALL", "mf", "0"]);
+        c.cmd(&["EVALSHA", "1234", "0"]);
+        c.cmd(&["EVAL", "return 1", "x"]);
+        c.cmd(&["PING"]);
+        // Lines without the timestamp, the connection's address as `client`.
+        let me = "127.0.0.1:";
+        let lines: Vec<String> = (0..13)
+            .map(|_| {
+                let line =
+                    String::from_utf8(m.read_reply().expect("a monitor line")).expect("utf8");
+                let rest = line
+                    .split_once(' ')
+                    .map(|x| x.1)
+                    .unwrap_or_default()
+                    .to_string();
+                match rest.find(me) {
+                    Some(at) => {
+                        let end = rest[at..].find(']').map_or(rest.len(), |e| at + e);
+                        format!("{}client{}", &rest[..at], &rest[end..])
+                    }
+                    None => rest,
+                }
+            })
+            .collect();
+        let body_repr = body.replace('\'', "'");
+        assert_eq!(
+            lines,
+            [
+                format!("[0 client] \"EVAL\" \"{body_repr}\" \"0\"\r\n"),
+                "[0 lua] \"set\" \"a\" \"b\"\r\n".into(),
+                "[3 lua] \"select\" \"3\"\r\n".into(),
+                "[3 lua] \"get\" \"a\"\r\n".into(),
+                "[0 client] \"MULTI\"\r\n".into(),
+                "[0 client] \"EVAL\" \"return redis.call('ping')\" \"0\"\r\n".into(),
+                "[0 lua] \"ping\"\r\n".into(),
+                "[0 client] \"EXEC\"\r\n".into(),
+                "[0 client] \"FCALL\" \"mf\" \"0\"\r\n".into(),
+                "[0 lua] \"ping\"\r\n".into(),
+                "[0 client] \"EVALSHA\" \"1234\" \"0\"\r\n".into(),
+                "[0 client] \"EVAL\" \"return 1\" \"x\"\r\n".into(),
+                "[0 client] \"PING\"\r\n".into(),
+            ]
+        );
+    });
+}
+
+#[test]
 fn script_that_wrote_is_unkillable_until_shutdown_nosave() {
     let s = Server::start(&["--busy-reply-threshold", "100"]);
     let mut a = s.raw();

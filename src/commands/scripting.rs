@@ -49,8 +49,20 @@ pub fn keys_and_args(args: &[Bytes]) -> CmdResult<(&[Bytes], &[Bytes])> {
 /// At the top level of a batch, hands the script to the connection (which runs it on the
 /// blocking pool, see `server::connection`) instead of running it here; inside MULTI/EXEC, or
 /// on the blocking pool itself, it runs inline. The deferred reply is never sent.
+///
+/// The script commands are `skip_monitor`, yet Redis shows them in MONITOR as they start to
+/// run (before the commands the script runs, whether or not the script then fails): this is
+/// that point, once per run.
 pub fn defer(ctx: &mut Ctx, args: &[Bytes], run: super::Handler) -> Option<CmdResult<Reply>> {
     if !std::mem::take(&mut ctx.session.defer_script) {
+        if ctx
+            .shared
+            .monitors
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+        {
+            crate::server::connection::feed_monitors(ctx.shared, ctx.session, args);
+        }
         return None;
     }
     ctx.session.script_job = Some(crate::scripting::Job {

@@ -481,6 +481,11 @@ fn call_command(
     let caller_resp3 = std::mem::replace(&mut ctx.session.resp3, state.resp3);
     let reply = commands::run(ctx, entry, &argv);
     ctx.session.resp3 = caller_resp3;
+    // MONITOR shows what a script runs once it ran, in the database it left selected, as
+    // Redis's call() feeds monitors.
+    if ctx.shared.monitors.load(SeqCst) > 0 && entry.flags & commands::SKIP_MONITOR == 0 {
+        crate::server::connection::feed_monitors_as(ctx.shared, ctx.session.db, "lua", &argv);
+    }
     // Nothing blocks inside a script (blocking commands are `noscript`; this is a backstop).
     ctx.session.block = None;
     match reply {

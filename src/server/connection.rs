@@ -573,6 +573,12 @@ fn request_len(args: &[Bytes]) -> usize {
 
 /// Formats a command as MONITOR shows it: `+<time> [<db> <addr>] "arg" ...`.
 pub fn feed_monitors(shared: &Shared, session: &Session, args: &[Bytes]) {
+    feed_monitors_as(shared, session.db, &session.handle.addr, args);
+}
+
+/// A MONITOR line for a command run by `client` in `db`: a connection's address, or `lua` for
+/// a command a script runs (Redis's `[0 lua] "set" …`).
+pub fn feed_monitors_as(shared: &Shared, db: usize, client: &str, args: &[Bytes]) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -580,8 +586,8 @@ pub fn feed_monitors(shared: &Shared, session: &Session, args: &[Bytes]) {
         "+{}.{:06} [{} {}]",
         now.as_secs(),
         now.subsec_micros(),
-        session.db,
-        session.handle.addr
+        db,
+        client
     );
     for a in args {
         line.push(' ');
