@@ -793,6 +793,57 @@ fn monitor_shows_scripts_and_the_commands_they_run() {
 }
 
 #[test]
+fn script_errors_update_errorstats_and_eval_commandstats() {
+    on_both(|c| {
+        c.cmd(&["SET", "s", "x"]);
+        c.cmd(&["CONFIG", "RESETSTAT"]);
+        for body in [
+            "redis.pcall('incr','s') return 1",
+            "return redis.call('incr','s')",
+            "error('x')",
+            "return redis.error_reply('MY thing')",
+            "return {err='OTHER bad'}",
+            "return redis.pcall('lpush','s','a')",
+        ] {
+            eval(c, body);
+        }
+        c.cmd(&["EVAL", "return 1", "x"]);
+        // A script failing with a called command's error counts it once (the command's).
+        assert_eq!(
+            c.cmd(&["INFO", "errorstats"]),
+            bulk("# Errorstats\r\nerrorstat_ERR:count=4\r\nerrorstat_MY:count=1\r\nerrorstat_OTHER:count=1\r\nerrorstat_WRONGTYPE:count=1\r\n")
+        );
+        let stats = c.cmd(&["INFO", "commandstats"]);
+        let eval_line = stats
+            .split("\r\n")
+            .find(|l| l.starts_with("cmdstat_eval:"))
+            .expect("cmdstat_eval");
+        assert!(
+            eval_line.starts_with("cmdstat_eval:calls=7,"),
+            "{eval_line}"
+        );
+        assert!(
+            eval_line.ends_with(",rejected_calls=0,failed_calls=6"),
+            "{eval_line}"
+        );
+        assert!(c
+            .cmd(&["INFO", "stats"])
+            .contains("total_error_replies:7\r\n"));
+        // The time recorded is the script's own run.
+        c.cmd(&["CONFIG", "RESETSTAT"]);
+        eval(c, &spin(30));
+        let stats = c.cmd(&["INFO", "commandstats"]);
+        let usec: u64 = stats
+            .split("cmdstat_eval:calls=1,usec=")
+            .nth(1)
+            .and_then(|r| r.split(',').next())
+            .and_then(|n| n.parse().ok())
+            .expect("usec");
+        assert!(usec >= 30_000, "{stats}");
+    });
+}
+
+#[test]
 fn script_that_wrote_is_unkillable_until_shutdown_nosave() {
     let s = Server::start(&["--busy-reply-threshold", "100"]);
     let mut a = s.raw();

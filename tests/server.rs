@@ -201,6 +201,7 @@ fn info_default_has_redis_sections_and_fields() {
             "# Replication",
             "# CPU",
             "# Modules",
+            "# Errorstats",
             "# Cluster",
             "# Keyspace"
         ]

@@ -35,6 +35,7 @@ const SECTIONS: &[(&str, bool)] = &[
     ("cpu", true),
     ("modules", true),
     ("commandstats", false),
+    ("errorstats", true),
     ("cluster", true),
     ("keyspace", true),
 ];
@@ -71,6 +72,7 @@ pub fn render(ctx: &mut Ctx, asked: &[String]) -> String {
         let title = match name {
             "cpu" => "CPU".to_string(),
             "commandstats" => "Commandstats".to_string(),
+            "errorstats" => "Errorstats".to_string(),
             n => n[..1].to_ascii_uppercase() + &n[1..],
         };
         out.push_str(&format!("# {title}\r\n"));
@@ -89,6 +91,7 @@ pub fn render(ctx: &mut Ctx, asked: &[String]) -> String {
             ]),
             "cpu" => cpu(),
             "commandstats" => commandstats(ctx),
+            "errorstats" => errorstats(ctx),
             "cluster" => fields(vec![(
                 "cluster_enabled",
                 u8::from(ctx.shared.config.get("cluster-enabled") == "yes").to_string(),
@@ -348,6 +351,20 @@ fn commandstats(ctx: &Ctx) -> Fields {
         ));
     }
     out
+}
+
+/// `errorstat_<CODE>:count=<n>` per error code sent, in code order as Redis's radix tree.
+fn errorstats(ctx: &Ctx) -> Fields {
+    let errors = ctx
+        .shared
+        .stats
+        .errors
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    errors
+        .iter()
+        .map(|(code, n)| (format!("errorstat_{code}"), format!("count={n}")))
+        .collect()
 }
 
 fn keyspace(ctx: &mut Ctx) -> Fields {

@@ -32,7 +32,7 @@ pub mod zset;
 
 use std::collections::HashMap;
 use std::sync::{MutexGuard, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
@@ -433,7 +433,7 @@ pub fn run(ctx: &mut Ctx, entry: &'static Entry, args: &[Bytes]) -> Reply {
             _ => route(cluster, &ctx.shared.config, [(entry, args)]),
         };
         if let Err(reply) = routed {
-            ctx.shared.stats.reject(entry.index);
+            ctx.shared.stats.reject(entry.index, &reply);
             // As Redis: a redirected EXEC discards the transaction, other commands fail it.
             if entry.cmd.name == "exec" {
                 transaction::abandon(ctx);
@@ -463,13 +463,13 @@ pub fn run(ctx: &mut Ctx, entry: &'static Entry, args: &[Bytes]) -> Reply {
 
 /// A command refused before running: counted as rejected; inside MULTI it fails the transaction.
 fn reject(ctx: &mut Ctx, entry: &Entry, reply: Reply) -> Reply {
-    ctx.shared.stats.reject(entry.index);
-    transaction::rejected(ctx, entry.cmd.name.as_bytes(), reply)
+    let reply = transaction::rejected(ctx, entry.cmd.name.as_bytes(), reply);
+    ctx.shared.stats.reject(entry.index, &reply);
+    reply
 }
 
 /// Runs a command's handler and records its statistics (directly, or from EXEC).
 pub fn call(ctx: &mut Ctx, entry: &'static Entry, args: &[Bytes]) -> Reply {
-    let stats = &ctx.shared.stats;
     let start = Instant::now();
     ctx.reading = entry.flags & READONLY != 0;
     let reply = match (entry.cmd.handler)(ctx, args) {
@@ -477,8 +477,24 @@ pub fn call(ctx: &mut Ctx, entry: &'static Entry, args: &[Bytes]) -> Reply {
         Err(e) => Reply::from(e),
     };
     ctx.publish_events();
-    let took = start.elapsed();
+    // A script handed to the blocking pool is accounted for when it has run (see
+    // `server::connection`), with its real duration and outcome.
+    if ctx.session.script_job.is_some() {
+        return reply;
+    }
+    account(ctx, entry, args, start.elapsed(), &reply);
+    reply
+}
+
+/// Records a command's run in commandstats, the slowlog and the latency monitor.
+pub fn account(ctx: &mut Ctx, entry: &Entry, args: &[Bytes], took: Duration, reply: &Reply) {
+    let stats = &ctx.shared.stats;
     stats.record(entry.index, took, reply.is_error());
+    // A script failing with the error of a command it called: that error was counted already
+    // (Redis's `ignore_error_stats_update`).
+    if !(entry.cmd.group == "scripting" && ctx.shared.scripting.error_already_counted()) {
+        stats.error_reply(reply);
+    }
     // One comparison each when the command was fast: both thresholds are cached atomics.
     let micros = took.as_micros() as u64;
     let config = &ctx.shared.config;
@@ -502,7 +518,6 @@ pub fn call(ctx: &mut Ctx, entry: &'static Entry, args: &[Bytes]) -> Reply {
         };
         ctx.shared.latency.add(event, micros / 1000);
     }
-    reply
 }
 
 /// Clustered mode: runs keyed commands here only if their keys share one slot that this node

@@ -147,6 +147,11 @@ pub struct Running {
     functions: std::sync::atomic::AtomicUsize,
     /// The FCALL running off the connection tasks (its arguments), for FUNCTION STATS.
     fcall: Mutex<Option<Vec<Bytes>>>,
+    /// The error replies of the commands the current script called: INFO errorstats counted
+    /// them, so the script failing with one of them is not counted again.
+    inner_errors: Mutex<Vec<String>>,
+    /// The last script failed with such an error (read once by `error_already_counted`).
+    counted_error: AtomicBool,
     ended: Notify,
 }
 
@@ -326,10 +331,20 @@ impl Vm {
     ) -> Reply {
         // A SELECT inside the script does not change the caller's database (Redis 7).
         let db = ctx.session.db;
+        let run = &ctx.shared.scripting.run;
+        lock(&run.inner_errors).clear();
         let reply = match self.try_call(ctx, func, name, keys, argv, read_only, fcall) {
             Ok(reply) => reply,
             Err(e) => Reply::error(format!("ERR {e}")),
         };
+        let run = &ctx.shared.scripting.run;
+        let counted = match &reply {
+            Reply::Error(e) => lock(&run.inner_errors)
+                .iter()
+                .any(|inner| e.starts_with(inner.as_bytes())),
+            _ => false,
+        };
+        run.counted_error.store(counted, SeqCst);
         ctx.session.db = db;
         reply
     }
@@ -489,7 +504,12 @@ fn call_command(
     // Nothing blocks inside a script (blocking commands are `noscript`; this is a backstop).
     ctx.session.block = None;
     match reply {
-        Reply::Error(e) => Ok(Err(String::from_utf8_lossy(&e).into_owned())),
+        Reply::Error(e) => {
+            let text = String::from_utf8_lossy(&e).into_owned();
+            let trimmed = text.trim_end_matches(['\r', '\n']).to_string();
+            lock(&ctx.shared.scripting.run.inner_errors).push(trimmed);
+            Ok(Err(text))
+        }
         reply => Ok(Ok(convert::to_lua(lua, reply, state.resp3)?)),
     }
 }
@@ -613,7 +633,18 @@ fn helpers(lua: &Lua) -> mlua::Result<Table> {
     Ok(t)
 }
 
+/// A std mutex whose poisoning is ignored (the data stays consistent: plain values).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Engine {
+    /// Whether the script that just ended failed with the error of a command it called, which
+    /// INFO errorstats counted already (as Redis's `ignore_error_stats_update`).
+    pub fn error_already_counted(&self) -> bool {
+        self.run.counted_error.swap(false, SeqCst)
+    }
+
     fn vm(&self) -> std::sync::MutexGuard<'_, Vm> {
         self.vm.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -363,7 +363,7 @@ impl Connection<'_> {
             };
             let reply = match commands::resolve(&args) {
                 Resolved::Error(r) => {
-                    shared.stats.error_replies.fetch_add(1, Relaxed);
+                    shared.stats.error_reply(&r);
                     if session.multi.is_some() || args[0].eq_ignore_ascii_case(b"exec") {
                         let mut ctx = Ctx::new(shared, session, &mut guard, &shared.store);
                         commands::transaction::rejected(&mut ctx, &args[0], r)
@@ -379,8 +379,9 @@ impl Connection<'_> {
                             .scripting
                             .refuses_while_busy(entry.cmd.name, entry.flags) =>
                 {
-                    shared.stats.error_replies.fetch_add(1, Relaxed);
-                    shared.scripting.busy_error()
+                    let busy = shared.scripting.busy_error();
+                    shared.stats.error_reply(&busy);
+                    busy
                 }
                 Resolved::Run(entry) => {
                     let writes = entry.flags & (commands::WRITE | commands::MAY_REPLICATE) != 0;
@@ -469,7 +470,13 @@ impl Connection<'_> {
             let mut guard = None;
             let reply = {
                 let mut ctx = Ctx::new(&shared, &mut script_session, &mut guard, &shared.store);
-                (job.run)(&mut ctx, &job.args).unwrap_or_else(Reply::from)
+                let start = std::time::Instant::now();
+                let reply = (job.run)(&mut ctx, &job.args).unwrap_or_else(Reply::from);
+                // The EVAL/FCALL entry's stats, slowlog and latency get the script's real run.
+                if let Resolved::Run(entry) = commands::resolve(&job.args) {
+                    commands::account(&mut ctx, entry, &job.args, start.elapsed(), &reply);
+                }
+                reply
             };
             if let Some(store) = guard.as_mut() {
                 if shared.blocking.has_ready() {

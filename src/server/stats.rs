@@ -1,7 +1,11 @@
 //! Server counters for INFO stats and INFO commandstats.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
 use std::time::Duration;
+
+use crate::protocol::reply::Reply;
 
 #[derive(Default)]
 pub struct CmdStat {
@@ -50,6 +54,8 @@ pub struct Stats {
     pub net_input_bytes: AtomicU64,
     pub net_output_bytes: AtomicU64,
     pub error_replies: AtomicU64,
+    /// Error replies by error code (`ERR`, `WRONGTYPE` …), for INFO errorstats.
+    pub errors: Mutex<BTreeMap<String, u64>>,
     pub commands: Vec<CmdStat>,
 }
 
@@ -61,6 +67,24 @@ impl Stats {
         }
     }
 
+    /// An error reply sent to a client: total_error_replies, and its code (the first word, as
+    /// Redis's `afterErrorReply`) in INFO errorstats.
+    pub fn error_reply(&self, reply: &Reply) {
+        let Reply::Error(e) = reply else {
+            return;
+        };
+        self.error_replies.fetch_add(1, Relaxed);
+        let code = e.split(|&c| c == b' ').next().unwrap_or_default();
+        let code = String::from_utf8_lossy(code).into_owned();
+        *self
+            .errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(code)
+            .or_default() += 1;
+    }
+
+    /// A command's run; a failed one's error reply is counted by `error_reply`.
     pub fn record(&self, index: usize, took: Duration, failed: bool) {
         self.commands_processed.fetch_add(1, Relaxed);
         if let Some(s) = self.commands.get(index) {
@@ -72,13 +96,10 @@ impl Stats {
                 s.failed.fetch_add(1, Relaxed);
             }
         }
-        if failed {
-            self.error_replies.fetch_add(1, Relaxed);
-        }
     }
 
-    pub fn reject(&self, index: usize) {
-        self.error_replies.fetch_add(1, Relaxed);
+    pub fn reject(&self, index: usize, reply: &Reply) {
+        self.error_reply(reply);
         if let Some(s) = self.commands.get(index) {
             s.rejected.fetch_add(1, Relaxed);
         }
@@ -107,6 +128,10 @@ impl Stats {
         ] {
             c.store(0, Relaxed);
         }
+        self.errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         for s in &self.commands {
             s.calls.store(0, Relaxed);
             s.usec.store(0, Relaxed);
