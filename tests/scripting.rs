@@ -1081,3 +1081,131 @@ fn busy_function_is_reported_by_function_stats_and_killed_by_function_kill() {
         );
     });
 }
+
+#[test]
+fn globals_and_library_tables_are_read_only_as_redis() {
+    let readonly = "ERR user_script:1: Attempt to modify a readonly table";
+    // Raw writes (rawset, setmetatable, table.insert) fail in C: no position prefix.
+    let raw_readonly = "ERR Attempt to modify a readonly table";
+    on_both(|c| {
+        for body in [
+            "redis.x = 1",
+            "string.foo = 1",
+            "cjson.x = 1",
+            "cmsgpack.x = 1",
+            "bit.x = 1",
+            "struct.x = 1",
+            "math.x = 1",
+            "table.x = 1",
+            "coroutine.x = 1",
+            "redis.call = nil",
+            "_G.x = 1",
+            "_G.redis = nil",
+            "getmetatable('').__index.upper = nil",
+            "getmetatable('').__index = 1 return 1",
+            "string = nil return 1",
+            "KEYS = 1 return 1",
+        ] {
+            assert_eq!(eval(c, body), script_err(readonly, body, 1), "{body}");
+        }
+        for body in [
+            "rawset(redis, 'x', 1)",
+            "rawset(_G, 'x', 1)",
+            "setmetatable(redis, {}) return 1",
+            "table.insert(redis, 1) return 1",
+        ] {
+            assert_eq!(eval(c, body), script_err(raw_readonly, body, 1), "{body}");
+        }
+        // The encoders see a library table's contents.
+        let body = "return cjson.encode(string)";
+        assert_eq!(
+            eval(c, body),
+            script_err(
+                "ERR user_script:1: Cannot serialise function: type not supported",
+                body,
+                1
+            )
+        );
+        // KEYS/ARGV and the script's own tables stay writable; iterating and raw reads of
+        // library tables see their contents.
+        check(
+            c,
+            &[
+                (&["EVAL", "KEYS[5] = 1 return 1", "0"], ":1\r\n"),
+                (
+                    &["EVAL", "table.insert(ARGV, 'x') return #ARGV", "0"],
+                    ":1\r\n",
+                ),
+                (
+                    &["EVAL", "for k,v in pairs(string) do end return 1", "0"],
+                    ":1\r\n",
+                ),
+                (
+                    &[
+                        "EVAL",
+                        "local t = {} t.x = 1 rawset(t, 'y', 2) return t.x + t.y",
+                        "0",
+                    ],
+                    ":3\r\n",
+                ),
+                (
+                    &[
+                        "EVAL",
+                        "local n = 0 for k in pairs(redis) do n = n + 1 end return n > 5",
+                        "0",
+                    ],
+                    ":1\r\n",
+                ),
+                (&["EVAL", "return next(math) ~= nil", "0"], ":1\r\n"),
+                (
+                    &["EVAL", "return tostring(rawget(redis, 'call') ~= nil)", "0"],
+                    "$4\r\ntrue\r\n",
+                ),
+                (
+                    &["EVAL", "return tostring(getmetatable(redis))", "0"],
+                    "$3\r\nnil\r\n",
+                ),
+                (&["EVAL", "return rawequal(_G, _G._G)", "0"], ":1\r\n"),
+                (
+                    &[
+                        "EVAL",
+                        "return ('abc'):upper() .. table.concat({'a','b'}, ',')",
+                        "0",
+                    ],
+                    "$6\r\nABCa,b\r\n",
+                ),
+            ],
+        );
+        // A function library's code and its functions see the same read-only tables.
+        c.cmd(&["FUNCTION", "FLUSH"]);
+        assert_eq!(
+            c.cmd(&["FUNCTION", "LOAD", "#!lua name=lib\nredis.x = 1"]),
+            "-ERR Error registering functions: ERR user_function:2: Attempt to modify a readonly table\r\n"
+        );
+        let lib = "#!lua name=lib\n\
+            redis.register_function('setredis', function() redis.x = 1 end)\n\
+            redis.register_function('setstring', function() string.upper = nil end)\n\
+            redis.register_function('rawset', function() rawset(_G, 'a', 1) end)\n\
+            redis.register_function('args', function(k, a) k[3] = 1 table.insert(a, 'x') return #a end)";
+        assert_eq!(c.cmd(&["FUNCTION", "LOAD", lib]), bulk("lib"));
+        let fn_err = |msg: &str, name: &str, line: u32| {
+            format!("-{msg} script: {name}, on @user_function:{line}.\r\n")
+        };
+        let at =
+            |line: u32| format!("ERR user_function:{line}: Attempt to modify a readonly table");
+        assert_eq!(
+            c.cmd(&["FCALL", "setredis", "0"]),
+            fn_err(&at(2), "setredis", 2)
+        );
+        assert_eq!(
+            c.cmd(&["FCALL", "setstring", "0"]),
+            fn_err(&at(3), "setstring", 3)
+        );
+        assert_eq!(
+            c.cmd(&["FCALL", "rawset", "0"]),
+            fn_err(raw_readonly, "rawset", 4)
+        );
+        assert_eq!(c.cmd(&["FCALL", "args", "0"]), ":1\r\n");
+        c.cmd(&["FUNCTION", "FLUSH"]);
+    });
+}

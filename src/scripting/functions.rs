@@ -170,7 +170,8 @@ impl Vm {
         }
         let lua_err = |e: mlua::Error| CmdError::err(format!("Error registering functions: {e}"));
         // The library's own environment: the read-only globals, with a `redis` table that only
-        // registers functions (and logs) while the code loads.
+        // registers functions (and logs) while the code loads. Scripts see both through
+        // read-only proxies, as Redis marks them read-only.
         let env = self.lua.create_table().map_err(lua_err)?;
         let loading = self.lua.create_table().map_err(lua_err)?;
         for (k, v) in self.redis.pairs::<Value, Value>().flatten() {
@@ -184,11 +185,12 @@ impl Vm {
         loading
             .set_metatable(Some(self.readonly.clone()))
             .map_err(lua_err)?;
-        env.raw_set("redis", loading.clone()).map_err(lua_err)?;
+        let protect = |t: &Table| self.protect.call::<Table>(t.clone()).map_err(lua_err);
+        env.raw_set("redis", protect(&loading)?).map_err(lua_err)?;
         env.set_metatable(Some(self.env_metatable().map_err(lua_err)?))
             .map_err(lua_err)?;
         let chunk = self
-            .compile_in(body, CHUNK, Some(env.clone()))
+            .compile_in(body, CHUNK, protect(&env)?)
             .map_err(|msg| CmdError::err(format!("Error compiling function: {msg}")))?;
         let registered = RefCell::new(Vec::<Registered>::new());
         let outcome = self.lua.scope(|scope| {
@@ -229,8 +231,9 @@ impl Vm {
             }
             names.push(r.name.clone());
         }
-        // Once loaded, the library's functions see the real `redis` table.
-        env.raw_set("redis", self.redis.clone()).map_err(lua_err)?;
+        // Once loaded, the library's functions see the whole `redis` table (its proxy).
+        let redis: Table = self.globals.raw_get("redis").map_err(lua_err)?;
+        env.raw_set("redis", redis).map_err(lua_err)?;
         self.delete_library(&name);
         for r in registered {
             self.functions.insert(

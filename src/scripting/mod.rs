@@ -193,6 +193,10 @@ struct Vm {
     run_fn: Function,
     /// The globals' read-only metatable (function libraries' environments use it too).
     readonly: Table,
+    /// What EVAL scripts run in: the read-only proxy of the globals (Redis's read-only `_G`).
+    env: Table,
+    /// The prelude's `protect(t)`: a read-only proxy of `t`, as scripts see library tables.
+    protect: Function,
     scripts: HashMap<String, Script>,
     /// FUNCTION libraries by name, and their functions by name.
     libraries: std::collections::BTreeMap<String, functions::Library>,
@@ -266,10 +270,12 @@ impl Vm {
             },
         )?;
         let rust = helpers(&lua)?;
-        let (run, run_fn, readonly): (Function, Function, Table) =
-            lua.load(PRELUDE).set_name("=berth").call(rust)?;
+        let (run, run_fn, readonly, redis, env, protect, real) = lua
+            .load(PRELUDE)
+            .set_name("=berth")
+            .call::<(Function, Function, Table, Table, Table, Function, Table)>(rust)?;
+        lua.set_named_registry_value(libs::PROXIES, real)?;
         let globals = lua.globals();
-        let redis = globals.raw_get("redis")?;
         Ok(Vm {
             lua,
             globals,
@@ -277,6 +283,8 @@ impl Vm {
             run,
             run_fn,
             readonly,
+            env,
+            protect,
             scripts: HashMap::new(),
             libraries: Default::default(),
             functions: HashMap::new(),
@@ -285,20 +293,18 @@ impl Vm {
 
     /// Compiles a script body in the sandbox (an EVAL script).
     fn compile(&self, body: &[u8], chunk: &str) -> CmdResult<Function> {
-        self.compile_in(body, chunk, None)
+        self.compile_in(body, chunk, self.env.clone())
             .map_err(|msg| CmdError::err(format!("Error compiling script (new function): {msg}")))
     }
 
-    /// Compiles with the globals, or `env`, as environment; the error is Lua's message.
-    fn compile_in(&self, body: &[u8], chunk: &str, env: Option<Table>) -> Result<Function, String> {
-        let mut chunk = self
+    /// Compiles with `env` as environment (a read-only proxy); the error is Lua's message.
+    fn compile_in(&self, body: &[u8], chunk: &str, env: Table) -> Result<Function, String> {
+        let chunk = self
             .lua
             .load(body)
             .set_name(chunk)
-            .set_mode(ChunkMode::Text);
-        if let Some(env) = env {
-            chunk = chunk.set_environment(env);
-        }
+            .set_mode(ChunkMode::Text)
+            .set_environment(env);
         chunk.into_function().map_err(|e| match e {
             mlua::Error::SyntaxError { message, .. } => message,
             e => e.to_string(),

@@ -84,12 +84,81 @@ local readonly = {
 }
 setmetatable(G, readonly)
 
+-- Redis 7 marks _G and every library table read-only with a patched Lua
+-- (lua_enablereadonlytable). berth runs stock Lua, so scripts see read-only proxies instead:
+-- an empty table whose __index is the real table and whose __newindex raises, so even
+-- assigning an existing field (`string = nil`, `redis.call = nil`) fails. `real` maps each
+-- proxy back to its table; the raw-access functions below see through it.
+local real = setmetatable({}, { __mode = "k" })
+local base = {
+  pairs = pairs, ipairs = ipairs, next = next, rawget = rawget, rawset = rawset,
+  unpack = unpack, getmetatable = getmetatable, setmetatable = setmetatable,
+  insert = table.insert, remove = table.remove, sort = table.sort, concat = table.concat,
+  getn = table.getn, maxn = table.maxn, setn = table.setn,
+}
+local function protect(t)
+  local p = setmetatable({}, { __index = t, __newindex = readonly.__newindex, __metatable = false })
+  real[p] = t
+  return p
+end
+
+-- Raw access reads the real table; raw writes to a protected one fail without a position,
+-- as the patched C functions do.
+local function refuse(t)
+  if real[t] then
+    error("Attempt to modify a readonly table", 0)
+  end
+end
+local function through(f)
+  return function(t, ...)
+    return f(real[t] or t, ...)
+  end
+end
+local function guarded(f)
+  return function(t, ...)
+    refuse(t)
+    return f(t, ...)
+  end
+end
+G.pairs, G.ipairs, G.next, G.rawget, G.unpack =
+  through(base.pairs), through(base.ipairs), through(base.next), through(base.rawget),
+  through(base.unpack)
+G.rawset, G.setmetatable = guarded(base.rawset), guarded(base.setmetatable)
+table.insert, table.remove, table.sort =
+  guarded(base.insert), guarded(base.remove), guarded(base.sort)
+table.concat, table.getn, table.maxn = through(base.concat), through(base.getn), through(base.maxn)
+if base.setn then
+  table.setn = guarded(base.setn)
+end
+
+-- The string metatable and the globals' metatable are read-only too; getmetatable shows the
+-- proxies (and nil for a library table, which has no metatable of its own in Redis).
+local string_meta = base.getmetatable("")
+local shown = { [readonly] = protect(readonly) }
+G.getmetatable = function(v)
+  local m = base.getmetatable(real[v] or v)
+  return shown[m] or m
+end
+
+-- Every library table (and `redis`) becomes its proxy; _G is the scripts' environment.
+for k, v in base.pairs(G) do
+  if type(v) == "table" and v ~= G then
+    base.rawset(G, k, protect(v))
+  end
+end
+string_meta.__index = G.string
+shown[string_meta] = protect(string_meta)
+local env = protect(G)
+base.rawset(G, "_G", env)
+
 -- Runs an EVAL script; runs a FUNCTION with its KEYS and ARGV tables; the read-only
--- metatable, for function libraries' environments.
+-- metatable, for function libraries' environments; the real `redis` table (Rust binds
+-- redis.call per run); the scripts' environment; `protect`, for function libraries; and the
+-- proxy-to-table map, for the Rust encoders (cjson, cmsgpack).
 return function(f)
   return xpcall(f, handler)
 end, function(f, keys, args)
   return xpcall(function()
     return f(keys, args)
   end, handler)
-end, readonly
+end, readonly, redis, env, protect, real

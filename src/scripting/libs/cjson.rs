@@ -68,6 +68,7 @@ fn encode(lua: &Lua, v: &Value, depth: usize, out: &mut Vec<u8>) -> mlua::Result
         Value::Integer(_) | Value::Number(_) => number(lua, v, out)?,
         Value::String(s) => string(&s.as_bytes(), out),
         Value::Table(t) => {
+            let t = &super::unproxy(lua, t)?;
             if depth >= MAX_DEPTH {
                 return Err(lib_error(lua, "Cannot serialise, excessive nesting (1001)"));
             }

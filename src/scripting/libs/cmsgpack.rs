@@ -77,6 +77,7 @@ fn encode(lua: &Lua, v: &Value, depth: usize, out: &mut Vec<u8>) -> mlua::Result
             out.extend_from_slice(&s);
         }
         Value::Table(t) if depth < MAX_NESTING => {
+            let t = &super::unproxy(lua, t)?;
             if let Some(n) = array_len(lua, t)? {
                 header(out, n, 0x90, 0xdc, 0xdd);
                 for i in 1..=n {

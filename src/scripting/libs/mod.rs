@@ -19,6 +19,18 @@ pub fn open(lua: &Lua, globals: &Table) -> mlua::Result<()> {
     Ok(())
 }
 
+/// The registry key of the prelude's map from read-only proxies to the tables they show.
+pub const PROXIES: &str = "berth.readonly_proxies";
+
+/// The table a read-only proxy shows (or `t` itself), so that encoding a library table
+/// (`cjson.encode(string)`) sees its contents as in Redis.
+pub fn unproxy(lua: &Lua, t: &Table) -> mlua::Result<Table> {
+    let proxies: Table = lua.named_registry_value(PROXIES)?;
+    Ok(proxies
+        .raw_get::<Option<Table>>(t)?
+        .unwrap_or_else(|| t.clone()))
+}
+
 /// An error raised by a library function: `user_script:1: <msg>` (the position of the calling
 /// line, as `luaL_error` gives it), reported as `ERR …` when it ends the script.
 pub fn lib_error(lua: &Lua, msg: impl AsRef<str>) -> mlua::Error {
