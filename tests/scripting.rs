@@ -1182,6 +1182,24 @@ fn globals_and_library_tables_are_read_only_as_redis() {
             c.cmd(&["FUNCTION", "LOAD", "#!lua name=lib\nredis.x = 1"]),
             "-ERR Error registering functions: ERR user_function:2: Attempt to modify a readonly table\r\n"
         );
+        // While loading, the code sees only `redis` (register_function, log, LOG_*,
+        // REDIS_VERSION*); its functions see every global once loaded.
+        let missing = |name: &str| {
+            format!("-ERR Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable '{name}'\r\n")
+        };
+        for (read, name) in [
+            ("string", "string"),
+            ("_G", "_G"),
+            ("redis.call", "call"),
+            ("redis.sha1hex", "sha1hex"),
+        ] {
+            let code = format!("#!lua name=lib\nlocal x = {read} redis.register_function('f', function() return 1 end)");
+            assert_eq!(c.cmd(&["FUNCTION", "LOAD", &code]), missing(name), "{read}");
+        }
+        let code = "#!lua name=lib\nlocal x = redis.LOG_DEBUG + redis.REDIS_VERSION_NUM redis.register_function('f', function() return string.upper('a') end)";
+        assert_eq!(c.cmd(&["FUNCTION", "LOAD", code]), bulk("lib"));
+        assert_eq!(c.cmd(&["FCALL", "f", "0"]), bulk("A"));
+        c.cmd(&["FUNCTION", "FLUSH"]);
         let lib = "#!lua name=lib\n\
             redis.register_function('setredis', function() redis.x = 1 end)\n\
             redis.register_function('setstring', function() string.upper = nil end)\n\

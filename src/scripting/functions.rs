@@ -174,12 +174,17 @@ impl Vm {
         // read-only proxies, as Redis marks them read-only.
         let env = self.lua.create_table().map_err(lua_err)?;
         let loading = self.lua.create_table().map_err(lua_err)?;
-        for (k, v) in self.redis.pairs::<Value, Value>().flatten() {
-            if let Value::String(s) = &k {
-                if matches!(&*s.to_string_lossy(), "call" | "pcall" | "setresp") {
-                    continue;
-                }
-            }
+        // What Redis 7.0's load-time `redis` table holds (besides register_function).
+        for k in [
+            "log",
+            "LOG_DEBUG",
+            "LOG_VERBOSE",
+            "LOG_NOTICE",
+            "LOG_WARNING",
+            "REDIS_VERSION",
+            "REDIS_VERSION_NUM",
+        ] {
+            let v: Value = self.redis.raw_get(k).map_err(lua_err)?;
             loading.raw_set(k, v).map_err(lua_err)?;
         }
         loading
@@ -187,7 +192,9 @@ impl Vm {
             .map_err(lua_err)?;
         let protect = |t: &Table| self.protect.call::<Table>(t.clone()).map_err(lua_err);
         env.raw_set("redis", protect(&loading)?).map_err(lua_err)?;
-        env.set_metatable(Some(self.env_metatable().map_err(lua_err)?))
+        // While the code loads, Redis 7.0 shows it nothing but `redis`: every other global
+        // read fails as a missing one.
+        env.set_metatable(Some(self.readonly.clone()))
             .map_err(lua_err)?;
         let chunk = self
             .compile_in(body, CHUNK, protect(&env)?)
@@ -231,9 +238,12 @@ impl Vm {
             }
             names.push(r.name.clone());
         }
-        // Once loaded, the library's functions see the whole `redis` table (its proxy).
+        // Once loaded, the library's functions see the globals and the whole `redis` table
+        // (its proxy).
         let redis: Table = self.globals.raw_get("redis").map_err(lua_err)?;
         env.raw_set("redis", redis).map_err(lua_err)?;
+        env.set_metatable(Some(self.env_metatable().map_err(lua_err)?))
+            .map_err(lua_err)?;
         self.delete_library(&name);
         for r in registered {
             self.functions.insert(
