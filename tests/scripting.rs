@@ -1158,6 +1158,14 @@ fn globals_and_library_tables_are_read_only_as_redis() {
                 ),
                 (&["EVAL", "return next(math) ~= nil", "0"], ":1\r\n"),
                 (
+                    &[
+                        "EVAL",
+                        "table.remove(redis) table.sort(string) return 1",
+                        "0",
+                    ],
+                    ":1\r\n",
+                ),
+                (
                     &["EVAL", "return tostring(rawget(redis, 'call') ~= nil)", "0"],
                     "$4\r\ntrue\r\n",
                 ),

@@ -103,21 +103,20 @@ local function protect(t)
 end
 
 -- Raw access reads the real table; raw writes to a protected one fail without a position,
--- as the patched C functions do.
-local function refuse(t)
-  if real[t] then
-    error("Attempt to modify a readonly table", 0)
-  end
-end
+-- as the patched C functions do. A table function that would not write (removing from or
+-- sorting a table with too few elements) just runs, as in Redis.
 local function through(f)
   return function(t, ...)
     return f(real[t] or t, ...)
   end
 end
-local function guarded(f)
+local function guarded(f, min)
   return function(t, ...)
-    refuse(t)
-    return f(t, ...)
+    local r = real[t]
+    if r and (min == nil or #r >= min) then
+      error("Attempt to modify a readonly table", 0)
+    end
+    return f(r or t, ...)
   end
 end
 G.pairs, G.ipairs, G.next, G.rawget, G.unpack =
@@ -125,7 +124,7 @@ G.pairs, G.ipairs, G.next, G.rawget, G.unpack =
   through(base.unpack)
 G.rawset, G.setmetatable = guarded(base.rawset), guarded(base.setmetatable)
 table.insert, table.remove, table.sort =
-  guarded(base.insert), guarded(base.remove), guarded(base.sort)
+  guarded(base.insert), guarded(base.remove, 1), guarded(base.sort, 2)
 table.concat, table.getn, table.maxn = through(base.concat), through(base.getn), through(base.maxn)
 if base.setn then
   table.setn = guarded(base.setn)
