@@ -99,6 +99,9 @@ struct Slot {
     ver: u64,
     /// In the dirty queue (changed since the last swap).
     queued: bool,
+    /// Read or written since the last eviction pass: spared once (a CLOCK's reference bit), so
+    /// hot keys stay while a bulk load streams through.
+    used: bool,
 }
 
 /// State shared with the thread applying a swapped batch.
@@ -315,7 +318,8 @@ impl Memtable {
 
     /// The current value of `key`, loading it from sled on a miss.
     pub fn get(&mut self, tree: &Tree, key: &[u8]) -> sled::Result<Option<IVec>> {
-        if let Some(slot) = self.map.get(key) {
+        if let Some(slot) = self.map.get_mut(key) {
+            slot.used = true;
             return Ok(slot.val.clone());
         }
         if self.known_absent(key) {
@@ -334,6 +338,7 @@ impl Memtable {
                 val,
                 ver: 0,
                 queued: false,
+                used: true,
             },
         );
         if self.bytes > self.limit {
@@ -380,6 +385,7 @@ impl Memtable {
             Some(slot) => {
                 self.bytes = self.bytes + add - slot.val.as_ref().map_or(0, |v| v.len());
                 slot.ver = self.seq;
+                slot.used = true;
                 if !slot.queued {
                     slot.queued = true;
                     self.dirty.push(IVec::from(key));
@@ -394,6 +400,7 @@ impl Memtable {
                         val,
                         ver: self.seq,
                         queued: true,
+                        used: true,
                     },
                 );
                 self.dirty.push(IVec::from(key));
@@ -519,16 +526,26 @@ impl Memtable {
         let target = self.limit / 10 * 9;
         let mut bytes = self.bytes;
         let resident = &mut self.resident;
-        self.map.retain(|k, slot| {
-            if bytes <= target || slot.ver > upto || slot.queued {
-                return true;
+        // Second chance: a pass spares (and clears) entries used since the previous pass; a
+        // second pass runs only if the first could not free enough.
+        for _ in 0..2 {
+            self.map.retain(|k, slot| {
+                if bytes <= target || slot.ver > upto || slot.queued {
+                    return true;
+                }
+                if std::mem::take(&mut slot.used) {
+                    return true;
+                }
+                bytes -= k.len() + slot.val.as_ref().map_or(0, |v| v.len()) + OVERHEAD;
+                if let Some(v) = super::keys::member_version(k.as_slice()) {
+                    resident.remove(&v);
+                }
+                false
+            });
+            if bytes <= target {
+                break;
             }
-            bytes -= k.len() + slot.val.as_ref().map_or(0, |v| v.len()) + OVERHEAD;
-            if let Some(v) = super::keys::member_version(k.as_slice()) {
-                resident.remove(&v);
-            }
-            false
-        });
+        }
         self.bytes = bytes;
     }
 
