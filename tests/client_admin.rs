@@ -5,23 +5,7 @@
 mod common;
 use std::time::{Duration, Instant};
 
-use common::{array, bulk, reply, send, Raw, RealRedis, Server};
-
-fn client_id(c: &mut Raw) -> u64 {
-    c.cmd(&["CLIENT", "ID"])[1..].trim().parse().unwrap()
-}
-
-/// The CLIENT LIST/INFO lines inside a bulk reply.
-fn lines(reply: &str) -> Vec<String> {
-    let body = &reply[reply.find("\r\n").unwrap() + 2..reply.len() - 2];
-    body.lines().map(str::to_string).collect()
-}
-
-fn field<'a>(line: &'a str, name: &str) -> &'a str {
-    line.split(' ')
-        .find_map(|f| f.strip_prefix(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("no {name} in {line}"))
-}
+use common::{array, bulk, client_id, field, lines, reply, send, Raw, RealRedis, Server};
 
 fn keys(line: &str) -> Vec<String> {
     line.split(' ')

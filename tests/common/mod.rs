@@ -477,3 +477,21 @@ pub fn wait_blocked(c: &mut Raw, n: usize) {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// This connection's CLIENT ID.
+pub fn client_id(c: &mut Raw) -> u64 {
+    c.cmd(&["CLIENT", "ID"])[1..].trim().parse().unwrap()
+}
+
+/// The CLIENT LIST/INFO lines inside a bulk reply.
+pub fn lines(reply: &str) -> Vec<String> {
+    let body = &reply[reply.find("\r\n").unwrap() + 2..reply.len() - 2];
+    body.lines().map(str::to_string).collect()
+}
+
+/// The value of `name=` in a CLIENT LIST/INFO line.
+pub fn field<'a>(line: &'a str, name: &str) -> &'a str {
+    line.split(' ')
+        .find_map(|f| f.strip_prefix(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} in {line}"))
+}
