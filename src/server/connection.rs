@@ -447,14 +447,9 @@ impl Connection<'_> {
         if self.postponed.is_none() {
             session.argv_mem = 0;
         }
-        // A write burst outpacing the background flusher: apply early, and past twice that,
-        // hand the queue over at once (waiting for the batch in progress) to bound memory.
+        // A write burst outpacing the once-a-second hand-over: hand the queue over now.
         if let Some(store) = guard.as_mut() {
-            if store.needs_sync() {
-                shared.durability.hand_off(store);
-            } else if store.needs_apply() {
-                shared.durability.apply_soon();
-            }
+            hand_over_early(store);
         }
         (wrote, None)
     }
@@ -482,11 +477,7 @@ impl Connection<'_> {
                 if shared.blocking.has_ready() {
                     shared.blocking.serve(store, commands::serve_blocked);
                 }
-                if store.needs_sync() {
-                    shared.durability.hand_off(store);
-                } else if store.needs_apply() {
-                    shared.durability.apply_soon();
-                }
+                hand_over_early(store);
             }
             drop(guard);
             shared.scripting.end();
@@ -622,4 +613,12 @@ pub fn repr(b: &[u8]) -> String {
     }
     s.push('"');
     s
+}
+
+/// Hands queued writes to the writer threads when more than the periodic hand-over should hold
+/// (blocks only under backpressure, see `storage/pipeline.rs`).
+fn hand_over_early(store: &mut crate::storage::Store) {
+    if let Err(e) = store.bound_queue() {
+        tracing::error!(error = %e, "handing writes to sled failed");
+    }
 }

@@ -31,8 +31,6 @@ pub struct Shared {
     pub store: Mutex<Store>,
     /// A handle on the engine for flushing without the keyspace lock.
     pub flusher: sled::Db,
-    /// The keyspace tree, for applying memtable swaps outside the lock.
-    pub tree: sled::Tree,
     pub config: Config,
     pub stats: stats::Stats,
     pub durability: durability::Durability,
@@ -135,7 +133,6 @@ pub async fn run(config: Config) -> Result<(), String> {
     let listeners = bind_all(&config.get("bind"), port).await?;
     let shared = Arc::new(Shared {
         flusher: store.flusher(),
-        tree: store.tree(),
         store: Mutex::new(store),
         stats: stats::Stats::new(crate::commands::table().all.len()),
         durability: Default::default(),
@@ -195,9 +192,15 @@ pub async fn run(config: Config) -> Result<(), String> {
     health.set(http::Phase::Stopping);
     tracing::info!("shutting down: finishing in-flight commands");
     drain_clients(&shared).await;
-    durability::flush_now(&shared)
-        .await
-        .map_err(|e| format!("final flush failed: {e}"))?;
+    // Everything durable, and the tree caught up, so the next start replays no journal.
+    let last = shared.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut store = last.store.lock().unwrap_or_else(|e| e.into_inner());
+        store.flush()
+    })
+    .await
+    .map_err(|e| format!("final flush failed: {e}"))?
+    .map_err(|e| format!("final flush failed: {e}"))?;
     tracing::info!("berth-server is now ready to exit, bye bye");
     Ok(())
 }

@@ -34,6 +34,7 @@
 pub mod events;
 pub mod keys;
 pub mod memtable;
+pub mod pipeline;
 pub mod record;
 pub mod scan;
 pub mod watch;
@@ -47,7 +48,7 @@ use sled::Tree;
 use crate::error::{CmdError, CmdResult};
 use events::Events;
 use keys::*;
-use memtable::{Memtable, Swap};
+use memtable::Memtable;
 pub use record::{encode_collection, encode_string, Kind, Record};
 
 /// Current unix time in milliseconds.
@@ -576,8 +577,9 @@ impl Store {
         Ok(())
     }
 
-    /// Takes the queued writes as one batch, for the flusher to apply outside the lock.
-    pub fn take_swap(&mut self) -> Option<Swap> {
+    /// Hands the queued writes to the writer threads (see `pipeline.rs`); returns the write
+    /// sequence number to pass to `Progress::wait_logged` before flushing.
+    pub fn submit(&mut self) -> CmdResult<u64> {
         // The flusher takes the lock between batches, so an atomic unit still open here was
         // abandoned (a command panicked inside EXEC): close it rather than let its undo record
         // grow and later roll back writes made after it.
@@ -587,26 +589,31 @@ impl Store {
                 tracing::error!(error = %e, "applying an abandoned transaction failed");
             }
         }
-        self.mem.swap()
+        Ok(self.mem.submit(&self.tree)?)
     }
 
-    /// True when so many writes are queued that they must be handed to sled now.
-    pub fn needs_sync(&self) -> bool {
-        self.mem.too_dirty()
+    /// The writer threads' progress marks, to wait on without holding the keyspace lock.
+    pub fn progress(&self) -> std::sync::Arc<pipeline::Progress> {
+        self.mem.progress()
     }
 
-    /// True when queued writes should be applied before the next periodic tick.
-    pub fn needs_apply(&self) -> bool {
-        self.mem.should_apply()
+    /// Hands queued writes over before the next periodic tick when there are enough of them (a
+    /// burst, or one command writing millions of members). Inside an atomic unit they are
+    /// written inline instead, under its undo record. Blocks only under backpressure.
+    pub fn bound_queue(&mut self) -> CmdResult<()> {
+        if !self.mem.should_apply() {
+            return Ok(());
+        }
+        if self.mem.in_atomic() {
+            self.sync()
+        } else {
+            self.mem.submit(&self.tree)?;
+            Ok(())
+        }
     }
 
     pub fn queued_writes(&self) -> usize {
         self.mem.dirty_count()
-    }
-
-    /// The tree, for applying a swap outside the keyspace lock.
-    pub fn tree(&self) -> Tree {
-        self.tree.clone()
     }
 
     /// Makes every write so far durable (blocking).

@@ -588,7 +588,7 @@ pub fn restore(
         walk(obj, &mut |it| {
             if let Item::Elem(e) = it {
                 l.push(store, false, &e);
-                bound_queue(store)?;
+                store.bound_queue()?;
             }
             Ok(())
         })?;
@@ -615,22 +615,11 @@ pub fn restore(
             }
             Item::Value(_) => {}
         }
-        bound_queue(store)
+        store.bound_queue()
     })?;
     Ok(encode_collection(
         kind, expire_at, version, c.size, &c.extra,
     ))
-}
-
-/// Applies the queued writes inline once they fill the write-behind budget. One RESTORE can
-/// write millions of members: without this the memtable outgrows its budget within the command
-/// and every write pays for a full eviction pass. The members are under a version no record
-/// points to yet, so nothing reads them half-written.
-fn bound_queue(store: &mut Store) -> CmdResult<()> {
-    if store.needs_sync() {
-        store.sync()?;
-    }
-    Ok(())
 }
 
 type Sink<'s, 'a> = dyn FnMut(Item<'a>) -> CmdResult<()> + 's;
