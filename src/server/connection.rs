@@ -192,6 +192,12 @@ impl Connection<'_> {
                     self.shared.durability.wait_durable().await;
                 }
                 self.flush_out().await?;
+                if wrote {
+                    self.shared
+                        .durability
+                        .wait_for_room(&self.shared.progress)
+                        .await;
+                }
                 session.publish();
                 match session.after {
                     After::Continue => {}

@@ -61,6 +61,17 @@ impl Durability {
         let _ = rx.wait_for(|&done| done >= ticket).await;
     }
 
+    /// Backpressure: while more writes wait for sled's apply thread than the memory budget
+    /// allows, a connection that wrote waits here (after sending its replies, without the
+    /// keyspace lock) before running more commands.
+    pub async fn wait_for_room(&self, progress: &Arc<Progress>) {
+        if !progress.over_budget() {
+            return;
+        }
+        let progress = progress.clone();
+        let _ = tokio::task::spawn_blocking(move || progress.wait_for_room()).await;
+    }
+
     /// Asks for queued writes to be applied now rather than at the next tick.
     pub fn apply_soon(&self) {
         if !self.apply_early.swap(true, Ordering::SeqCst) {

@@ -31,6 +31,8 @@ pub struct Shared {
     pub store: Mutex<Store>,
     /// A handle on the engine for flushing without the keyspace lock.
     pub flusher: sled::Db,
+    /// The sled writer threads' progress, for backpressure without the keyspace lock.
+    pub progress: Arc<crate::storage::pipeline::Progress>,
     pub config: Config,
     pub stats: stats::Stats,
     pub durability: durability::Durability,
@@ -133,6 +135,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     let listeners = bind_all(&config.get("bind"), port).await?;
     let shared = Arc::new(Shared {
         flusher: store.flusher(),
+        progress: store.progress(),
         store: Mutex::new(store),
         stats: stats::Stats::new(crate::commands::table().all.len()),
         durability: Default::default(),
@@ -357,6 +360,11 @@ async fn expire_task(shared: Arc<Shared>) {
 async fn gc_task(shared: Arc<Shared>) {
     loop {
         shared.scripting.idle().await;
+        // Cleanup is the apply thread's least urgent work: it waits while writes queue for it.
+        if shared.progress.crowded() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        }
         let (res, queued) = {
             let mut store = shared.store.lock().unwrap_or_else(|e| e.into_inner());
             (store.gc_cycle(1000), store.queued_writes())

@@ -323,7 +323,7 @@ pub fn replay_journal(journal: &Tree, tree: &Tree) -> sled::Result<usize> {
 impl Memtable {
     /// A memtable of `limit` bytes whose batches are journaled in `journal`.
     pub fn new(limit: usize, journal: Tree) -> Self {
-        let progress = Arc::<Progress>::default();
+        let progress = Arc::new(Progress::new(limit / 2 / ENTRY_ESTIMATE));
         Memtable {
             maps: Default::default(),
             atomic: None,
@@ -481,14 +481,9 @@ impl Memtable {
 
     /// Hands every queued write to the writer threads (see `pipeline.rs`) and returns the write
     /// sequence number covered: once `Progress::wait_logged` passes it, a sled flush makes
-    /// every write so far durable. Blocks only while the writes waiting for the apply thread
-    /// exceed half the budget: that wait is the backpressure bounding memory.
+    /// every write so far durable. Never waits for the apply thread: backpressure is the
+    /// writers' business (`Progress::over_budget`), outside the keyspace lock.
     pub fn submit(&mut self, tree: &Tree) -> sled::Result<u64> {
-        let budget = self.limit / 2;
-        drop(
-            self.progress
-                .wait_until(|m| m.pending * ENTRY_ESTIMATE <= budget),
-        );
         let Some(swap) = self.take(tree) else {
             return Ok(self.seq);
         };
@@ -589,27 +584,23 @@ impl Memtable {
         let target = self.limit / 10 * 9;
         let mut bytes = self.bytes;
         let resident = &mut self.resident;
-        // Second chance: a pass spares (and clears) entries used since the previous pass; a
-        // second pass runs only if the first could not free enough.
-        for _ in 0..2 {
-            for map in &mut self.maps {
-                map.retain(|k, slot| {
-                    if bytes <= target || slot.ver > upto || slot.queued {
-                        return true;
-                    }
-                    if std::mem::take(&mut slot.used) {
-                        return true;
-                    }
-                    bytes -= k.len() + slot.val.as_ref().map_or(0, |v| v.len()) + OVERHEAD;
-                    if let Some(v) = super::keys::member_version(k.as_slice()) {
-                        resident.remove(&v);
-                    }
-                    false
-                });
-            }
-            if bytes <= target {
-                break;
-            }
+        // Second chance (CLOCK): a pass spares, and clears, the mark of entries used since the
+        // previous pass; those not used again by the next pass go then. One pass per call: a
+        // second one right away would evict exactly the entries just spared.
+        for map in &mut self.maps {
+            map.retain(|k, slot| {
+                if bytes <= target || slot.ver > upto || slot.queued {
+                    return true;
+                }
+                if std::mem::take(&mut slot.used) {
+                    return true;
+                }
+                bytes -= k.len() + slot.val.as_ref().map_or(0, |v| v.len()) + OVERHEAD;
+                if let Some(v) = super::keys::member_version(k.as_slice()) {
+                    resident.remove(&v);
+                }
+                false
+            });
         }
         self.bytes = bytes;
         self.evict_stuck = (bytes > target).then_some((upto, bytes));

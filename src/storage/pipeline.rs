@@ -10,13 +10,14 @@
 //!   and catches up once a burst is over.
 //!
 //! Entries of a batch not yet applied stay in the memtable (they are dirty until `applied`
-//! passes them), so reads never miss them. Memory stays bounded: a new batch is submitted only
-//! while the entries waiting for the apply thread fit in half the memtable budget; past that the
-//! submitter waits (backpressure), and the apply thread, no longer competing with commands,
-//! runs at full speed. It reports progress every few thousand entries, so such a wait lasts as
-//! long as the overage, not a whole batch.
+//! passes them), so reads never miss them. Memory stays bounded: when the entries waiting for
+//! the apply thread outgrow half the memtable budget, connections that write wait after sending
+//! their replies and before running more commands (backpressure, without holding the keyspace
+//! lock), and the background cleanup of deleted collections pauses; the apply thread, no longer
+//! competing with commands, runs at full speed. It reports progress every few thousand entries,
+//! so such a wait lasts as long as the overage, not a whole batch.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
@@ -26,11 +27,14 @@ use super::memtable::Swap;
 pub const APPLY_CHUNK: usize = 4096;
 
 /// Where batches are: submitted, logged (in the journal), applied (in the tree).
-#[derive(Default)]
 pub struct Progress {
     /// Every write with a sequence number up to this is in the tree (read without the lock by
     /// eviction).
     pub upto: AtomicU64,
+    /// Entries submitted and not yet applied (a copy of `Marks::pending`, read without locking).
+    pending: AtomicUsize,
+    /// How many such entries fit in the memory budget.
+    room: usize,
     marks: Mutex<Marks>,
     changed: Condvar,
 }
@@ -48,6 +52,39 @@ pub struct Marks {
 }
 
 impl Progress {
+    /// Progress marks for a memtable that lets `room` submitted entries wait for the apply
+    /// thread.
+    pub fn new(room: usize) -> Progress {
+        Progress {
+            upto: AtomicU64::new(0),
+            pending: AtomicUsize::new(0),
+            room,
+            marks: Mutex::default(),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// Entries waiting for the apply thread.
+    pub fn pending(&self) -> usize {
+        self.pending.load(Ordering::SeqCst)
+    }
+
+    /// More entries wait for the apply thread than the budget allows: writers should wait
+    /// (`wait_for_room`) before adding more, the background cleanup should pause.
+    pub fn over_budget(&self) -> bool {
+        self.pending() > self.room
+    }
+
+    /// A quarter of the budget waits for the apply thread: background work should not add to it.
+    pub fn crowded(&self) -> bool {
+        self.pending() > self.room / 4
+    }
+
+    /// Blocks until the entries waiting for the apply thread fit in the budget again.
+    pub fn wait_for_room(&self) {
+        drop(self.wait_until(|m| m.pending <= self.room));
+    }
+
     pub fn marks(&self) -> MutexGuard<'_, Marks> {
         self.marks.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -57,6 +94,7 @@ impl Progress {
         let mut m = self.marks();
         f(&mut m);
         self.upto.store(m.applied, Ordering::SeqCst);
+        self.pending.store(m.pending, Ordering::SeqCst);
         drop(m);
         self.changed.notify_all();
     }
