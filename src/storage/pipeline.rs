@@ -158,7 +158,7 @@ impl Pipeline {
             .name("berth-apply".into())
             .spawn(move || {
                 lower_priority();
-                for swap in applies {
+                for mut swap in applies {
                     let upto = swap.upto();
                     let res = swap.apply_tree(|n| progress.update(|m| m.pending -= n));
                     if let Err(e) = res {
