@@ -107,7 +107,7 @@ pub static DIRECTIVES: &[Directive] = &[
         Kind::Memory,
         true,
     ),
-    d("cache-size", "268435456", Kind::Memory, false),
+    d("cache-size", "1073741824", Kind::Memory, false),
     d(
         "loglevel",
         "notice",
