@@ -637,6 +637,17 @@ impl Store {
         Ok(self.mem.put(&self.tree, k, Some(v.into()))?)
     }
 
+    /// Writes a member entry and returns its previous value, in one memtable lookup, touching
+    /// the collection's watchers only when the value changed (ZADD of a member's own score
+    /// leaves WATCH intact, as in Redis).
+    pub fn member_replace(&mut self, k: &[u8], v: &[u8]) -> CmdResult<Option<IVec>> {
+        let old = self.mem.put(&self.tree, k, Some(v.into()))?;
+        if old.as_deref() != Some(v) {
+            self.touch_member(k);
+        }
+        Ok(old)
+    }
+
     pub fn member_put(&mut self, k: &[u8], v: &[u8]) {
         self.touch_member(k);
         self.mem.put_blind(k, Some(v.into()));
