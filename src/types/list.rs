@@ -145,7 +145,10 @@ impl List {
         let at = key.len() - 8;
         for i in from..=to {
             key[at..].copy_from_slice(&seq_key(self.head + i));
-            out.push(&store.member_get(&key)?.ok_or_else(corrupt)?);
+            let found = store.member_get_with(&key, |v| v.map(|v| out.push(v)).is_some())?;
+            if !found {
+                return Err(corrupt());
+            }
         }
         Ok(out)
     }
