@@ -226,11 +226,10 @@ fn lrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let Some(l) = list::get(store, db, &args[1])? else {
         return Ok(Reply::Array(Vec::new()));
     };
-    let items = match clamp_range(l.len(), start, end) {
-        Some((from, to)) => l.range(store, from, to)?,
-        None => Vec::new(),
-    };
-    Ok(Reply::Array(items.into_iter().map(Reply::Bulk).collect()))
+    Ok(match clamp_range(l.len(), start, end) {
+        Some((from, to)) => Reply::Bulks(Box::new(l.range_reply(store, from, to)?)),
+        None => Reply::Array(Vec::new()),
+    })
 }
 
 fn ltrim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {

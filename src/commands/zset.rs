@@ -237,7 +237,20 @@ fn zadd_generic(ctx: &mut Ctx, args: &[Bytes], incr_cmd: bool) -> CmdResult<Repl
     };
     let (mut added, mut updated, mut processed) = (0, 0, 0);
     let mut last = 0.0;
+    // Plain ZADD sets each score whatever it was: one lookup reads the old score and writes the
+    // new one.
+    let plain = !(nx || xx || incr || gt || lt);
     for (score, member) in pairs {
+        if plain {
+            match zset::replace(store, &mut c, member, score)? {
+                None => added += 1,
+                Some(cur) if cur != score => updated += 1,
+                Some(_) => {}
+            }
+            processed += 1;
+            last = score;
+            continue;
+        }
         match zset::score(store, &c, member)? {
             Some(cur) => {
                 if nx {

@@ -34,6 +34,69 @@ pub enum Reply {
     Push(Vec<Reply>),
     /// Already-encoded bytes (used for cached replies).
     Raw(Bytes),
+    /// An array of bulk strings built in one buffer (LRANGE): no allocation per element.
+    /// Encodes exactly as an `Array` of `Bulk`s.
+    Bulks(Box<BulkList>),
+}
+
+/// Bulk strings stored back to back as their RESP encoding (`$len\r\n…\r\n`), the same in
+/// RESP2 and RESP3: encoding the list is one copy.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BulkList {
+    count: usize,
+    resp: Vec<u8>,
+}
+
+impl BulkList {
+    /// An empty list with room for `bytes` bytes of elements.
+    pub fn with_capacity(bytes: usize) -> BulkList {
+        BulkList {
+            count: 0,
+            resp: Vec::with_capacity(bytes),
+        }
+    }
+
+    pub fn push(&mut self, b: &[u8]) {
+        let mut buf = itoa_buf();
+        let len = fmt_i64(b.len() as i64, &mut buf);
+        self.resp.reserve(len.len() + b.len() + 5);
+        self.resp.push(b'$');
+        self.resp.extend_from_slice(len);
+        self.resp.extend_from_slice(b"\r\n");
+        self.resp.extend_from_slice(b);
+        self.resp.extend_from_slice(b"\r\n");
+        self.count += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The elements, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let mut rest = &self.resp[..];
+        std::iter::from_fn(move || {
+            // `$len\r\n` then `len` bytes then `\r\n`, as `push` wrote them.
+            let nl = rest.iter().position(|&c| c == b'\n')?;
+            let len: usize = std::str::from_utf8(&rest[1..nl - 1]).ok()?.parse().ok()?;
+            let item = &rest[nl + 1..nl + 1 + len];
+            rest = &rest[nl + 1 + len + 2..];
+            Some(item)
+        })
+    }
+
+    /// The same reply as a tree of `Bulk`s.
+    pub fn to_array(&self) -> Reply {
+        Reply::Array(
+            self.iter()
+                .map(|b| Reply::Bulk(Bytes::copy_from_slice(b)))
+                .collect(),
+        )
+    }
 }
 
 impl Reply {
@@ -110,6 +173,11 @@ impl Reply {
             }
             Reply::Verbatim(v) => bulk(out, v),
             Reply::Raw(b) => out.put_slice(b),
+            Reply::Bulks(list) => {
+                out.reserve(list.resp.len() + 24);
+                int_line(out, b'*', list.count as i64);
+                out.put_slice(&list.resp);
+            }
         }
     }
 }
@@ -188,6 +256,26 @@ mod tests {
         let m = Reply::Map(vec![(Reply::bulk_str("a"), Reply::Integer(1))]);
         assert_eq!(enc(m.clone(), false), "*2\r\n$1\r\na\r\n:1\r\n");
         assert_eq!(enc(m, true), "%1\r\n$1\r\na\r\n:1\r\n");
+    }
+
+    #[test]
+    fn bulk_list_encodes_as_an_array_of_bulks() {
+        let mut l = BulkList::with_capacity(0);
+        for b in [&b"a"[..], b"", b"0123456789ab\r\n"] {
+            l.push(b);
+        }
+        let tree = l.to_array();
+        assert_eq!(l.iter().count(), 3);
+        for resp3 in [false, true] {
+            assert_eq!(
+                enc(Reply::Bulks(Box::new(l.clone())), resp3),
+                enc(tree.clone(), resp3)
+            );
+        }
+        assert_eq!(
+            enc(Reply::Bulks(Box::default()), false),
+            enc(Reply::Array(vec![]), false)
+        );
     }
 
     #[test]

@@ -24,6 +24,13 @@ pub fn to_lua(lua: &Lua, reply: Reply, resp3: bool) -> mlua::Result<Value> {
         // Redis's RESP2 null converts to false, so that it can sit inside an array.
         Reply::Nil | Reply::NilArray | Reply::Raw(_) => Value::Boolean(false),
         Reply::Array(items) | Reply::Push(items) => sequence(lua, items, resp3)?,
+        Reply::Bulks(list) => {
+            let t = lua.create_table_with_capacity(list.len(), 0)?;
+            for (i, b) in list.iter().enumerate() {
+                t.raw_set(i + 1, lua.create_string(b)?)?;
+            }
+            Value::Table(t)
+        }
         Reply::Set(items) if resp3 => {
             let set = lua.create_table()?;
             for item in items {

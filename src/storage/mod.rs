@@ -638,10 +638,33 @@ impl Store {
         Ok(self.mem.get(&self.tree, k)?)
     }
 
+    /// Calls `f` with one collection member entry's value (None when absent), without handing
+    /// the value around: for replies that copy many members (LRANGE).
+    #[inline]
+    pub fn member_get_with<R>(
+        &mut self,
+        k: &[u8],
+        f: impl FnOnce(Option<&[u8]>) -> R,
+    ) -> CmdResult<R> {
+        let v = self.mem.get(&self.tree, k)?;
+        Ok(f(v.as_deref()))
+    }
+
     /// Writes a member entry and returns its previous value, in one memtable lookup.
     pub fn member_swap(&mut self, k: &[u8], v: &[u8]) -> CmdResult<Option<IVec>> {
         self.touch_member(k);
         Ok(self.mem.put(&self.tree, k, Some(v.into()))?)
+    }
+
+    /// Writes a member entry and returns its previous value, in one memtable lookup, touching
+    /// the collection's watchers only when the value changed (ZADD of a member's own score
+    /// leaves WATCH intact, as in Redis).
+    pub fn member_replace(&mut self, k: &[u8], v: &[u8]) -> CmdResult<Option<IVec>> {
+        let old = self.mem.put(&self.tree, k, Some(v.into()))?;
+        if old.as_deref() != Some(v) {
+            self.touch_member(k);
+        }
+        Ok(old)
     }
 
     pub fn member_put(&mut self, k: &[u8], v: &[u8]) {

@@ -41,6 +41,28 @@ impl Coll {
     }
 }
 
+/// Calls `f` with the stored key `prefix` + `parts` (a member key), built on the stack when it
+/// is short: the per-member operations of the write commands allocate no key.
+#[inline]
+pub fn with_key<R>(prefix: &[u8], parts: &[&[u8]], f: impl FnOnce(&[u8]) -> R) -> R {
+    let len = prefix.len() + parts.iter().map(|p| p.len()).sum::<usize>();
+    let mut stack = [0u8; 192];
+    let mut heap = Vec::new();
+    let buf: &mut [u8] = if len <= stack.len() {
+        &mut stack[..len]
+    } else {
+        heap.resize(len, 0);
+        &mut heap
+    };
+    buf[..prefix.len()].copy_from_slice(prefix);
+    let mut at = prefix.len();
+    for p in parts {
+        buf[at..at + p.len()].copy_from_slice(p);
+        at += p.len();
+    }
+    f(buf)
+}
+
 /// The collection at `key` when it exists and is a `kind`; WRONGTYPE when the key holds
 /// another type.
 pub fn get(store: &mut Store, db: usize, key: &[u8], kind: Kind) -> CmdResult<Option<Coll>> {

@@ -15,6 +15,7 @@ use bytes::Bytes;
 
 use super::collection::{self, Coll};
 use crate::error::{CmdError, CmdResult};
+use crate::protocol::reply::BulkList;
 use crate::storage::{Kind, Store};
 
 /// Where a new list's head and tail start.
@@ -133,6 +134,23 @@ impl List {
                 Ok(Bytes::from_owner(v))
             })
             .collect()
+    }
+
+    /// Elements `from..=to` (0-based, in range) as a reply (LRANGE): each element is copied
+    /// into one buffer, without an allocation per element.
+    pub fn range_reply(&self, store: &mut Store, from: u64, to: u64) -> CmdResult<BulkList> {
+        let n = (to - from + 1) as usize;
+        let mut out = BulkList::with_capacity(n.min(4096) * 16);
+        let mut key = self.key(self.head + from);
+        let at = key.len() - 8;
+        for i in from..=to {
+            key[at..].copy_from_slice(&seq_key(self.head + i));
+            let found = store.member_get_with(&key, |v| v.map(|v| out.push(v)).is_some())?;
+            if !found {
+                return Err(corrupt());
+            }
+        }
+        Ok(out)
     }
 
     /// Every element, in order.

@@ -71,13 +71,6 @@ fn from_ord_bits(o: u64) -> f64 {
     }
 }
 
-fn member_sub(member: &[u8]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(member.len() + 1);
-    k.push(MEMBER);
-    k.extend_from_slice(member);
-    k
-}
-
 fn index_sub(score: f64, member: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(member.len() + 9);
     k.push(INDEX);
@@ -110,11 +103,28 @@ pub fn save(store: &mut Store, db: usize, key: &[u8], c: &Coll) -> CmdResult<()>
     collection::save(store, db, key, c)
 }
 
+/// Calls `f` with the stored key of `member`'s entry (`m` member).
+fn with_member_key<R>(c: &Coll, member: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
+    collection::with_key(&c.prefix, &[&[MEMBER], member], f)
+}
+
+/// Calls `f` with the stored key of `member`'s index entry at `score` (`s` score member).
+fn with_index_key<R>(c: &Coll, score: f64, member: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
+    let bits = ord_bits(score).to_be_bytes();
+    collection::with_key(&c.prefix, &[&[INDEX], &bits, member], f)
+}
+
 /// The score of `member`.
 pub fn score(store: &mut Store, c: &Coll, member: &[u8]) -> CmdResult<Option<f64>> {
-    Ok(store
-        .member_get(&c.member_key(&member_sub(member)))?
-        .and_then(|v| decode_score(&v)))
+    Ok(with_member_key(c, member, |k| store.member_get(k))?.and_then(|v| decode_score(&v)))
+}
+
+/// A new member: counts it and switches the encoding flag once the set outgrows a listpack.
+fn count_new(c: &mut Coll, member: &[u8]) {
+    c.size += 1;
+    if c.size > LISTPACK_ENTRIES || member.len() > LISTPACK_VALUE {
+        c.extra = vec![ENC_SKIPLIST];
+    }
 }
 
 /// Sets `member`'s score; `old` is its current score (None when it is new).
@@ -125,24 +135,39 @@ pub fn set(store: &mut Store, c: &mut Coll, member: &[u8], old: Option<f64>, new
             return;
         }
         // The old index entry is known to exist: a blind delete.
-        store.member_delete(&c.member_key(&index_sub(o, member)));
+        with_index_key(c, o, member, |k| store.member_delete(k));
     } else {
-        c.size += 1;
-        if c.size > LISTPACK_ENTRIES || member.len() > LISTPACK_VALUE {
-            c.extra = vec![ENC_SKIPLIST];
-        }
+        count_new(c, member);
     }
-    store.member_put(&c.member_key(&member_sub(member)), &new.to_be_bytes());
-    store.member_put(&c.member_key(&index_sub(new, member)), &[]);
+    with_member_key(c, member, |k| store.member_put(k, &new.to_be_bytes()));
+    with_index_key(c, new, member, |k| store.member_put(k, &[]));
+}
+
+/// Sets `member`'s score to `new` whatever it was (ZADD without NX/XX/GT/LT/INCR), reading the
+/// old score in the same memtable lookup that writes the new one; returns the old score. The
+/// set's watchers are touched only when the score changes.
+pub fn replace(store: &mut Store, c: &mut Coll, member: &[u8], new: f64) -> CmdResult<Option<f64>> {
+    let new = if new == 0.0 { 0.0 } else { new };
+    let old = with_member_key(c, member, |k| store.member_replace(k, &new.to_be_bytes()))?
+        .and_then(|v| decode_score(&v));
+    match old {
+        Some(o) if ord_bits(o) == ord_bits(new) => return Ok(old),
+        Some(o) => with_index_key(c, o, member, |k| store.member_delete(k)),
+        None => count_new(c, member),
+    }
+    with_index_key(c, new, member, |k| store.member_put(k, &[]));
+    Ok(old)
 }
 
 /// Removes `member`; returns its score if it was there.
 pub fn remove(store: &mut Store, c: &mut Coll, member: &[u8]) -> CmdResult<Option<f64>> {
-    let Some(old) = score(store, c, member)? else {
+    // Read and delete the member entry in one memtable lookup.
+    let Some(old) =
+        with_member_key(c, member, |k| store.member_take(k))?.and_then(|v| decode_score(&v))
+    else {
         return Ok(None);
     };
-    store.member_delete(&c.member_key(&member_sub(member)));
-    store.member_delete(&c.member_key(&index_sub(old, member)));
+    with_index_key(c, old, member, |k| store.member_delete(k));
     c.size = c.size.saturating_sub(1);
     Ok(Some(old))
 }
@@ -521,8 +546,8 @@ pub fn all(store: &mut Store, c: &Coll) -> CmdResult<Vec<Entry>> {
 /// Removes the given entries (as returned by the range functions).
 pub fn remove_entries(store: &mut Store, c: &mut Coll, entries: &[Entry]) {
     for (m, s) in entries {
-        store.member_delete(&c.member_key(&member_sub(m)));
-        store.member_delete(&c.member_key(&index_sub(*s, m)));
+        with_member_key(c, m, |k| store.member_delete(k));
+        with_index_key(c, *s, m, |k| store.member_delete(k));
         c.size = c.size.saturating_sub(1);
     }
 }
