@@ -26,7 +26,7 @@
 //! the tree is current. Entries whose latest write is applied are clean and may be evicted to
 //! respect the memory budget; others stay, so a read never misses a write sled has not got yet.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -148,6 +148,9 @@ pub struct Memtable {
     /// were applied or the map grew by a tenth of its budget, so a map full of unapplied
     /// writes does not rescan itself on every write.
     evict_stuck: Option<(u64, usize)>,
+    /// Keys deleted by each submitted batch, with the batch's sequence number: dropped from the
+    /// map once that batch is applied (`bury`).
+    graves: VecDeque<(u64, Vec<IVec>)>,
     journal: Tree,
     /// Collection versions created by this process none of whose members was ever evicted:
     /// every member they have is in the map, so a miss means "no such member" without asking
@@ -342,6 +345,7 @@ impl Memtable {
             pipeline: Pipeline::start(progress.clone()),
             progress,
             evict_stuck: None,
+            graves: VecDeque::new(),
             journal,
             resident: HashSet::default(),
         }
@@ -466,15 +470,23 @@ impl Memtable {
 
     /// Takes every queued write as one batch, in key order. None when nothing is queued.
     fn take(&mut self, tree: &Tree) -> Option<Swap> {
+        self.bury();
         if self.dirty.is_empty() {
             return None;
         }
         let mut entries = Vec::with_capacity(self.dirty.len());
+        let mut deleted = Vec::new();
         for key in self.dirty.drain(..) {
             if let Some(slot) = self.maps[which(&key)].get_mut(&key[..]) {
                 slot.queued = false;
+                if slot.val.is_none() {
+                    deleted.push(key.clone());
+                }
                 entries.push((key, slot.val.clone()));
             }
+        }
+        if !deleted.is_empty() {
+            self.graves.push_back((self.seq, deleted));
         }
         Some(Swap {
             entries,
@@ -483,6 +495,28 @@ impl Memtable {
             journal: self.journal.clone(),
             tree: tree.clone(),
         })
+    }
+
+    /// Forgets deletions sled has applied. A deleted key's entry only says "absent", which sled
+    /// now says too; kept, such entries would pile up (every popped list element, every member
+    /// of a dropped collection) and make the map grow and rehash without end.
+    fn bury(&mut self) {
+        let upto = self.progress.upto.load(Ordering::SeqCst);
+        while self.graves.front().is_some_and(|(seq, _)| *seq <= upto) {
+            let Some((_, keys)) = self.graves.pop_front() else {
+                break;
+            };
+            for key in keys {
+                let map = &mut self.maps[which(&key)];
+                if map
+                    .get(&key[..])
+                    .is_some_and(|s| s.val.is_none() && !s.queued && s.ver <= upto)
+                {
+                    map.remove(&key[..]);
+                    self.bytes = self.bytes.saturating_sub(key.len() + OVERHEAD);
+                }
+            }
+        }
     }
 
     /// Hands every queued write to the writer threads (see `pipeline.rs`) and returns the write
