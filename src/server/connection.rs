@@ -191,6 +191,12 @@ impl Connection<'_> {
                 if wrote && self.shared.config.fsync() == Fsync::Always {
                     self.shared.durability.wait_durable().await;
                 }
+                // Let the other connections with input run their commands first, then write:
+                // replies leave in one burst per event-loop turn, as Redis writes them before
+                // it sleeps, so a client wakes once for all of them instead of once per reply.
+                if !self.out.is_empty() {
+                    tokio::task::yield_now().await;
+                }
                 self.flush_out().await?;
                 if wrote {
                     self.shared

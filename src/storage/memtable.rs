@@ -26,6 +26,7 @@
 //! the tree is current. Entries whose latest write is applied are clean and may be evicted to
 //! respect the memory budget; others stay, so a read never misses a write sled has not got yet.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -71,6 +72,12 @@ impl MemKey {
             MemKey::Inline { len, buf } => &buf[..*len as usize],
             MemKey::Heap(b) => b,
         }
+    }
+}
+
+impl AsRef<[u8]> for MemKey {
+    fn as_ref(&self) -> &[u8] {
+        self.as_slice()
     }
 }
 
@@ -137,7 +144,8 @@ pub struct Memtable {
     /// collections hold.
     maps: [Map; 2],
     atomic: Option<Atomic>,
-    dirty: Vec<IVec>,
+    /// Keys changed since the last swap, inline like the map's (no allocation per write).
+    dirty: Vec<MemKey>,
     bytes: usize,
     limit: usize,
     seq: u64,
@@ -150,7 +158,7 @@ pub struct Memtable {
     evict_stuck: Option<(u64, usize)>,
     /// Keys deleted by each submitted batch, with the batch's sequence number: dropped from the
     /// map once that batch is applied (`bury`).
-    graves: VecDeque<(u64, Vec<IVec>)>,
+    graves: VecDeque<(u64, Vec<MemKey>)>,
     journal: Tree,
     /// Collection versions created by this process none of whose members was ever evicted:
     /// every member they have is in the map, so a miss means "no such member" without asking
@@ -163,7 +171,7 @@ const RESIDENT_MAX: usize = 1 << 20;
 
 /// A batch taken out of the memtable, to be written to sled (see `pipeline.rs`).
 pub struct Swap {
-    entries: Vec<(IVec, Option<IVec>)>,
+    entries: Vec<(MemKey, Option<IVec>)>,
     /// Written before the entries: how to roll back an atomic unit they are part of.
     undo: Option<Vec<(IVec, Option<IVec>)>>,
     upto: u64,
@@ -177,7 +185,8 @@ impl Swap {
     /// In key order, sled walks its tree sequentially: far fewer cache misses than in random
     /// order. Done by the thread writing the batch, not under the keyspace lock.
     fn sort(&mut self) {
-        self.entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        self.entries
+            .sort_unstable_by(|a, b| a.0.as_slice().cmp(b.0.as_slice()));
     }
 
     /// The write sequence number the batch brings sled up to.
@@ -224,11 +233,11 @@ impl Swap {
     }
 }
 
-fn write_entries(tree: &Tree, entries: &[(IVec, Option<IVec>)]) -> sled::Result<()> {
+fn write_entries<K: AsRef<[u8]>>(tree: &Tree, entries: &[(K, Option<IVec>)]) -> sled::Result<()> {
     for (k, v) in entries {
         match v {
-            Some(v) => tree.insert(k, v.clone())?,
-            None => tree.remove(k)?,
+            Some(v) => tree.insert(k.as_ref(), v.clone())?,
+            None => tree.remove(k.as_ref())?,
         };
     }
     Ok(())
@@ -244,7 +253,7 @@ fn write_journaled(
     journal: &Tree,
     tree: &Tree,
     seq: u64,
-    entries: &[(IVec, Option<IVec>)],
+    entries: &[(MemKey, Option<IVec>)],
 ) -> sled::Result<()> {
     let jk = journal_key(seq);
     if entries.len() > 1 {
@@ -258,13 +267,14 @@ fn write_journaled(
 }
 
 /// `[present:u8 keylen:u32 key (vallen:u32 val)?]*`
-fn encode_journal(entries: &[(IVec, Option<IVec>)]) -> Vec<u8> {
+fn encode_journal<K: AsRef<[u8]>>(entries: &[(K, Option<IVec>)]) -> Vec<u8> {
     let size: usize = entries
         .iter()
-        .map(|(k, v)| 9 + k.len() + v.as_ref().map_or(0, |v| v.len()))
+        .map(|(k, v)| 9 + k.as_ref().len() + v.as_ref().map_or(0, |v| v.len()))
         .sum();
     let mut out = Vec::with_capacity(size);
     for (k, v) in entries {
+        let k = k.as_ref();
         out.push(v.is_some() as u8);
         out.extend_from_slice(&(k.len() as u32).to_be_bytes());
         out.extend_from_slice(k);
@@ -428,29 +438,29 @@ impl Memtable {
             }
         }
         let add = val.as_ref().map_or(0, |v| v.len());
-        let old = match self.maps[which(key)].get_mut(key) {
-            Some(slot) => {
+        // One hash and one probe whether the key is new or not.
+        let old = match self.maps[which(key)].entry(MemKey::new(key)) {
+            Entry::Occupied(mut o) => {
+                let slot = o.get_mut();
                 self.bytes = self.bytes + add - slot.val.as_ref().map_or(0, |v| v.len());
                 slot.ver = self.seq;
                 slot.used = true;
+                let old = Some(std::mem::replace(&mut slot.val, val));
                 if !slot.queued {
                     slot.queued = true;
-                    self.dirty.push(IVec::from(key));
+                    self.dirty.push(o.key().clone());
                 }
-                Some(std::mem::replace(&mut slot.val, val))
+                old
             }
-            None => {
+            Entry::Vacant(v) => {
                 self.bytes += key.len() + add + OVERHEAD;
-                self.maps[which(key)].insert(
-                    MemKey::new(key),
-                    Slot {
-                        val,
-                        ver: self.seq,
-                        queued: true,
-                        used: true,
-                    },
-                );
-                self.dirty.push(IVec::from(key));
+                self.dirty.push(v.key().clone());
+                v.insert(Slot {
+                    val,
+                    ver: self.seq,
+                    queued: true,
+                    used: true,
+                });
                 None
             }
         };
@@ -477,7 +487,7 @@ impl Memtable {
         let mut entries = Vec::with_capacity(self.dirty.len());
         let mut deleted = Vec::new();
         for key in self.dirty.drain(..) {
-            if let Some(slot) = self.maps[which(&key)].get_mut(&key[..]) {
+            if let Some(slot) = self.maps[which(key.as_slice())].get_mut(key.as_slice()) {
                 slot.queued = false;
                 if slot.val.is_none() {
                     deleted.push(key.clone());
@@ -507,12 +517,12 @@ impl Memtable {
                 break;
             };
             for key in keys {
-                let map = &mut self.maps[which(&key)];
+                let map = &mut self.maps[which(key.as_slice())];
                 if map
-                    .get(&key[..])
+                    .get(key.as_slice())
                     .is_some_and(|s| s.val.is_none() && !s.queued && s.ver <= upto)
                 {
-                    map.remove(&key[..]);
+                    map.remove(key.as_slice());
                     self.bytes = self.bytes.saturating_sub(key.len() + OVERHEAD);
                 }
             }
