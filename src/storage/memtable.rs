@@ -104,10 +104,10 @@ impl Eq for MemKey {}
 
 struct Slot {
     val: Option<IVec>,
-    /// Write sequence of the latest change; 0 for values loaded from sled.
+    /// Write sequence of the latest change; 0 for values loaded from sled. Above
+    /// `Memtable::taken`, the slot is in the dirty queue, at `pos`.
     ver: u64,
-    /// In the dirty queue (changed since the last swap).
-    queued: bool,
+    pos: u32,
     /// Read or written since the last eviction pass: spared once (a CLOCK's reference bit), so
     /// hot keys stay while a bulk load streams through.
     used: bool,
@@ -144,8 +144,11 @@ pub struct Memtable {
     /// collections hold.
     maps: [Map; 2],
     atomic: Option<Atomic>,
-    /// Keys changed since the last swap, inline like the map's (no allocation per write).
-    dirty: Vec<MemKey>,
+    /// Keys changed since the last swap with their latest values, so taking a batch needs no
+    /// map lookups. Keys stay inline like the map's (no allocation per write).
+    dirty: Vec<(MemKey, Option<IVec>)>,
+    /// The write sequence number when the queue was last taken: slots written since are in it.
+    taken: u64,
     bytes: usize,
     limit: usize,
     seq: u64,
@@ -349,6 +352,7 @@ impl Memtable {
             maps: Default::default(),
             atomic: None,
             dirty: Vec::new(),
+            taken: 0,
             bytes: 0,
             limit,
             seq: 0,
@@ -396,7 +400,7 @@ impl Memtable {
             Slot {
                 val,
                 ver: 0,
-                queued: false,
+                pos: 0,
                 used: true,
             },
         );
@@ -443,22 +447,25 @@ impl Memtable {
             Entry::Occupied(mut o) => {
                 let slot = o.get_mut();
                 self.bytes = self.bytes + add - slot.val.as_ref().map_or(0, |v| v.len());
+                if slot.ver > self.taken {
+                    self.dirty[slot.pos as usize].1 = val.clone();
+                } else {
+                    slot.pos = self.dirty.len() as u32;
+                    self.dirty.push((o.key().clone(), val.clone()));
+                }
+                let slot = o.get_mut();
                 slot.ver = self.seq;
                 slot.used = true;
-                let old = Some(std::mem::replace(&mut slot.val, val));
-                if !slot.queued {
-                    slot.queued = true;
-                    self.dirty.push(o.key().clone());
-                }
-                old
+                Some(std::mem::replace(&mut slot.val, val))
             }
             Entry::Vacant(v) => {
                 self.bytes += key.len() + add + OVERHEAD;
-                self.dirty.push(v.key().clone());
+                let pos = self.dirty.len() as u32;
+                self.dirty.push((v.key().clone(), val.clone()));
                 v.insert(Slot {
                     val,
                     ver: self.seq,
-                    queued: true,
+                    pos,
                     used: true,
                 });
                 None
@@ -484,17 +491,13 @@ impl Memtable {
         if self.dirty.is_empty() {
             return None;
         }
-        let mut entries = Vec::with_capacity(self.dirty.len());
-        let mut deleted = Vec::new();
-        for key in self.dirty.drain(..) {
-            if let Some(slot) = self.maps[which(key.as_slice())].get_mut(key.as_slice()) {
-                slot.queued = false;
-                if slot.val.is_none() {
-                    deleted.push(key.clone());
-                }
-                entries.push((key, slot.val.clone()));
-            }
-        }
+        self.taken = self.seq;
+        let entries = std::mem::take(&mut self.dirty);
+        let deleted: Vec<MemKey> = entries
+            .iter()
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| k.clone())
+            .collect();
         if !deleted.is_empty() {
             self.graves.push_back((self.seq, deleted));
         }
@@ -520,7 +523,7 @@ impl Memtable {
                 let map = &mut self.maps[which(key.as_slice())];
                 if map
                     .get(key.as_slice())
-                    .is_some_and(|s| s.val.is_none() && !s.queued && s.ver <= upto)
+                    .is_some_and(|s| s.val.is_none() && s.ver <= upto)
                 {
                     map.remove(key.as_slice());
                     self.bytes = self.bytes.saturating_sub(key.len() + OVERHEAD);
@@ -639,7 +642,8 @@ impl Memtable {
         // second one right away would evict exactly the entries just spared.
         for map in &mut self.maps {
             map.retain(|k, slot| {
-                if bytes <= target || slot.ver > upto || slot.queued {
+                // Not yet applied (queued or in the pipeline): sled does not have it yet.
+                if bytes <= target || slot.ver > upto {
                     return true;
                 }
                 if std::mem::take(&mut slot.used) {
@@ -661,7 +665,7 @@ impl Memtable {
         let upto = self.progress.upto.load(Ordering::SeqCst);
         self.resident.clear();
         for map in &mut self.maps {
-            map.retain(|_, s| s.ver > upto || s.queued);
+            map.retain(|_, s| s.ver > upto);
         }
         self.bytes = self
             .maps
