@@ -494,3 +494,48 @@ fn spop_of_most_of_an_intset_answers_in_numeric_order() {
         );
     }
 }
+
+/// Sets, hashes and sorted sets past the full-read threshold pick members by a descent through
+/// their sub-keys: repeated picks must spread over every member, not return a few again and
+/// again (4000 picks of 2000 members: a uniform draw hits about 1730 of them, at most ~10 times).
+#[test]
+fn random_picks_from_large_collections_spread_over_every_member() {
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    let members: Vec<String> = (0..2000).map(|i| format!("m{i:05}")).collect();
+    for chunk in members.chunks(500) {
+        let mut sadd = vec!["SADD", "s"];
+        let mut hset = vec!["HSET", "h"];
+        let mut zadd = vec!["ZADD", "z"];
+        for m in chunk {
+            sadd.push(m);
+            hset.extend([m.as_str(), "v"]);
+            zadd.extend(["1", m.as_str()]);
+        }
+        c.cmd(&sadd);
+        c.cmd(&hset);
+        c.cmd(&zadd);
+    }
+    for cmd in ["SRANDMEMBER", "HRANDFIELD", "ZRANDMEMBER"] {
+        let key = &cmd[..1].to_lowercase();
+        let reply = c.cmd(&[cmd, key, "-4000"]);
+        assert_eq!(count_of(&reply), 4000, "{cmd}");
+        let mut hits = std::collections::HashMap::new();
+        for m in reply
+            .split("\r\n")
+            .skip(2)
+            .step_by(2)
+            .filter(|m| !m.is_empty())
+        {
+            *hits.entry(m.to_string()).or_insert(0) += 1;
+        }
+        let most = hits.values().max().copied().unwrap_or(0);
+        assert!(hits.keys().all(|m| members.contains(m)), "{cmd}: {hits:?}");
+        assert!(
+            hits.len() > 1400,
+            "{cmd}: only {} distinct picks",
+            hits.len()
+        );
+        assert!(most < 30, "{cmd}: one member picked {most} times");
+    }
+}

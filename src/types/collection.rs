@@ -14,6 +14,7 @@ use crate::storage::IVec;
 
 use crate::error::{CmdError, CmdResult};
 use crate::storage::events::GENERIC;
+use crate::storage::keys::prefix_end;
 use crate::storage::scan::random_u64;
 use crate::storage::{encode_collection, Kind, Store};
 
@@ -154,29 +155,59 @@ const SAMPLE_FULL_READ: u64 = 1024;
 const SAMPLE_ONE_FULL_READ: u64 = 128;
 
 /// One random member. Small collections are read whole and picked from uniformly; larger ones
-/// by a seek to a random sub-key between the first and the last (cheap, not perfectly uniform:
-/// a member after a wide gap in sub-key space is picked more often).
+/// by a descent through the sub-keys (`random_under`).
 pub fn random_member(store: &mut Store, c: &Coll) -> CmdResult<Option<Member>> {
     if c.size <= SAMPLE_ONE_FULL_READ {
         return Ok(random_distinct(store, c, 1)?.into_iter().next());
     }
-    let first = store.member_range(&c.prefix, Unbounded, Unbounded, false, 1)?;
-    let last = store.member_range(&c.prefix, Unbounded, Unbounded, true, 1)?;
-    let (Some(first), Some(last)) = (first.into_iter().next(), last.into_iter().next()) else {
+    random_under(store, &c.prefix)
+}
+
+/// A random entry under `space` (a member prefix), as (sub-key, value), without reading them
+/// all: a descent through the sub-keys' byte trie. With the bytes chosen so far, the first and
+/// the last entry under them are read; at the first byte where those two differ, a byte is drawn
+/// uniformly between theirs (an entry that ends there is one more outcome), and the descent
+/// goes on under the first entry at or after it. Two seeks per level, and a shared prefix is
+/// skipped at once. Uniform when sub-keys are evenly spread (`f:000000`..`f:999999`); an entry
+/// after a gap in the bytes used at its level is picked more often, but every entry is
+/// reachable and no cluster is picked exclusively. Exact uniformity would need stored ranks.
+pub fn random_under(store: &mut Store, space: &[u8]) -> CmdResult<Option<Member>> {
+    let first_from = |store: &mut Store, from: &[u8]| -> CmdResult<Option<Member>> {
+        Ok(store
+            .member_range(space, Included(from), Unbounded, false, 1)?
+            .pop())
+    };
+    let Some(mut lo) = first_from(store, &[])? else {
         return Ok(None);
     };
-    let (lo, hi) = (&first.0, &last.0);
-    let common = lo.iter().zip(hi).take_while(|(a, b)| a == b).count();
-    if common == hi.len() {
-        return Ok(Some(first));
+    // `lo` is the first entry under its first `chosen` bytes, the prefix drawn so far.
+    let mut chosen = 0;
+    loop {
+        let end = prefix_end(&lo.0[..chosen]);
+        let to = end.as_deref().map_or(Unbounded, Excluded);
+        let last = store.member_range(space, Included(&lo.0[..chosen]), to, true, 1)?;
+        let Some(hi) = last.into_iter().next().filter(|hi| hi.0 != lo.0) else {
+            return Ok(Some(lo));
+        };
+        // `hi` sorts after `lo`: at the first difference `lo` ends or has the smaller byte.
+        let common = lo.0.iter().zip(&hi.0).take_while(|(a, b)| a == b).count();
+        let Some(&hi_byte) = hi.0.get(common) else {
+            return Ok(Some(lo));
+        };
+        let (lo_byte, ends) = match lo.0.get(common) {
+            Some(&b) => (b as u64, 0),
+            None => (0, 1),
+        };
+        let r = random_u64() % (hi_byte as u64 - lo_byte + 1 + ends);
+        if r < ends {
+            return Ok(Some(lo));
+        }
+        let mut pivot = hi.0[..common].to_vec();
+        pivot.push((lo_byte + r - ends) as u8);
+        // Some entry is at or after the pivot: `hi` is.
+        lo = first_from(store, &pivot)?.unwrap_or(hi);
+        chosen = common + 1;
     }
-    let lo_byte = lo.get(common).copied().unwrap_or(0) as u64;
-    let hi_byte = hi[common] as u64;
-    let mut pivot = hi[..common].to_vec();
-    pivot.push((lo_byte + random_u64() % (hi_byte - lo_byte + 1)) as u8);
-    pivot.extend_from_slice(&random_u64().to_be_bytes());
-    let hit = store.member_range(&c.prefix, Included(&pivot), Unbounded, false, 1)?;
-    Ok(Some(hit.into_iter().next().unwrap_or(first)))
 }
 
 /// `n` distinct random members (all of them when `n >= size`), in no particular order.

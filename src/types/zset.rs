@@ -473,62 +473,9 @@ pub fn rank(store: &mut Store, c: &Coll, member: &[u8], score: f64, rev: bool) -
     })
 }
 
-/// A random member without reading the set: a random descent through the members' byte trie.
-/// At each depth the next byte is drawn between the smallest and largest byte that members
-/// sharing the prefix chosen so far have there (a few seeks per level). Uniform when members
-/// are evenly spread (`m000`..`m299`), never stuck on a cluster; exact uniformity would need
-/// stored ranks.
+/// A random member without reading the set (see `collection::random_under`).
 pub fn random_member(store: &mut Store, c: &Coll) -> CmdResult<Option<Vec<u8>>> {
-    use crate::storage::scan::random_u64;
-    if c.size == 0 {
-        return Ok(None);
-    }
-    let base = member_space(c);
-    let mut chosen: Vec<u8> = Vec::new();
-    loop {
-        let space = [&base[..], &chosen[..]].concat();
-        let first = |store: &mut Store, from: Bound<&[u8]>| -> CmdResult<Option<Vec<u8>>> {
-            Ok(store
-                .member_range(&space, from, Bound::Unbounded, false, 1)?
-                .pop()
-                .map(|(k, _)| k))
-        };
-        let Some(lowest) = first(store, Bound::Unbounded)? else {
-            return Ok(None);
-        };
-        let highest = store
-            .member_range(&space, Bound::Unbounded, Bound::Unbounded, true, 1)?
-            .pop()
-            .map(|(k, _)| k)
-            .unwrap_or_default();
-        if lowest == highest {
-            return Ok(Some([&chosen[..], &lowest[..]].concat()));
-        }
-        // `chosen` itself may be a member (an empty rest sorts first): one more candidate.
-        let (own, lowest) = if lowest.is_empty() {
-            match first(store, Bound::Excluded(&[]))? {
-                Some(next) => (true, next),
-                None => return Ok(Some(chosen)),
-            }
-        } else {
-            (false, lowest)
-        };
-        let (lo, hi) = (
-            lowest[0] as u64,
-            highest.first().copied().unwrap_or(0) as u64,
-        );
-        let span = hi.saturating_sub(lo) + 1 + own as u64;
-        let r = random_u64() % span;
-        if own && r == span - 1 {
-            return Ok(Some(chosen));
-        }
-        // The first member at or after the drawn byte: its byte becomes part of the prefix.
-        let byte = [(lo + r) as u8];
-        let Some(next) = first(store, Bound::Included(&byte))? else {
-            return Ok(Some([&chosen[..], &lowest[..]].concat()));
-        };
-        chosen.push(next[0]);
-    }
+    Ok(collection::random_under(store, &member_space(c))?.map(|(member, _)| member))
 }
 
 /// Every member with its score, in score order.

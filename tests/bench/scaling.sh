@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Collections on disk: does a command cost the same on a 1,000,000-member key as on a 10-member
 # key? HSET and ZADD overwrite random existing members of each key (redis-benchmark, interleaved
-# rounds, median requests/s); then DEL of each 1,000,000-member key is timed (members are
-# removed in the background afterwards). Prints the cost ratios the issue sets bounds on:
-# big/small cost within 1.5x, DEL under 10 ms.
+# rounds, median requests/s); then DEL of each 1,000,000-member key is timed (berth removes the
+# members in the background afterwards). Prints the cost ratios the issue sets bounds on
+# (big/small cost within 1.5x, DEL under 10 ms) for berth and, as a yardstick, for
+# redis-server 7 (AOF everysec) filled and measured the same way in the same run.
 #
 #   tests/bench/scaling.sh               # ROUNDS=3 N=300000 MEMBERS=1000000
 #   BERTH_ARGS='--cache-size 2gb' tests/bench/scaling.sh
@@ -16,32 +17,49 @@ N=${N:-300000}
 MEMBERS=${MEMBERS:-1000000}
 CLIENTS=${CLIENTS:-50}
 
-for tool in redis-benchmark redis-cli python3; do
+for tool in redis-server redis-benchmark redis-cli python3; do
     command -v "$tool" >/dev/null || { echo "scaling.sh: $tool missing (run tests/run-all.sh first)" >&2; exit 1; }
 done
 cargo build --release -q
 
 work=$(mktemp -d /tmp/berth-scaling.XXXXXX)
-pid=
+pids=()
 cleanup() {
-    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
     rm -rf "$work"
 }
 trap cleanup EXIT
 trap "exit 130" INT TERM
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_ready() {
+    for _ in $(seq 200); do redis-cli -p "$1" PING 2>/dev/null | grep -q PONG && return 0; sleep 0.05; done
+    echo "scaling.sh: server on port $1 did not start" >&2
+    exit 1
+}
+
+declare -A port
+port[berth]=$(free_port)
 # shellcheck disable=SC2086 # BERTH_ARGS: extra directives, split on spaces
-./target/release/berth-server --port "$port" --bind 127.0.0.1 --dir "$work/data" \
+./target/release/berth-server --port "${port[berth]}" --bind 127.0.0.1 --dir "$work/data" \
     --loglevel warning ${BERTH_ARGS:-} >"$work/berth.log" 2>&1 &
-pid=$!
-for _ in $(seq 200); do redis-cli -p "$port" PING 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+pids+=($!)
+port[redis]=$(free_port)
+mkdir -p "$work/redis"
+redis-server --port "${port[redis]}" --bind 127.0.0.1 --dir "$work/redis" --save '' \
+    --appendonly yes --appendfsync everysec --logfile "$work/redis.log" &
+pids+=($!)
+wait_ready "${port[berth]}"
+wait_ready "${port[redis]}"
 
 # Members are named as redis-benchmark's __rand_int__ expands (12 digits), so the benchmark
 # overwrites existing members: f:000000000000 .. f:<MEMBERS-1>.
 fill() {
-    local cmd=$1 key=$2 count=$3
-    python3 - "$cmd" "$key" "$count" <<'EOF' | redis-cli -p "$port" --pipe >/dev/null
+    local p=$1 cmd=$2 key=$3 count=$4
+    python3 - "$cmd" "$key" "$count" <<'EOF' | redis-cli -p "$p" --pipe >/dev/null
 import sys
 cmd, key, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 out = sys.stdout.buffer
@@ -58,28 +76,34 @@ for start in range(0, count, 1000):
 EOF
 }
 
-echo "filling: HSET/ZADD $MEMBERS members into big keys, 10 into small ones" >&2
-fill HSET hbig "$MEMBERS"
-fill HSET hsmall 10
-fill ZADD zbig "$MEMBERS"
-fill ZADD zsmall 10
-echo "sizes: hbig $(redis-cli -p "$port" HLEN hbig), zbig $(redis-cli -p "$port" ZCARD zbig)," \
-    "hsmall $(redis-cli -p "$port" HLEN hsmall), zsmall $(redis-cli -p "$port" ZCARD zsmall)" >&2
+for server in berth redis; do
+    p=${port[$server]}
+    echo "filling $server: HSET/ZADD $MEMBERS members into big keys, 10 into small ones" >&2
+    fill "$p" HSET hbig "$MEMBERS"
+    fill "$p" HSET hsmall 10
+    fill "$p" ZADD zbig "$MEMBERS"
+    fill "$p" ZADD zsmall 10
+    echo "sizes: hbig $(redis-cli -p "$p" HLEN hbig), zbig $(redis-cli -p "$p" ZCARD zbig)," \
+        "hsmall $(redis-cli -p "$p" HLEN hsmall), zsmall $(redis-cli -p "$p" ZCARD zsmall)" >&2
+done
 
 rps() {
-    local range=$1
-    shift
-    redis-benchmark -p "$port" -c "$CLIENTS" -n "$N" -P 16 -r "$range" -q "$@" 2>/dev/null |
+    local p=$1 range=$2
+    shift 2
+    redis-benchmark -p "$p" -c "$CLIENTS" -n "$N" -P 16 -r "$range" -q "$@" 2>/dev/null |
         tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1
 }
 
 results="$work/results"
 : >"$results"
 for round in $(seq "$ROUNDS"); do
-    echo "hset big $(rps "$MEMBERS" HSET hbig f:__rand_int__ x)" >>"$results"
-    echo "hset small $(rps 10 HSET hsmall f:__rand_int__ x)" >>"$results"
-    echo "zadd big $(rps "$MEMBERS" ZADD zbig __rand_int__ f:__rand_int__)" >>"$results"
-    echo "zadd small $(rps 10 ZADD zsmall __rand_int__ f:__rand_int__)" >>"$results"
+    for server in berth redis; do
+        p=${port[$server]}
+        echo "$server hset big $(rps "$p" "$MEMBERS" HSET hbig f:__rand_int__ x)" >>"$results"
+        echo "$server hset small $(rps "$p" 10 HSET hsmall f:__rand_int__ x)" >>"$results"
+        echo "$server zadd big $(rps "$p" "$MEMBERS" ZADD zbig __rand_int__ f:__rand_int__)" >>"$results"
+        echo "$server zadd small $(rps "$p" 10 ZADD zsmall __rand_int__ f:__rand_int__)" >>"$results"
+    done
     echo "round $round/$ROUNDS done" >&2
 done
 
@@ -87,17 +111,20 @@ median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print 0; else if (NR%2) pri
 
 echo
 echo "redis-benchmark -c $CLIENTS -P 16 -n $N, median of $ROUNDS rounds (requests/s)"
-printf '%-6s %14s %14s %18s\n' CMD "big key" "10-member key" "cost big/small"
-for c in hset zadd; do
-    b=$(awk -v c=$c '$1==c && $2=="big" {print $3}' "$results" | median)
-    s=$(awk -v c=$c '$1==c && $2=="small" {print $3}' "$results" | median)
-    printf '%-6s %14.0f %14.0f %18s\n' "${c^^}" "$b" "$s" \
-        "$(awk -v b="$b" -v s="$s" 'BEGIN {if (b > 0) printf "%.2f", s / b; else print "n/a"}')"
+printf '%-7s %-6s %12s %14s %16s\n' SERVER CMD "big key" "10-member key" "cost big/small"
+for server in berth redis; do
+    for c in hset zadd; do
+        b=$(awk -v s=$server -v c=$c '$1==s && $2==c && $3=="big" {print $4}' "$results" | median)
+        m=$(awk -v s=$server -v c=$c '$1==s && $2==c && $3=="small" {print $4}' "$results" | median)
+        printf '%-7s %-6s %12.0f %14.0f %16s\n' "$server" "${c^^}" "$b" "$m" \
+            "$(awk -v b="$b" -v s="$m" 'BEGIN {if (b > 0) printf "%.2f", s / b; else print "n/a"}')"
+    done
 done
 
 echo
-for key in hbig zbig; do
-    ms=$(python3 - "$port" "$key" <<'EOF'
+for server in berth redis; do
+    for key in hbig zbig; do
+        ms=$(python3 - "${port[$server]}" "$key" <<'EOF'
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 key = sys.argv[2].encode()
@@ -110,5 +137,6 @@ assert reply == b":1\r\n", reply
 print("%.2f" % ms)
 EOF
 )
-    echo "DEL $key ($MEMBERS members): $ms ms"
+        echo "$server: DEL $key ($MEMBERS members): $ms ms"
+    done
 done
