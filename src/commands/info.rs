@@ -241,6 +241,10 @@ fn persistence(ctx: &mut Ctx) -> Fields {
     let store = ctx.store();
     let dirty = store.dirty;
     let disk = store.size_on_disk();
+    // Writes not yet in sled's tree: queued in the memtable or waiting for the apply thread
+    // (see storage/pipeline.rs). 0 once a burst has been fully applied.
+    let pending = store.progress().marks().pending;
+    let backlog = store.queued_writes() + pending.entries;
     fields(vec![
         ("loading", "0".into()),
         ("async_loading", "0".into()),
@@ -254,6 +258,8 @@ fn persistence(ctx: &mut Ctx) -> Fields {
         ("aof_rewrite_in_progress", "0".into()),
         ("aof_rewrite_scheduled", "0".into()),
         ("berth_size_on_disk", disk.to_string()),
+        ("berth_apply_backlog", backlog.to_string()),
+        ("berth_apply_backlog_bytes", pending.bytes.to_string()),
     ])
 }
 

@@ -205,10 +205,11 @@ impl Drop for Swap {
 
 impl Swap {
     /// In key order, sled walks its tree sequentially: far fewer cache misses than in random
-    /// order. Done by the thread writing the batch, not under the keyspace lock.
+    /// order. Done by the thread writing the batch, not under the keyspace lock. Stable: a key
+    /// written through `queue_only` may appear more than once, and the last write must win.
     fn sort(&mut self) {
         self.entries
-            .sort_unstable_by(|a, b| a.0.as_slice().cmp(b.0.as_slice()));
+            .sort_by(|a, b| a.0.as_slice().cmp(b.0.as_slice()));
     }
 
     /// The write sequence number the batch brings sled up to.
@@ -511,6 +512,28 @@ impl Memtable {
         };
         self.maybe_evict();
         old
+    }
+
+    /// Queues a write of an entry that only ordered reads see (a sorted set's score index),
+    /// without entering it in the map: no hash probe, no cache miss. Ordered reads `sync`
+    /// first, so they see it; nothing reads such keys by point. The same key may then be
+    /// queued more than once in a batch (written in queue order). `before` is the entry's value
+    /// before this write, which the caller knows: an atomic unit's undo record needs it.
+    ///
+    /// A key written here must never be written through the map while such a write may still
+    /// be queued (the map rewrites its queued entry in place, which would reorder the two).
+    /// Index entries are written through the map only when their collection version is
+    /// created (COPY, RENAME, MOVE), before any write through here.
+    pub fn queue_only(&mut self, key: &[u8], val: Option<IVec>, before: Option<IVec>) {
+        self.seq += 1;
+        self.progress.tick();
+        if let Some(a) = &mut self.atomic {
+            if !a.undo.contains_key(key) {
+                a.undo.insert(key.to_vec(), Before::Known(before));
+            }
+        }
+        self.dirty.push((MemKey::new(key), val));
+        self.maybe_evict();
     }
 
     pub fn dirty_count(&self) -> usize {
@@ -832,6 +855,29 @@ mod tests {
             waited < std::time::Duration::from_secs(1),
             "waited {waited:?}"
         );
+    }
+
+    #[test]
+    fn queue_only_writes_of_one_key_reach_the_tree_in_write_order() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let tree = db.open_tree("t").unwrap();
+        let mut m = Memtable::new(1 << 20, db.open_tree("j").unwrap());
+        // Index entries flip between present and absent many times within one batch, among
+        // other keys: the batch is sorted, and only the last write of each may win.
+        for i in 0..2000u32 {
+            let v = (i % 2 == 0).then(|| IVec::from(&i.to_be_bytes()[..]));
+            m.queue_only(b"k", v, None);
+            m.queue_only(&i.to_be_bytes(), Some(IVec::from(&b"x"[..])), None);
+        }
+        m.queue_only(b"gone", Some(IVec::default()), None);
+        m.queue_only(b"gone", None, Some(IVec::default()));
+        m.submit(&tree).unwrap();
+        m.sync(&tree).unwrap();
+        assert_eq!(tree.get(b"k").unwrap(), None);
+        assert_eq!(tree.get(b"gone").unwrap(), None);
+        m.queue_only(b"k", Some(IVec::from(&b"last"[..])), None);
+        m.sync(&tree).unwrap();
+        assert_eq!(tree.get(b"k").unwrap(), Some(IVec::from(&b"last"[..])));
     }
 
     #[test]

@@ -678,6 +678,18 @@ impl Store {
         self.mem.put_blind(k, None);
     }
 
+    /// Adds an empty index entry that ordered scans read and nothing reads by point (a sorted
+    /// set's score index), and that did not exist: queued without a memtable lookup (see
+    /// `Memtable::queue_only`). The member entry written with it touches WATCH.
+    pub fn index_put(&mut self, k: &[u8]) {
+        self.mem.queue_only(k, Some(IVec::default()), None);
+    }
+
+    /// Deletes an index entry written by `index_put` that exists.
+    pub fn index_delete(&mut self, k: &[u8]) {
+        self.mem.queue_only(k, None, Some(IVec::default()));
+    }
+
     pub fn member_remove(&mut self, k: &[u8]) -> CmdResult<bool> {
         Ok(self.member_take(k)?.is_some())
     }

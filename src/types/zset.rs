@@ -2,9 +2,10 @@
 //!
 //! # Encoding
 //!
-//! A sorted set is a collection record (`Kind::ZSet`, size = member count, `extra` = the
-//! OBJECT ENCODING flag, see `ENC_SKIPLIST`) and two entries per member under the collection's
-//! member prefix, told apart by the first sub-key byte:
+//! A sorted set is a collection record (`Kind::ZSet`, size = member count, `extra` = flags: the
+//! OBJECT ENCODING, see `ENC_SKIPLIST`, and whether index writes skip the memtable map, see
+//! `QUEUED_INDEX_FROM`) and two entries per member under the collection's member prefix, told
+//! apart by the first sub-key byte:
 //!
 //! | sub-key                      | value                        |
 //! |------------------------------|------------------------------|
@@ -37,6 +38,16 @@ pub const LISTPACK_ENTRIES: u64 = 128;
 pub const LISTPACK_VALUE: usize = 64;
 const ENC_SKIPLIST: u8 = 1;
 
+/// Once a set has held more than this many members, `extra[1]` is set, and never cleared for
+/// its version: its index entries are then written without the memtable map
+/// (`Store::index_put`, `index_delete`). In a big set each score change would otherwise probe
+/// the map twice at random places (two cache misses: most of ZADD's cost on a million members);
+/// nothing reads index entries by point, so they need no map slot. Small sets keep the map,
+/// where a hot member's index writes fold into one before reaching sled. The flag never goes
+/// back because a key written around the map must not be written through it again while
+/// queued (see `Memtable::queue_only`).
+const QUEUED_INDEX_FROM: u64 = 4096;
+
 /// OBJECT ENCODING of a sorted set from its record's `extra`.
 pub fn encoding(extra: &[u8]) -> &'static str {
     if extra.first() == Some(&ENC_SKIPLIST) {
@@ -49,7 +60,18 @@ pub fn encoding(extra: &[u8]) -> &'static str {
 /// Converts the OBJECT ENCODING flag to skiplist, as Redis 7.0's SORT does to any sorted set it
 /// reads (`zsetConvert`). Call `save` afterwards.
 pub fn convert_to_skiplist(c: &mut Coll) {
-    c.extra = vec![ENC_SKIPLIST];
+    set_flag(c, 0, ENC_SKIPLIST);
+}
+
+fn set_flag(c: &mut Coll, at: usize, value: u8) {
+    if c.extra.len() <= at {
+        c.extra.resize(at + 1, 0);
+    }
+    c.extra[at] = value;
+}
+
+fn index_queued(c: &Coll) -> bool {
+    c.extra.get(1) == Some(&1)
 }
 
 /// Order-preserving bytes of a score.
@@ -123,8 +145,35 @@ pub fn score(store: &mut Store, c: &Coll, member: &[u8]) -> CmdResult<Option<f64
 fn count_new(c: &mut Coll, member: &[u8]) {
     c.size += 1;
     if c.size > LISTPACK_ENTRIES || member.len() > LISTPACK_VALUE {
-        c.extra = vec![ENC_SKIPLIST];
+        set_flag(c, 0, ENC_SKIPLIST);
     }
+    if c.size > QUEUED_INDEX_FROM {
+        set_flag(c, 1, 1);
+    }
+}
+
+/// Adds `member`'s index entry at `score` (it does not exist).
+fn index_add(store: &mut Store, c: &Coll, score: f64, member: &[u8]) {
+    let queued = index_queued(c);
+    with_index_key(c, score, member, |k| {
+        if queued {
+            store.index_put(k)
+        } else {
+            store.member_put(k, &[])
+        }
+    });
+}
+
+/// Removes `member`'s index entry at `score` (it exists).
+fn index_remove(store: &mut Store, c: &Coll, score: f64, member: &[u8]) {
+    let queued = index_queued(c);
+    with_index_key(c, score, member, |k| {
+        if queued {
+            store.index_delete(k)
+        } else {
+            store.member_delete(k)
+        }
+    });
 }
 
 /// Sets `member`'s score; `old` is its current score (None when it is new).
@@ -135,12 +184,12 @@ pub fn set(store: &mut Store, c: &mut Coll, member: &[u8], old: Option<f64>, new
             return;
         }
         // The old index entry is known to exist: a blind delete.
-        with_index_key(c, o, member, |k| store.member_delete(k));
+        index_remove(store, c, o, member);
     } else {
         count_new(c, member);
     }
     with_member_key(c, member, |k| store.member_put(k, &new.to_be_bytes()));
-    with_index_key(c, new, member, |k| store.member_put(k, &[]));
+    index_add(store, c, new, member);
 }
 
 /// Sets `member`'s score to `new` whatever it was (ZADD without NX/XX/GT/LT/INCR), reading the
@@ -152,10 +201,10 @@ pub fn replace(store: &mut Store, c: &mut Coll, member: &[u8], new: f64) -> CmdR
         .and_then(|v| decode_score(&v));
     match old {
         Some(o) if ord_bits(o) == ord_bits(new) => return Ok(old),
-        Some(o) => with_index_key(c, o, member, |k| store.member_delete(k)),
+        Some(o) => index_remove(store, c, o, member),
         None => count_new(c, member),
     }
-    with_index_key(c, new, member, |k| store.member_put(k, &[]));
+    index_add(store, c, new, member);
     Ok(old)
 }
 
@@ -167,7 +216,7 @@ pub fn remove(store: &mut Store, c: &mut Coll, member: &[u8]) -> CmdResult<Optio
     else {
         return Ok(None);
     };
-    with_index_key(c, old, member, |k| store.member_delete(k));
+    index_remove(store, c, old, member);
     c.size = c.size.saturating_sub(1);
     Ok(Some(old))
 }
@@ -494,7 +543,7 @@ pub fn all(store: &mut Store, c: &Coll) -> CmdResult<Vec<Entry>> {
 pub fn remove_entries(store: &mut Store, c: &mut Coll, entries: &[Entry]) {
     for (m, s) in entries {
         with_member_key(c, m, |k| store.member_delete(k));
-        with_index_key(c, *s, m, |k| store.member_delete(k));
+        index_remove(store, c, *s, m);
         c.size = c.size.saturating_sub(1);
     }
 }

@@ -41,17 +41,19 @@ wait_ready() {
     exit 1
 }
 
-declare -A port
+declare -A port pid
 port[berth]=$(free_port)
 # shellcheck disable=SC2086 # BERTH_ARGS: extra directives, split on spaces
 ./target/release/berth-server --port "${port[berth]}" --bind 127.0.0.1 --dir "$work/data" \
     --loglevel warning ${BERTH_ARGS:-} >"$work/berth.log" 2>&1 &
 pids+=($!)
+pid[berth]=$!
 port[redis]=$(free_port)
 mkdir -p "$work/redis"
 redis-server --port "${port[redis]}" --bind 127.0.0.1 --dir "$work/redis" --save '' \
     --appendonly yes --appendfsync everysec --logfile "$work/redis.log" &
 pids+=($!)
+pid[redis]=$!
 wait_ready "${port[berth]}"
 wait_ready "${port[redis]}"
 
@@ -87,22 +89,42 @@ for server in berth redis; do
         "hsmall $(redis-cli -p "$p" HLEN hsmall), zsmall $(redis-cli -p "$p" ZCARD zsmall)" >&2
 done
 
-rps() {
-    local p=$1 range=$2
+# Waits until every write berth acknowledged is in sled's tree (INFO berth_apply_backlog 0),
+# so that no run pays for the previous one's disk writes; a no-op for redis.
+settle() {
+    [ "$1" = berth ] || return 0
+    for _ in $(seq 1200); do
+        redis-cli -p "${port[berth]}" INFO persistence | grep -q '^berth_apply_backlog:0' && return 0
+        sleep 0.1
+    done
+    echo "scaling.sh: berth's apply backlog did not drain" >&2
+}
+
+# CPU time of a server process (all threads), in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# One measured run: requests/s, and CPU microseconds per request (all threads, until the
+# writes are applied: what the command really costs the server, background work included).
+run() {
+    local server=$1 range=$2 rps before
     shift 2
-    redis-benchmark -p "$p" -c "$CLIENTS" -n "$N" -P 16 -r "$range" -q "$@" 2>/dev/null |
-        tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1
+    settle "$server"
+    before=$(cpu_ticks "${pid[$server]}")
+    rps=$(redis-benchmark -p "${port[$server]}" -c "$CLIENTS" -n "$N" -P 16 -r "$range" -q "$@" 2>/dev/null |
+        tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1)
+    settle "$server"
+    echo "$rps $(awk -v t="$(($(cpu_ticks "${pid[$server]}") - before))" -v hz="$(getconf CLK_TCK)" \
+        -v n="$N" 'BEGIN {printf "%.2f", t / hz * 1e6 / n}')"
 }
 
 results="$work/results"
 : >"$results"
 for round in $(seq "$ROUNDS"); do
     for server in berth redis; do
-        p=${port[$server]}
-        echo "$server hset big $(rps "$p" "$MEMBERS" HSET hbig f:__rand_int__ x)" >>"$results"
-        echo "$server hset small $(rps "$p" 10 HSET hsmall f:__rand_int__ x)" >>"$results"
-        echo "$server zadd big $(rps "$p" "$MEMBERS" ZADD zbig __rand_int__ f:__rand_int__)" >>"$results"
-        echo "$server zadd small $(rps "$p" 10 ZADD zsmall __rand_int__ f:__rand_int__)" >>"$results"
+        echo "$server hset big $(run $server "$MEMBERS" HSET hbig f:__rand_int__ x)" >>"$results"
+        echo "$server hset small $(run $server 10 HSET hsmall f:__rand_int__ x)" >>"$results"
+        echo "$server zadd big $(run $server "$MEMBERS" ZADD zbig __rand_int__ f:__rand_int__)" >>"$results"
+        echo "$server zadd small $(run $server 10 ZADD zsmall __rand_int__ f:__rand_int__)" >>"$results"
     done
     echo "round $round/$ROUNDS done" >&2
 done
@@ -110,14 +132,17 @@ done
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print 0; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
 echo
-echo "redis-benchmark -c $CLIENTS -P 16 -n $N, median of $ROUNDS rounds (requests/s)"
-printf '%-7s %-6s %12s %14s %16s\n' SERVER CMD "big key" "10-member key" "cost big/small"
+echo "redis-benchmark -c $CLIENTS -P 16 -n $N, median of $ROUNDS rounds; each berth run starts"
+echo "with its tree current; CPU us/request counts every thread until the writes are applied"
+printf '%-7s %-6s %10s %10s %11s %10s %10s %11s\n' SERVER CMD "big req/s" "small" "big/small" \
+    "big cpu" "small cpu" "big/small"
 for server in berth redis; do
     for c in hset zadd; do
-        b=$(awk -v s=$server -v c=$c '$1==s && $2==c && $3=="big" {print $4}' "$results" | median)
-        m=$(awk -v s=$server -v c=$c '$1==s && $2==c && $3=="small" {print $4}' "$results" | median)
-        printf '%-7s %-6s %12.0f %14.0f %16s\n' "$server" "${c^^}" "$b" "$m" \
-            "$(awk -v b="$b" -v s="$m" 'BEGIN {if (b > 0) printf "%.2f", s / b; else print "n/a"}')"
+        col() { awk -v s=$server -v c=$c -v z="$1" -v f="$2" '$1==s && $2==c && $3==z {print $f}' "$results" | median; }
+        b=$(col big 4) m=$(col small 4) bc=$(col big 5) mc=$(col small 5)
+        printf '%-7s %-6s %10.0f %10.0f %11s %10s %10s %11s\n' "$server" "${c^^}" "$b" "$m" \
+            "$(awk -v b="$b" -v s="$m" 'BEGIN {if (b > 0) printf "%.2f", s / b; else print "n/a"}')" \
+            "$bc" "$mc" "$(awk -v b="$bc" -v s="$mc" 'BEGIN {if (s > 0) printf "%.2f", b / s; else print "n/a"}')"
     done
 done
 
