@@ -12,8 +12,8 @@
 //! During a burst of commands the apply thread does not even take the idle moments: on a small
 //! machine those are the gaps between a client's pipelines, and filling them with B-tree work
 //! costs the commands their caches and their wake-up latency (a third of the throughput of a
-//! list benchmark on two cores). So while the memtable is busy (`BUSY_OPS` operations every
-//! `LOOK_EVERY`), the apply thread holds off, for up to `MAX_HOLD` at a time, until three
+//! list benchmark on two cores). So while the memtable is busy (`BUSY_OPS` operations per
+//! `WINDOW`), the apply thread holds off, for up to `MAX_HOLD` at a time, until three
 //! quarters of the budget wait or somebody waits for the tree (`wait_applied`): a burst is acknowledged at memory speed,
 //! and the tree catches up when it ends. Under sustained load the limits make it run anyway.
 //!
@@ -36,8 +36,10 @@ use super::memtable::Swap;
 pub const APPLY_CHUNK: usize = 4096;
 /// How often the apply thread looks at the command rate while holding off.
 const LOOK_EVERY: Duration = Duration::from_millis(5);
-/// Memtable operations per `LOOK_EVERY` that make the server busy (about 100K per second).
-const BUSY_OPS: u64 = 500;
+/// The shortest time over which the command rate is judged.
+const WINDOW: Duration = Duration::from_millis(20);
+/// Memtable operations per `WINDOW` that make the server busy (100K per second).
+const BUSY_OPS: u64 = 2000;
 /// The longest the apply thread holds off in a row.
 const MAX_HOLD: Duration = Duration::from_secs(2);
 
@@ -75,6 +77,8 @@ pub struct Progress {
     ops: AtomicU64,
     /// Threads waiting for the tree to be current: the apply thread must not hold off.
     hurry: AtomicUsize,
+    /// The apply thread's last look at `ops`: the count, and when.
+    look: Mutex<(u64, Instant)>,
     marks: Mutex<Marks>,
     changed: Condvar,
 }
@@ -104,6 +108,7 @@ impl Progress {
             room,
             ops: AtomicU64::new(0),
             hurry: AtomicUsize::new(0),
+            look: Mutex::new((0, Instant::now())),
             marks: Mutex::default(),
             changed: Condvar::new(),
         }
@@ -146,19 +151,33 @@ impl Progress {
 
     /// The apply thread's wait before each chunk: while commands keep the memtable busy and
     /// nothing forces the tree to catch up, it leaves the CPU to them (see the module docs).
+    /// Busy means `BUSY_OPS` memtable operations per `WINDOW`, measured since the previous
+    /// look: right after a chunk, over the time the chunk took, so an idle server's backlog
+    /// is applied without pauses; while holding off, over windows of `WINDOW`, so a command
+    /// thread briefly off the CPU (the log thread's turn, a map resize) does not count as the
+    /// end of a burst.
     pub fn hold_off(&self) {
         let start = Instant::now();
-        let mut seen = self.ops.load(Ordering::Relaxed);
-        while self.used() < FULL / 4 * 3
-            && self.hurry.load(Ordering::SeqCst) == 0
-            && start.elapsed() < MAX_HOLD
-        {
-            std::thread::sleep(LOOK_EVERY);
-            let now = self.ops.load(Ordering::Relaxed);
-            if now.wrapping_sub(seen) < BUSY_OPS {
+        let mut look = self.look.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if self.used() >= FULL / 4 * 3
+                || self.hurry.load(Ordering::SeqCst) > 0
+                || start.elapsed() >= MAX_HOLD
+            {
+                *look = (self.ops.load(Ordering::Relaxed), Instant::now());
                 return;
             }
-            seen = now;
+            let (ops, at) = (self.ops.load(Ordering::Relaxed), Instant::now());
+            let elapsed = at.duration_since(look.1);
+            if elapsed >= WINDOW {
+                let done = ops.wrapping_sub(look.0) as u128;
+                let busy = done * WINDOW.as_nanos() >= BUSY_OPS as u128 * elapsed.as_nanos();
+                *look = (ops, at);
+                if !busy {
+                    return;
+                }
+            }
+            std::thread::sleep(LOOK_EVERY);
         }
     }
 
