@@ -152,27 +152,14 @@ fn count_new(c: &mut Coll, member: &[u8]) {
     }
 }
 
-/// Adds `member`'s index entry at `score` (it does not exist).
-fn index_add(store: &mut Store, c: &Coll, score: f64, member: &[u8]) {
+/// Adds (`present`) or removes `member`'s index entry at `score`; it did not exist, or did.
+fn index_write(store: &mut Store, c: &Coll, score: f64, member: &[u8], present: bool) {
     let queued = index_queued(c);
-    with_index_key(c, score, member, |k| {
-        if queued {
-            store.index_put(k)
-        } else {
-            store.member_put(k, &[])
-        }
-    });
-}
-
-/// Removes `member`'s index entry at `score` (it exists).
-fn index_remove(store: &mut Store, c: &Coll, score: f64, member: &[u8]) {
-    let queued = index_queued(c);
-    with_index_key(c, score, member, |k| {
-        if queued {
-            store.index_delete(k)
-        } else {
-            store.member_delete(k)
-        }
+    with_index_key(c, score, member, |k| match (queued, present) {
+        (true, true) => store.index_put(k),
+        (true, false) => store.index_delete(k),
+        (false, true) => store.member_put(k, &[]),
+        (false, false) => store.member_delete(k),
     });
 }
 
@@ -184,12 +171,12 @@ pub fn set(store: &mut Store, c: &mut Coll, member: &[u8], old: Option<f64>, new
             return;
         }
         // The old index entry is known to exist: a blind delete.
-        index_remove(store, c, o, member);
+        index_write(store, c, o, member, false);
     } else {
         count_new(c, member);
     }
     with_member_key(c, member, |k| store.member_put(k, &new.to_be_bytes()));
-    index_add(store, c, new, member);
+    index_write(store, c, new, member, true);
 }
 
 /// Sets `member`'s score to `new` whatever it was (ZADD without NX/XX/GT/LT/INCR), reading the
@@ -201,10 +188,10 @@ pub fn replace(store: &mut Store, c: &mut Coll, member: &[u8], new: f64) -> CmdR
         .and_then(|v| decode_score(&v));
     match old {
         Some(o) if ord_bits(o) == ord_bits(new) => return Ok(old),
-        Some(o) => index_remove(store, c, o, member),
+        Some(o) => index_write(store, c, o, member, false),
         None => count_new(c, member),
     }
-    index_add(store, c, new, member);
+    index_write(store, c, new, member, true);
     Ok(old)
 }
 
@@ -216,7 +203,7 @@ pub fn remove(store: &mut Store, c: &mut Coll, member: &[u8]) -> CmdResult<Optio
     else {
         return Ok(None);
     };
-    index_remove(store, c, old, member);
+    index_write(store, c, old, member, false);
     c.size = c.size.saturating_sub(1);
     Ok(Some(old))
 }
@@ -543,7 +530,7 @@ pub fn all(store: &mut Store, c: &Coll) -> CmdResult<Vec<Entry>> {
 pub fn remove_entries(store: &mut Store, c: &mut Coll, entries: &[Entry]) {
     for (m, s) in entries {
         with_member_key(c, m, |k| store.member_delete(k));
-        index_remove(store, c, *s, m);
+        index_write(store, c, *s, m, false);
         c.size = c.size.saturating_sub(1);
     }
 }
