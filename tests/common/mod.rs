@@ -374,8 +374,16 @@ impl RealRedis {
     pub fn start_with(extra: &[&str]) -> RealRedis {
         let port = free_port();
         let dir = temp_dir("redis");
+        // Cluster mode's bus port defaults to port + 10000, inside the ephemeral range, where an
+        // outgoing connection may hold it: pick it below the range like the port itself.
+        let bus: Vec<String> = if extra.contains(&"--cluster-enabled") {
+            vec!["--cluster-port".into(), free_port().to_string()]
+        } else {
+            Vec::new()
+        };
         let mut child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(&bus)
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
             .arg("--dir")
             .arg(&dir)
