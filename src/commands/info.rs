@@ -245,6 +245,9 @@ fn persistence(ctx: &mut Ctx) -> Fields {
     // (see storage/pipeline.rs). 0 once a burst has been fully applied.
     let pending = store.progress().marks().pending;
     let backlog = store.queued_writes() + pending.entries;
+    // Writes the apply thread never made: a later write of the key shadowed them
+    // (storage/backlog.rs).
+    let skipped = store.progress().skipped.load(Relaxed);
     fields(vec![
         ("loading", "0".into()),
         ("async_loading", "0".into()),
@@ -260,6 +263,7 @@ fn persistence(ctx: &mut Ctx) -> Fields {
         ("berth_size_on_disk", disk.to_string()),
         ("berth_apply_backlog", backlog.to_string()),
         ("berth_apply_backlog_bytes", pending.bytes.to_string()),
+        ("berth_apply_skipped", skipped.to_string()),
     ])
 }
 

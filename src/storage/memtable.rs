@@ -33,6 +33,7 @@ use std::sync::{mpsc, Arc};
 
 use sled::{IVec, Tree};
 
+use super::backlog::Backlog;
 use super::pipeline::{self, Load, Pipeline, Progress};
 
 /// Per-entry bookkeeping overhead counted against the budget (map slot, allocations).
@@ -42,6 +43,10 @@ const ENTRY_ESTIMATE: usize = 128;
 
 /// A map key that keeps stored keys of up to 46 bytes inline (a Redis key of up to 42 bytes plus
 /// its 4-byte prefix), so a lookup compares keys without chasing a pointer.
+///
+/// A queued copy of an inline key may be marked *fresh* (the top bit of `len`): when it was
+/// queued, sled did not have the key and no earlier write of it was pending, so deleting it
+/// needs no tree work, and nor does any later write that cancels it out (see `backlog.rs`).
 #[derive(Clone)]
 enum MemKey {
     Inline { len: u8, buf: [u8; 46] },
@@ -69,11 +74,26 @@ impl MemKey {
 
     fn as_slice(&self) -> &[u8] {
         match self {
-            MemKey::Inline { len, buf } => &buf[..*len as usize],
+            MemKey::Inline { len, buf } => &buf[..(*len & !FRESH) as usize],
             MemKey::Heap(b) => b,
         }
     }
+
+    /// This key marked fresh if `fresh` (long keys, kept on the heap, never are).
+    fn marked_fresh(mut self, fresh: bool) -> Self {
+        if let (MemKey::Inline { len, .. }, true) = (&mut self, fresh) {
+            *len |= FRESH;
+        }
+        self
+    }
+
+    fn is_fresh(&self) -> bool {
+        matches!(self, MemKey::Inline { len, .. } if len & FRESH != 0)
+    }
 }
+
+/// The mark of a fresh key in `MemKey::Inline`'s `len` (lengths need 6 bits).
+const FRESH: u8 = 0x80;
 
 impl AsRef<[u8]> for MemKey {
     fn as_ref(&self) -> &[u8] {
@@ -111,6 +131,9 @@ struct Slot {
     /// Read or written since the last eviction pass: spared once (a CLOCK's reference bit), so
     /// hot keys stay while a bulk load streams through.
     used: bool,
+    /// Queued (`ver` above `Memtable::taken`) and already in `Memtable::deleted`: a key deleted
+    /// and set again and again within one batch is buried once.
+    graved: bool,
 }
 
 /// An atomic unit of writes in progress (see the module docs).
@@ -164,6 +187,13 @@ pub struct Memtable {
     /// Keys deleted by each submitted batch, with the batch's sequence number: dropped from the
     /// map once that batch is applied (`bury`).
     graves: VecDeque<(u64, Vec<MemKey>)>,
+    /// Keys deleted through the map since the last swap: the next batch's graves. Collected
+    /// as they are written, not by filtering the batch: index deletes queued around the map
+    /// (`queue_only`) have no map entry to bury, and a big sorted set queues hundreds of
+    /// thousands of them a second.
+    deleted: Vec<MemKey>,
+    /// An emptied graves vector, for the next `deleted` (a fresh one grows by copying itself).
+    spare_graves: Vec<MemKey>,
     journal: Tree,
     /// Collection versions created by this process none of whose members was ever evicted:
     /// every member they have is in the map, so a miss means "no such member" without asking
@@ -184,6 +214,8 @@ pub struct Swap {
     /// Written before the entries: how to roll back an atomic unit they are part of.
     undo: Option<Vec<(IVec, Option<IVec>)>>,
     upto: u64,
+    /// In the journal: a restart would replay it (see `backlog.rs`).
+    logged: bool,
     journal: Tree,
     tree: Tree,
 }
@@ -207,7 +239,7 @@ impl Swap {
     /// In key order, sled walks its tree sequentially: far fewer cache misses than in random
     /// order. Done by the thread writing the batch, not under the keyspace lock. Stable: a key
     /// written through `queue_only` may appear more than once, and the last write must win.
-    fn sort(&mut self) {
+    pub fn sort(&mut self) {
         self.entries
             .sort_by(|a, b| a.0.as_slice().cmp(b.0.as_slice()));
     }
@@ -219,29 +251,62 @@ impl Swap {
 
     /// Writes the batch to the journal as one value (and the undo record before it, if any):
     /// after a sled flush it is durable, and a restart replays it.
-    pub fn log(&self) -> sled::Result<()> {
+    pub fn log(&mut self) -> sled::Result<()> {
         if let Some(undo) = &self.undo {
             self.journal.insert(UNDO, encode_journal(undo))?;
         }
         self.journal
             .insert(journal_key(self.upto), encode_journal(&self.entries))?;
+        self.logged = true;
         Ok(())
     }
 
-    /// Writes a logged batch's entries to the tree, then drops its journal value, reporting
-    /// to `progress` every `APPLY_CHUNK` entries (and holding off before each chunk while the
-    /// server is busy).
-    pub fn apply_tree(&mut self, progress: &Progress) -> sled::Result<()> {
-        self.sort();
+    pub fn is_logged(&self) -> bool {
+        self.logged
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
+        self.entries.iter().map(|(k, _)| k.as_slice())
+    }
+
+    pub fn key(&self, i: usize) -> Option<&[u8]> {
+        self.entries.get(i).map(|(k, _)| k.as_slice())
+    }
+
+    /// Write `i` is to a key sled did not have, with nothing pending for it (see `MemKey`).
+    pub fn is_fresh(&self, i: usize) -> bool {
+        self.entries.get(i).is_some_and(|(k, _)| k.is_fresh())
+    }
+
+    pub fn is_delete(&self, i: usize) -> bool {
+        self.entries.get(i).is_some_and(|(_, v)| v.is_none())
+    }
+
+    /// Writes a logged batch (sorted, taken from `backlog`) to the tree, except writes a later
+    /// one shadows, then drops its journal value. Reports to `progress` every `APPLY_CHUNK`
+    /// entries; before each chunk it holds off while the server is busy, then takes in the
+    /// batches logged meanwhile (more shadowed writes to skip).
+    pub fn apply_tree(&mut self, progress: &Progress, backlog: &mut Backlog) -> sled::Result<()> {
         let mut res = Ok(());
-        for chunk in self.entries.chunks(pipeline::APPLY_CHUNK) {
+        let mut skipped = 0;
+        for start in (0..self.entries.len()).step_by(pipeline::APPLY_CHUNK) {
+            let end = self.entries.len().min(start + pipeline::APPLY_CHUNK);
             if res.is_ok() {
                 progress.hold_off();
-                res = write_entries(&self.tree, chunk);
+                backlog.take_arrivals();
+                res = (start..end).try_for_each(|i| {
+                    if backlog.skip(self, i) {
+                        skipped += 1;
+                        return Ok(());
+                    }
+                    write_entries(&self.tree, &self.entries[i..=i])
+                });
             }
             // Counted even after a failure, so nobody waits forever on a lost batch.
-            progress.update(|m| m.pending.sub(load_of(chunk)));
+            progress.update(|m| m.pending.sub(load_of(&self.entries[start..end])));
         }
+        progress.skipped.fetch_add(skipped, Ordering::Relaxed);
+        backlog.forget(self);
         res?;
         self.journal.remove(journal_key(self.upto))?;
         Ok(())
@@ -397,6 +462,8 @@ impl Memtable {
             progress,
             evict_stuck: None,
             graves: VecDeque::new(),
+            deleted: Vec::new(),
+            spare_graves: Vec::new(),
             journal,
             resident: HashSet::default(),
         }
@@ -440,6 +507,7 @@ impl Memtable {
                 ver: 0,
                 pos: 0,
                 used: true,
+                graved: false,
             },
         );
         self.maybe_evict();
@@ -481,18 +549,30 @@ impl Memtable {
             }
         }
         let add = val.as_ref().map_or(0, |v| v.len());
+        let delete = val.is_none();
+        // A key the map does not hold: nothing pending writes it, so whether sled has it is
+        // whether its collection version is resident.
+        let fresh = !delete && self.known_absent(key);
         // One hash and one probe whether the key is new or not.
         let old = match self.maps[which(key)].entry(MemKey::new(key)) {
             Entry::Occupied(mut o) => {
-                let slot = o.get_mut();
-                self.bytes = self.bytes + add - slot.val.as_ref().map_or(0, |v| v.len());
-                if slot.ver > self.taken {
-                    self.dirty[slot.pos as usize].1 = val.clone();
-                } else {
-                    slot.pos = self.dirty.len() as u32;
+                let queued = o.get().ver > self.taken;
+                if !queued {
                     self.dirty.push((o.key().clone(), val.clone()));
                 }
+                let grave = delete && !(queued && o.get().graved);
+                if grave {
+                    self.deleted.push(o.key().clone());
+                }
                 let slot = o.get_mut();
+                self.bytes = self.bytes + add - slot.val.as_ref().map_or(0, |v| v.len());
+                if queued {
+                    self.dirty[slot.pos as usize].1 = val.clone();
+                } else {
+                    slot.pos = (self.dirty.len() - 1) as u32;
+                    slot.graved = false;
+                }
+                slot.graved |= grave;
                 slot.ver = self.seq;
                 slot.used = true;
                 Some(std::mem::replace(&mut slot.val, val))
@@ -500,12 +580,17 @@ impl Memtable {
             Entry::Vacant(v) => {
                 self.bytes += key.len() + add + OVERHEAD;
                 let pos = self.dirty.len() as u32;
-                self.dirty.push((v.key().clone(), val.clone()));
+                self.dirty
+                    .push((v.key().clone().marked_fresh(fresh), val.clone()));
+                if delete {
+                    self.deleted.push(v.key().clone());
+                }
                 v.insert(Slot {
                     val,
                     ver: self.seq,
                     pos,
                     used: true,
+                    graved: delete,
                 });
                 None
             }
@@ -563,12 +648,9 @@ impl Memtable {
             // this one, so it does not grow (and copy itself) from empty.
             .unwrap_or_else(|| Vec::with_capacity(self.dirty.len()));
         let entries = std::mem::replace(&mut self.dirty, next);
-        let deleted: Vec<MemKey> = entries
-            .iter()
-            .filter(|(_, v)| v.is_none())
-            .map(|(k, _)| k.clone())
-            .collect();
-        if !deleted.is_empty() {
+        if !self.deleted.is_empty() {
+            let deleted =
+                std::mem::replace(&mut self.deleted, std::mem::take(&mut self.spare_graves));
             self.graves.push_back((self.seq, deleted));
         }
         Some(Swap {
@@ -577,6 +659,7 @@ impl Memtable {
             recycle: self.spare.0.clone(),
             undo: None,
             upto: self.seq,
+            logged: false,
             journal: self.journal.clone(),
             tree: tree.clone(),
         })
@@ -588,10 +671,10 @@ impl Memtable {
     fn bury(&mut self) {
         let upto = self.progress.upto.load(Ordering::SeqCst);
         while self.graves.front().is_some_and(|(seq, _)| *seq <= upto) {
-            let Some((_, keys)) = self.graves.pop_front() else {
+            let Some((_, mut keys)) = self.graves.pop_front() else {
                 break;
             };
-            for key in keys {
+            for key in keys.drain(..) {
                 let map = &mut self.maps[which(key.as_slice())];
                 if map
                     .get(key.as_slice())
@@ -600,6 +683,9 @@ impl Memtable {
                     map.remove(key.as_slice());
                     self.bytes = self.bytes.saturating_sub(key.len() + OVERHEAD);
                 }
+            }
+            if keys.capacity() > self.spare_graves.capacity() {
+                self.spare_graves = keys;
             }
         }
     }
@@ -880,6 +966,115 @@ mod tests {
         assert_eq!(tree.get(b"k").unwrap(), Some(IVec::from(&b"last"[..])));
     }
 
+    fn iv(v: &[u8]) -> Option<IVec> {
+        Some(IVec::from(v))
+    }
+
+    #[test]
+    fn writes_shadowed_by_later_logged_writes_never_reach_the_tree() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let tree = db.open_tree("t").unwrap();
+        let journal = db.open_tree("j").unwrap();
+        let mut m = Memtable::new(1 << 20, journal.clone());
+        for k in [b"a", b"b", b"c"] {
+            m.put_blind(k, iv(b"1"));
+        }
+        let mut first = m.take(&tree).unwrap();
+        first.log().unwrap();
+        m.put_blind(b"a", iv(b"2"));
+        m.put_blind(b"b", None);
+        // Within one batch too: an index entry added, then removed.
+        m.queue_only(b"i", iv(b"x"), None);
+        m.queue_only(b"i", None, iv(b"x"));
+        let mut second = m.take(&tree).unwrap();
+        second.log().unwrap();
+        m.put_blind(b"c", iv(b"3"));
+        // Not logged (its journal write failed): it must not shadow anything.
+        let third = m.take(&tree).unwrap();
+
+        let (tx, rx) = mpsc::channel();
+        for swap in [first, second, third] {
+            tx.send(swap).unwrap();
+        }
+        let progress = Progress::new(Load {
+            entries: 1000,
+            bytes: 1 << 20,
+        });
+        let mut backlog = Backlog::new(rx);
+        let mut oldest = backlog.oldest().unwrap();
+        oldest.apply_tree(&progress, &mut backlog).unwrap();
+        assert_eq!(tree.get(b"a").unwrap(), None);
+        assert_eq!(tree.get(b"b").unwrap(), None);
+        assert_eq!(tree.get(b"c").unwrap(), iv(b"1"));
+        assert_eq!(progress.skipped.load(Ordering::Relaxed), 2);
+
+        // A crash here: the journal still holds the shadowing batch, which the restart
+        // applies (the unlogged third one is lost, as an unflushed write is).
+        assert_eq!(replay_journal(&journal, &tree).unwrap(), 1);
+        assert_eq!(tree.get(b"a").unwrap(), iv(b"2"));
+        assert_eq!(tree.get(b"b").unwrap(), None);
+        assert_eq!(tree.get(b"i").unwrap(), None);
+        assert_eq!(tree.get(b"c").unwrap(), iv(b"1"));
+
+        // Without the crash, the rest of the backlog ends in the same state plus the third.
+        let mut second = backlog.oldest().unwrap();
+        second.apply_tree(&progress, &mut backlog).unwrap();
+        assert_eq!(progress.skipped.load(Ordering::Relaxed), 3);
+        let mut third = backlog.oldest().unwrap();
+        third.apply_tree(&progress, &mut backlog).unwrap();
+        assert_eq!(tree.get(b"a").unwrap(), iv(b"2"));
+        assert_eq!(tree.get(b"c").unwrap(), iv(b"3"));
+        assert_eq!(tree.get(b"i").unwrap(), None);
+        assert!(journal.is_empty());
+    }
+
+    /// A member entry key of collection `key` at `version` (see `keys::member_version`).
+    fn member(key: &[u8], version: u64, member: &[u8]) -> Vec<u8> {
+        let mut k = vec![super::super::keys::DATA, 0, 0, 0];
+        k.extend_from_slice(&(key.len() as u32).to_be_bytes());
+        k.extend_from_slice(key);
+        k.extend_from_slice(&version.to_be_bytes());
+        k.extend_from_slice(member);
+        k
+    }
+
+    #[test]
+    fn a_new_member_written_and_deleted_within_the_backlog_costs_the_tree_nothing() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let tree = db.open_tree("t").unwrap();
+        let mut m = Memtable::new(1 << 20, db.open_tree("j").unwrap());
+        // A collection created by this process: sled has none of its members.
+        m.mark_resident(7);
+        let new = member(b"list", 7, b"e1");
+        // One sled has (an older collection): its delete must reach the tree.
+        let old = member(b"hash", 3, b"f1");
+        tree.insert(&old, &b"v0"[..]).unwrap();
+        m.put_blind(&new, iv(b"x"));
+        m.put_blind(&old, iv(b"v1"));
+        let mut batches = vec![m.take(&tree).unwrap()];
+        m.put_blind(&new, None);
+        m.put_blind(&old, None);
+        batches.push(m.take(&tree).unwrap());
+        let (tx, rx) = mpsc::channel();
+        for mut swap in batches {
+            swap.log().unwrap();
+            tx.send(swap).unwrap();
+        }
+        let progress = Progress::new(Load {
+            entries: 1000,
+            bytes: 1 << 20,
+        });
+        let mut backlog = Backlog::new(rx);
+        for _ in 0..2 {
+            let mut swap = backlog.oldest().unwrap();
+            swap.apply_tree(&progress, &mut backlog).unwrap();
+        }
+        assert_eq!(tree.get(&new).unwrap(), None);
+        assert_eq!(tree.get(&old).unwrap(), None);
+        // Both writes of the new member, and the overwritten write of the old one.
+        assert_eq!(progress.skipped.load(Ordering::Relaxed), 3);
+    }
+
     #[test]
     fn a_logged_batch_is_replayed_even_if_never_applied() {
         let db = sled::Config::new().temporary(true).open().unwrap();
@@ -887,7 +1082,7 @@ mod tests {
         let journal = db.open_tree("j").unwrap();
         let mut m = Memtable::new(1 << 20, journal.clone());
         m.put_blind(b"a", Some(IVec::from(&b"1"[..])));
-        let swap = m.take(&tree).unwrap();
+        let mut swap = m.take(&tree).unwrap();
         swap.log().unwrap();
         // Crash before the apply step: the restart completes the batch.
         assert_eq!(replay_journal(&journal, &tree).unwrap(), 1);

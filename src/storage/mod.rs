@@ -31,6 +31,7 @@
 //! they describe and validated against it when due, so a crash between two writes leaves at most
 //! a stale index entry, never a key that cannot expire.
 
+pub mod backlog;
 pub mod events;
 pub mod keys;
 pub mod memtable;

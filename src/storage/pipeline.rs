@@ -30,6 +30,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::backlog::Backlog;
 use super::memtable::Swap;
 
 /// Entries applied between two progress reports of the apply thread.
@@ -79,6 +80,8 @@ pub struct Progress {
     hurry: AtomicUsize,
     /// The apply thread's last look at `ops`: the count, and when.
     look: Mutex<(u64, Instant)>,
+    /// Writes the apply thread skipped because a later write of the key shadowed them.
+    pub skipped: AtomicU64,
     marks: Mutex<Marks>,
     changed: Condvar,
 }
@@ -109,6 +112,7 @@ impl Progress {
             ops: AtomicU64::new(0),
             hurry: AtomicUsize::new(0),
             look: Mutex::new((0, Instant::now())),
+            skipped: AtomicU64::new(0),
             marks: Mutex::default(),
             changed: Condvar::new(),
         }
@@ -236,7 +240,7 @@ impl Pipeline {
         let logger = std::thread::Builder::new()
             .name("berth-log".into())
             .spawn(move || {
-                for swap in logs {
+                for mut swap in logs {
                     let res = swap.log();
                     log_progress.update(|m| {
                         m.logged = m.logged.max(swap.upto());
@@ -256,9 +260,10 @@ impl Pipeline {
             .name("berth-apply".into())
             .spawn(move || {
                 lower_priority();
-                for mut swap in applies {
+                let mut backlog = Backlog::new(applies);
+                while let Some(mut swap) = backlog.oldest() {
                     let upto = swap.upto();
-                    let res = swap.apply_tree(&progress);
+                    let res = swap.apply_tree(&progress, &mut backlog);
                     if let Err(e) = res {
                         tracing::error!(error = %e, "applying writes to sled failed");
                     }
