@@ -838,6 +838,16 @@ impl Memtable {
 mod tests {
     use super::*;
 
+    /// A temporary sled database, its keyspace tree and journal, and a 1 MiB memtable over them
+    /// (the database is returned so that it lives as long as the test).
+    fn fixture() -> (sled::Db, Tree, Tree, Memtable) {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let tree = db.open_tree("t").unwrap();
+        let journal = db.open_tree("j").unwrap();
+        let m = Memtable::new(1 << 20, journal.clone());
+        (db, tree, journal, m)
+    }
+
     #[test]
     fn journal_roundtrips_sets_and_deletes() {
         let entries = vec![
@@ -871,10 +881,7 @@ mod tests {
 
     #[test]
     fn a_finished_atomic_unit_leaves_no_undo_record() {
-        let db = sled::Config::new().temporary(true).open().unwrap();
-        let tree = db.open_tree("t").unwrap();
-        let journal = db.open_tree("j").unwrap();
-        let mut mem = Memtable::new(1 << 20, journal.clone());
+        let (_db, tree, journal, mut mem) = fixture();
         mem.begin_atomic();
         mem.put_blind(b"a", Some(IVec::from(&b"1"[..])));
         mem.sync(&tree).unwrap();
@@ -887,10 +894,7 @@ mod tests {
 
     #[test]
     fn submitted_batches_reach_the_tree_in_order_and_leave_no_journal() {
-        let db = sled::Config::new().temporary(true).open().unwrap();
-        let tree = db.open_tree("t").unwrap();
-        let journal = db.open_tree("j").unwrap();
-        let mut m = Memtable::new(1 << 20, journal.clone());
+        let (_db, tree, journal, mut m) = fixture();
         let mut last = 0;
         for round in 0..50u32 {
             for k in 0..100u32 {
@@ -914,9 +918,7 @@ mod tests {
 
     #[test]
     fn a_busy_server_does_not_hold_off_a_reader_waiting_for_the_tree() {
-        let db = sled::Config::new().temporary(true).open().unwrap();
-        let tree = db.open_tree("t").unwrap();
-        let mut m = Memtable::new(1 << 20, db.open_tree("j").unwrap());
+        let (_db, tree, _, mut m) = fixture();
         m.put_blind(b"a", Some(IVec::from(&b"1"[..])));
         m.submit(&tree).unwrap();
         // Commands keep the memtable busy: the apply thread would hold off.
@@ -945,9 +947,7 @@ mod tests {
 
     #[test]
     fn queue_only_writes_of_one_key_reach_the_tree_in_write_order() {
-        let db = sled::Config::new().temporary(true).open().unwrap();
-        let tree = db.open_tree("t").unwrap();
-        let mut m = Memtable::new(1 << 20, db.open_tree("j").unwrap());
+        let (_db, tree, _, mut m) = fixture();
         // Index entries flip between present and absent many times within one batch, among
         // other keys: the batch is sorted, and only the last write of each may win.
         for i in 0..2000u32 {
@@ -972,10 +972,7 @@ mod tests {
 
     #[test]
     fn writes_shadowed_by_later_logged_writes_never_reach_the_tree() {
-        let db = sled::Config::new().temporary(true).open().unwrap();
-        let tree = db.open_tree("t").unwrap();
-        let journal = db.open_tree("j").unwrap();
-        let mut m = Memtable::new(1 << 20, journal.clone());
+        let (_db, tree, journal, mut m) = fixture();
         for k in [b"a", b"b", b"c"] {
             m.put_blind(k, iv(b"1"));
         }
@@ -1040,9 +1037,7 @@ mod tests {
 
     #[test]
     fn a_new_member_written_and_deleted_within_the_backlog_costs_the_tree_nothing() {
-        let db = sled::Config::new().temporary(true).open().unwrap();
-        let tree = db.open_tree("t").unwrap();
-        let mut m = Memtable::new(1 << 20, db.open_tree("j").unwrap());
+        let (_db, tree, _, mut m) = fixture();
         // A collection created by this process: sled has none of its members.
         m.mark_resident(7);
         let new = member(b"list", 7, b"e1");
@@ -1077,10 +1072,7 @@ mod tests {
 
     #[test]
     fn a_logged_batch_is_replayed_even_if_never_applied() {
-        let db = sled::Config::new().temporary(true).open().unwrap();
-        let tree = db.open_tree("t").unwrap();
-        let journal = db.open_tree("j").unwrap();
-        let mut m = Memtable::new(1 << 20, journal.clone());
+        let (_db, tree, journal, mut m) = fixture();
         m.put_blind(b"a", Some(IVec::from(&b"1"[..])));
         let mut swap = m.take(&tree).unwrap();
         swap.log().unwrap();
