@@ -84,15 +84,14 @@ impl Backlog {
         if swap.is_logged() {
             let upto = swap.upto();
             for (i, key) in swap.keys().enumerate() {
-                let at = (upto, i as u32);
-                let absent = match self.latest.get(&self.hasher.hash_one(key)) {
+                let (at, hash) = ((upto, i as u32), self.hasher.hash_one(key));
+                let absent = match self.latest.get(&hash) {
                     // The write it replaces as the last will be skipped: the tree stays
                     // without the key until this one.
                     Some(last) if last.absent => self.key_at(last.at, &swap) == Some(key),
                     _ => false,
                 };
-                self.latest
-                    .insert(self.hasher.hash_one(key), Last { at, absent });
+                self.latest.insert(hash, Last { at, absent });
             }
         }
         self.batches.push_back(swap);

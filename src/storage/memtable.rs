@@ -550,9 +550,6 @@ impl Memtable {
         }
         let add = val.as_ref().map_or(0, |v| v.len());
         let delete = val.is_none();
-        // A key the map does not hold: nothing pending writes it, so whether sled has it is
-        // whether its collection version is resident.
-        let fresh = !delete && self.known_absent(key);
         // One hash and one probe whether the key is new or not.
         let old = match self.maps[which(key)].entry(MemKey::new(key)) {
             Entry::Occupied(mut o) => {
@@ -579,6 +576,11 @@ impl Memtable {
             }
             Entry::Vacant(v) => {
                 self.bytes += key.len() + add + OVERHEAD;
+                // A key the map does not hold: nothing pending writes it, so whether sled has
+                // it is whether its collection version is resident (`known_absent`, inlined
+                // for the borrow of `maps`).
+                let fresh = !delete
+                    && super::keys::member_version(key).is_some_and(|v| self.resident.contains(&v));
                 let pos = self.dirty.len() as u32;
                 self.dirty
                     .push((v.key().clone().marked_fresh(fresh), val.clone()));
