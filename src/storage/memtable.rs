@@ -170,8 +170,13 @@ pub struct Memtable {
     /// Keys changed since the last swap with their latest values, so taking a batch needs no
     /// map lookups. Keys stay inline like the map's (no allocation per write).
     dirty: Batch,
-    /// Emptied queues of written batches (see `Swap`'s `drop`).
+    /// Emptied queues of written batches come back here (see `Swap`'s `drop`)...
     spare: (mpsc::Sender<Batch>, mpsc::Receiver<Batch>),
+    /// ... and wait to become later queues: all that can be in flight at once are kept. A
+    /// burst then fills memory the previous one already faulted in; keeping only the largest
+    /// freed the others, and a burst into a big sorted set spent a fifth of the command
+    /// thread in the kernel, zeroing fresh pages for its queues.
+    spares: Vec<Batch>,
     /// The write sequence number when the queue was last taken: slots written since are in it.
     taken: u64,
     bytes: usize,
@@ -454,6 +459,7 @@ impl Memtable {
             atomic: None,
             dirty: Vec::new(),
             spare: mpsc::channel(),
+            spares: Vec::new(),
             taken: 0,
             bytes: 0,
             limit,
@@ -640,15 +646,7 @@ impl Memtable {
             return None;
         }
         self.taken = self.seq;
-        let next = self
-            .spare
-            .1
-            .try_iter()
-            .max_by_key(|v| v.capacity())
-            .filter(|v| v.capacity() >= self.dirty.len() / 2)
-            // None back yet (the apply thread holds them): the next queue is sized like
-            // this one, so it does not grow (and copy itself) from empty.
-            .unwrap_or_else(|| Vec::with_capacity(self.dirty.len()));
+        let next = self.next_queue();
         let entries = std::mem::replace(&mut self.dirty, next);
         if !self.deleted.is_empty() {
             let deleted =
@@ -665,6 +663,28 @@ impl Memtable {
             journal: self.journal.clone(),
             tree: tree.clone(),
         })
+    }
+
+    /// An empty queue for the writes after a swap: a spare, or a new one with room for a whole
+    /// batch (`should_apply`) and the commands that overshoot it, so it does not grow midway
+    /// (growing copies it to fresh pages).
+    fn next_queue(&mut self) -> Batch {
+        let full = self.limit / 8 / ENTRY_ESTIMATE * 5 / 4;
+        // As many entries as may wait for the apply thread, plus the queue and a batch being
+        // logged: spares beyond that would only hold memory.
+        let keep = self.limit / 2 / ENTRY_ESTIMATE + 2 * full;
+        self.spares.extend(self.spare.1.try_iter());
+        self.spares
+            .sort_unstable_by_key(|v| std::cmp::Reverse(v.capacity()));
+        let mut kept = 0;
+        self.spares.retain(|v| {
+            let fits = v.capacity() >= full && kept + v.capacity() <= keep;
+            kept += if fits { v.capacity() } else { 0 };
+            fits
+        });
+        self.spares
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(full))
     }
 
     /// Forgets deletions sled has applied. A deleted key's entry only says "absent", which sled
