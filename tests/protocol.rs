@@ -42,13 +42,7 @@ fn assert_protocol_error(s: &Server, bytes: &[u8], text: &str) {
 
 /// Resident memory of a process in KiB, from /proc.
 fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS line")
+    common::proc_kib(pid, "VmRSS")
 }
 
 fn pid(s: &Server) -> u32 {

@@ -35,6 +35,7 @@ use sled::{IVec, Tree};
 
 use super::backlog::Backlog;
 use super::pipeline::{self, Load, Pipeline, Progress};
+use super::spill;
 
 /// Per-entry bookkeeping overhead counted against the budget (map slot, allocations).
 const OVERHEAD: usize = 64;
@@ -179,6 +180,9 @@ pub struct Memtable {
     spares: Vec<Batch>,
     /// The write sequence number when the queue was last taken: slots written since are in it.
     taken: u64,
+    /// Bytes written (keys and values) since the queue was last taken: with large values a
+    /// queue must be handed over long before its entry count says so.
+    queued_bytes: usize,
     bytes: usize,
     limit: usize,
     seq: u64,
@@ -341,10 +345,7 @@ fn load_of(entries: &[(MemKey, Option<IVec>)]) -> Load {
 
 fn write_entries<K: AsRef<[u8]>>(tree: &Tree, entries: &[(K, Option<IVec>)]) -> sled::Result<()> {
     for (k, v) in entries {
-        match v {
-            Some(v) => tree.insert(k.as_ref(), v.clone())?,
-            None => tree.remove(k.as_ref())?,
-        };
+        spill::write(tree, k.as_ref(), v.as_ref())?;
     }
     Ok(())
 }
@@ -422,12 +423,7 @@ pub fn replay_journal(journal: &Tree, tree: &Tree) -> sled::Result<usize> {
         for item in source.scan_prefix([JOURNAL]) {
             let (jk, blob) = item?;
             if let Some(entries) = decode_journal(&blob) {
-                for (k, v) in entries {
-                    match v {
-                        Some(v) => tree.insert(k, v)?,
-                        None => tree.remove(k)?,
-                    };
-                }
+                write_entries(tree, &entries)?;
             }
             source.remove(jk)?;
             replayed += 1;
@@ -435,12 +431,7 @@ pub fn replay_journal(journal: &Tree, tree: &Tree) -> sled::Result<usize> {
     }
     // A transaction cut short: restore what its keys held before it.
     if let Some(blob) = journal.get(UNDO)? {
-        for (k, v) in decode_journal(&blob).unwrap_or_default() {
-            match v {
-                Some(v) => tree.insert(k, v)?,
-                None => tree.remove(k)?,
-            };
-        }
+        write_entries(tree, &decode_journal(&blob).unwrap_or_default())?;
         journal.remove(UNDO)?;
         replayed += 1;
     }
@@ -461,6 +452,7 @@ impl Memtable {
             spare: mpsc::channel(),
             spares: Vec::new(),
             taken: 0,
+            queued_bytes: 0,
             bytes: 0,
             limit,
             seq: 0,
@@ -499,7 +491,7 @@ impl Memtable {
         if self.known_absent(key) {
             return Ok(None);
         }
-        let val = tree.get(key)?;
+        let val = spill::get(tree, key)?;
         self.cache(MemKey::new(key), val.clone());
         Ok(val)
     }
@@ -531,7 +523,7 @@ impl Memtable {
             None if self.known_absent(key) => Ok(None),
             // Unknown to the map, so no queued or in-flight write touches it in sled: sled's
             // value is still the previous one, even after this write was queued.
-            None => tree.get(key),
+            None => spill::get(tree, key),
         }
     }
 
@@ -555,6 +547,7 @@ impl Memtable {
             }
         }
         let add = val.as_ref().map_or(0, |v| v.len());
+        self.queued_bytes += key.len() + add;
         let delete = val.is_none();
         // One hash and one probe whether the key is new or not.
         let old = match self.maps[which(key)].entry(MemKey::new(key)) {
@@ -625,6 +618,7 @@ impl Memtable {
                 a.undo.insert(key.to_vec(), Before::Known(before));
             }
         }
+        self.queued_bytes += key.len() + val.as_ref().map_or(0, |v| v.len());
         self.dirty.push((MemKey::new(key), val));
         self.maybe_evict();
     }
@@ -633,10 +627,10 @@ impl Memtable {
         self.dirty.len()
     }
 
-    /// The queue holds an eighth of the budget: time to hand it to the writer threads, in
+    /// The queue holds an eighth of the budget (in entries or bytes): time to hand it to the writer threads, in
     /// batches small enough that backpressure waits stay short.
     pub fn should_apply(&self) -> bool {
-        self.dirty.len() * ENTRY_ESTIMATE > self.limit / 8
+        self.dirty.len() * ENTRY_ESTIMATE > self.limit / 8 || self.queued_bytes > self.limit / 8
     }
 
     /// Takes every queued write as one batch, in key order. None when nothing is queued.
@@ -646,6 +640,7 @@ impl Memtable {
             return None;
         }
         self.taken = self.seq;
+        self.queued_bytes = 0;
         let next = self.next_queue();
         let entries = std::mem::replace(&mut self.dirty, next);
         if !self.deleted.is_empty() {
@@ -777,7 +772,7 @@ impl Memtable {
                 let mut undo = Vec::with_capacity(a.undo.len());
                 for (k, before) in a.undo.iter_mut() {
                     if let Before::Unknown = before {
-                        *before = Before::Known(tree.get(k)?);
+                        *before = Before::Known(spill::get(tree, k)?);
                     }
                     if let Before::Known(v) = before {
                         undo.push((IVec::from(&k[..]), v.clone()));

@@ -13,6 +13,7 @@
 //! | `e` when_ms:u64 db:u8 slot:u16 key                 | empty (expiry index)       |
 //! | `g` db:u8 slot:u16 keylen:u32 key version:u64      | empty (members to delete)  |
 //! | `c` name                                           | server catalog (db map)    |
+//! | `v` stored-key index:u32                           | a piece of a large value (`spill.rs`) |
 //!
 //! Integers are big-endian so byte order is numeric order. `db` is the *physical* database
 //! (SWAPDB swaps a persisted logical→physical map instead of moving keys). `slot` is the Redis
@@ -38,6 +39,7 @@ pub mod memtable;
 pub mod pipeline;
 pub mod record;
 pub mod scan;
+pub mod spill;
 pub mod watch;
 
 use std::path::Path;
@@ -46,7 +48,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use sled::IVec;
 use sled::Tree;
 
-use crate::error::{CmdError, CmdResult};
+use crate::error::CmdResult;
 use events::Events;
 use keys::*;
 use memtable::Memtable;
@@ -168,6 +170,7 @@ impl Store {
     fn recount(&mut self) -> CmdResult<()> {
         for item in self.tree.scan_prefix([META]) {
             let (k, v) = item?;
+            let v = spill::load(&self.tree, &k, v)?;
             if let (Some((db, _)), Some(rec)) = (parse_meta_key(&k), Record::from_raw(v)) {
                 let c = &mut self.counts[db as usize];
                 c.keys += 1;
@@ -383,6 +386,7 @@ impl Store {
         let mut resume = None;
         for item in self.tree.range(start..end) {
             let (k, v) = item?;
+            let v = spill::load(&self.tree, &k, v)?;
             let Some(rec) = Record::from_raw(v) else {
                 continue;
             };
@@ -413,6 +417,7 @@ impl Store {
                 break;
             }
             let (k, v) = item?;
+            let v = spill::load(&self.tree, &k, v)?;
             if Record::from_raw(v).is_some_and(|r| !r.is_expired(now)) {
                 out.push(k[4..].to_vec());
             }
@@ -768,7 +773,11 @@ impl Store {
         self.sync()?;
         self.tree
             .scan_prefix(prefix)
-            .map(|r| r.map_err(CmdError::from))
+            .map(|r| {
+                let (k, v) = r?;
+                let v = spill::load(&self.tree, &k, v)?;
+                Ok((k, v))
+            })
             .collect()
     }
 

@@ -61,6 +61,7 @@ impl Store {
         let mut next = ScanNext::Done;
         for item in self.tree.range(start..end) {
             let (k, v) = item?;
+            let v = super::spill::load(&self.tree, &k, v)?;
             let (slot, key) = slot_and_key(&k);
             if visited >= count {
                 match &last {
@@ -108,6 +109,7 @@ impl Store {
         'outer: for (from, to) in ranges {
             for item in self.tree.range(from..to) {
                 let (k, v) = item?;
+                let v = super::spill::load(&self.tree, &k, v)?;
                 let (slot, key) = slot_and_key(&k);
                 if slot_of_first.is_some_and(|s| s != slot) || candidates.len() >= 64 {
                     break 'outer;

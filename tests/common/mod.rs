@@ -503,3 +503,14 @@ pub fn field<'a>(line: &'a str, name: &str) -> &'a str {
         .find_map(|f| f.strip_prefix(&format!("{name}=")))
         .unwrap_or_else(|| panic!("no {name} in {line}"))
 }
+
+/// A memory figure of a process in KiB from /proc (`VmRSS`, `VmHWM` for the peak).
+pub fn proc_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{field} line"))
+}
