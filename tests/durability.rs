@@ -550,9 +550,38 @@ fn large_values_stay_out_of_memory_and_survive_sigkill() {
         peak_mb < half_mb + written_mb / 8 && peak_mb < 1024,
         "peak RSS grew from {half_mb} to {peak_mb} MB: large values stay in memory"
     );
+    // Large list elements and fields read by ranges and scans rather than by key.
+    let mut p = redis::pipe();
+    for i in 0..100 {
+        p.cmd("RPUSH").arg("l").arg(large_value(i)).ignore();
+        p.cmd("HSET")
+            .arg("h2")
+            .arg(format!("f{i}"))
+            .arg(large_value(i))
+            .ignore();
+    }
+    p.query::<()>(&mut c).expect("write large elements");
     s.kill9();
     s.restart();
     let mut c = s.client();
+    let list: Vec<Vec<u8>> = redis::cmd("LRANGE")
+        .arg("l")
+        .arg(0)
+        .arg(-1)
+        .query(&mut c)
+        .expect("lrange");
+    assert!(
+        list == (0..100).map(large_value).collect::<Vec<_>>(),
+        "LRANGE of large elements came back wrong"
+    );
+    let all: std::collections::HashMap<String, Vec<u8>> = redis::cmd("HGETALL")
+        .arg("h2")
+        .query(&mut c)
+        .expect("hgetall");
+    assert_eq!(all.len(), 100);
+    assert!(all
+        .iter()
+        .all(|(f, v)| f[1..].parse().is_ok_and(|i: usize| *v == large_value(i))));
     for i in (0..n).step_by(97).chain([n - 1]) {
         let v: Vec<u8> = redis::cmd("GET")
             .arg(format!("big:{i}"))

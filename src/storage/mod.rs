@@ -821,6 +821,7 @@ impl Store {
         let iter = self.tree.range::<Vec<u8>, _>((lo, hi));
         let strip = |r: sled::Result<(IVec, IVec)>| -> CmdResult<(Vec<u8>, IVec)> {
             let (k, v) = r?;
+            let v = spill::load(&self.tree, &k, v)?;
             Ok((k[prefix.len()..].to_vec(), v))
         };
         if rev {
