@@ -321,8 +321,7 @@ impl Swap {
         Ok(())
     }
 
-    /// Writes the batch inline, journaled only when it has more than one entry (a single
-    /// insert is atomic on its own).
+    /// Writes the batch inline, journaled unless it is one small entry (see `write_journaled`).
     fn write_now(&mut self) -> sled::Result<()> {
         self.sort();
         if let Some(undo) = &self.undo {
@@ -363,11 +362,16 @@ fn write_journaled(
     entries: &[(MemKey, Option<IVec>)],
 ) -> sled::Result<()> {
     let jk = journal_key(seq);
-    if entries.len() > 1 {
+    // One small entry is one sled insert, atomic on its own; a spilled value is several.
+    let journaled = entries.len() > 1
+        || entries
+            .iter()
+            .any(|(_, v)| v.as_ref().is_some_and(|v| spill::spills(v)));
+    if journaled {
         journal.insert(jk, encode_journal(entries))?;
     }
     write_entries(tree, entries)?;
-    if entries.len() > 1 {
+    if journaled {
         journal.remove(jk)?;
     }
     Ok(())

@@ -49,10 +49,16 @@ fn piece_count(len: u64) -> u64 {
     len.div_ceil(PIECE as u64)
 }
 
+/// Whether `value` is stored in pieces: then writing it takes several sled operations, and
+/// a crash midway leaves it torn unless a journal replays the write.
+pub fn spills(value: &[u8]) -> bool {
+    value.len() > PIECE || value.starts_with(MAGIC)
+}
+
 /// Sets (`Some`) or removes (`None`) the value of `key` in the keyspace tree.
 pub fn write(tree: &Tree, key: &[u8], val: Option<&IVec>) -> sled::Result<()> {
     let (old, kept) = match val {
-        Some(v) if v.len() <= PIECE && !v.starts_with(MAGIC) => (tree.insert(key, v.clone())?, 0),
+        Some(v) if !spills(v) => (tree.insert(key, v.clone())?, 0),
         Some(v) => {
             // Pieces first: a stub is never in the tree before its pieces are.
             for (i, piece) in v.chunks(PIECE).enumerate() {
@@ -67,16 +73,15 @@ pub fn write(tree: &Tree, key: &[u8], val: Option<&IVec>) -> sled::Result<()> {
     let old_count = old.as_deref().and_then(stub_len).map_or(0, piece_count);
     // The old value's pieces past the new one's; after a spilled write, also any a crash left
     // (the first absent piece ends them).
-    if kept == 0 && old_count == 0 {
-        return Ok(());
-    }
     let mut i = kept;
-    loop {
-        let removed = tree.remove(piece_key(key, i))?.is_some();
-        if i >= old_count && !(kept > 0 && removed) {
-            break;
-        }
+    while i < old_count {
+        tree.remove(piece_key(key, i))?;
         i += 1;
+    }
+    if kept > 0 {
+        while tree.remove(piece_key(key, i))?.is_some() {
+            i += 1;
+        }
     }
     Ok(())
 }
