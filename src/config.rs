@@ -139,6 +139,7 @@ pub static DIRECTIVES: &[Directive] = &[
     d("protected-mode", "yes", Kind::Bool, true),
     d("lazyfree-lazy-user-flush", "no", Kind::Bool, true),
     d("daemonize", "no", Kind::Bool, false),
+    d("disable-thp", "yes", Kind::Bool, false),
     d("pidfile", "", Kind::String, false),
     d("logfile", "", Kind::String, false),
     d(

@@ -284,3 +284,38 @@ fn info_is_verbatim_in_resp3() {
         "=16\r\ntxt:# Keyspace\r\n\r\n"
     );
 }
+
+/// `THP_enabled` of a process, from /proc (None on kernels that do not report it).
+fn thp_enabled(pid: &str) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let line = status
+        .lines()
+        .find_map(|l| l.strip_prefix("THP_enabled:"))?;
+    Some(line.trim().to_string())
+}
+
+/// `disable-thp yes` (the default, as in Redis) turns transparent huge pages off for the server
+/// process; `no` leaves it as any other process (this test's own).
+#[test]
+fn disable_thp_turns_transparent_huge_pages_off_for_the_process() {
+    let Some(own) = thp_enabled("self") else {
+        eprintln!("skipped: this kernel does not report THP_enabled in /proc/<pid>/status");
+        return;
+    };
+    for (flag, expected) in [("yes", "0".to_string()), ("no", own)] {
+        let s = Server::start(&["--disable-thp", flag]);
+        let pid = s.child.as_ref().expect("server running").id();
+        assert_eq!(
+            thp_enabled(&pid.to_string()),
+            Some(expected),
+            "disable-thp {flag}"
+        );
+        let mut c = s.client();
+        let got: Vec<String> = redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("disable-thp")
+            .query(&mut c)
+            .expect("config get");
+        assert_eq!(got, ["disable-thp", flag]);
+    }
+}

@@ -102,8 +102,23 @@ fn run_id() -> String {
     crate::util::hexid::hex_id(seed.as_bytes())
 }
 
+/// Turns transparent huge pages off for this process, as Redis does (`disable-thp`). The
+/// allocator asks for huge pages, and memory it frees and reuses is then faulted back in 2 MB
+/// at a time: a burst spent a fifth of the command thread zeroing pages, and LRANGE_100 ran at
+/// 69K to 80K requests/s with huge pages against 92K to 96K without.
+fn disable_thp() {
+    // SAFETY: prctl with integer arguments only; it changes a flag of this process.
+    let ret = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+    if ret != 0 {
+        tracing::warn!("could not turn transparent huge pages off (prctl failed)");
+    }
+}
+
 /// Opens the store, binds, and serves until SIGTERM/SIGINT or SHUTDOWN. Errors are one line.
 pub async fn run(config: Config) -> Result<(), String> {
+    if config.get("disable-thp") == "yes" {
+        disable_thp();
+    }
     let port: u16 = config.get_i64("port") as u16;
     let databases = config.get_i64("databases") as usize;
     let cache = config.get_i64("cache-size") as u64;
