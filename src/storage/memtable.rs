@@ -631,8 +631,8 @@ impl Memtable {
         self.dirty.len()
     }
 
-    /// The queue holds an eighth of the budget (in entries or bytes): time to hand it to the writer threads, in
-    /// batches small enough that backpressure waits stay short.
+    /// The queue holds an eighth of the budget, in entries or in bytes: time to hand it to the
+    /// writer threads, in batches small enough that backpressure waits stay short.
     pub fn should_apply(&self) -> bool {
         self.dirty.len() * ENTRY_ESTIMATE > self.limit / 8 || self.queued_bytes > self.limit / 8
     }
