@@ -2,7 +2,7 @@
 //!
 //! Commands write to the memtable (see `storage/memtable.rs`); batches of those writes go to the
 //! writer threads (`storage/pipeline.rs`), which log each batch to sled's journal at once and
-//! apply it to the keyspace tree later, at idle priority. The flusher task makes the log
+//! apply it to the keyspace tree later, in the background. The flusher task makes the log
 //! durable:
 //! - `always`: a connection that wrote asks for durability and waits before sending its
 //!   replies. Requests arriving while a flush runs are served together by the next one

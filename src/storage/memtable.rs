@@ -6,7 +6,7 @@
 //! between commands, under the keyspace lock, so a batch always holds whole commands. Batches go
 //! to sled through `pipeline.rs`: first logged (the whole batch written as one value under
 //! `j | seq` in a journal tree of its own; durable once sled is flushed), later applied entry by
-//! entry to the keyspace tree at idle priority, after which the journal value is removed.
+//! entry to the keyspace tree in the background, after which the journal value is removed.
 //! `Store::open` replays journals left by a crash, in order, so a crash never leaves half a
 //! command (or half a transaction) on disk. The journal tree is separate because a batch can be
 //! megabytes: sled stores a node that large as a blob file and rewrites it on every change, so

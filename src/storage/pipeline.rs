@@ -5,9 +5,14 @@
 //!   write). Once sled is flushed after that, the batch is durable: a restart replays it. The
 //!   flusher waits only for this step, so `everysec` and group commits never wait for the tree.
 //! - the **apply** thread inserts its entries into the keyspace tree, then drops the journal
-//!   value. This is most of sled's CPU cost (a B-tree insert per entry), so it runs at idle
-//!   priority (`SCHED_IDLE`): like a storage engine's compaction, it uses CPU nobody else wants
-//!   and catches up once a burst is over.
+//!   value. This is most of sled's CPU cost (a B-tree insert per entry); like a storage
+//!   engine's compaction, it catches up once a burst is over.
+//!
+//! The apply thread runs at normal priority. In the idle class (`SCHED_IDLE`) it got next to no
+//! CPU while any other thread on the machine was runnable, so beside a busy neighbour every
+//! writer held back by backpressure, and every command needing the tree current, stalled for
+//! minutes (`tests/busy_machine.rs`); the benchmarks showed no gain from the idle class, since
+//! holding off (below) already keeps it out of bursts.
 //!
 //! During a burst of commands the apply thread does not even take the idle moments: on a small
 //! machine those are the gaps between a client's pipelines, and filling them with B-tree work
@@ -259,7 +264,6 @@ impl Pipeline {
         let applier = std::thread::Builder::new()
             .name("berth-apply".into())
             .spawn(move || {
-                lower_priority();
                 let mut backlog = Backlog::new(applies);
                 while let Some(mut swap) = backlog.oldest() {
                     let upto = swap.upto();
@@ -286,19 +290,6 @@ impl Pipeline {
         match &self.to_log {
             Some(tx) => tx.send(swap).map_err(|e| e.0),
             None => Err(swap),
-        }
-    }
-}
-
-/// Puts the calling thread in the idle scheduling class (Linux scheduling is per thread), or at
-/// least at the lowest niceness.
-fn lower_priority() {
-    // SAFETY: plain syscalls on the calling thread; failure only leaves the priority unchanged.
-    unsafe {
-        let param = libc::sched_param { sched_priority: 0 };
-        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
-            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-            libc::setpriority(libc::PRIO_PROCESS, tid, 19);
         }
     }
 }
