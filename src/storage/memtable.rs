@@ -173,11 +173,8 @@ pub struct Memtable {
     dirty: Batch,
     /// Emptied queues of written batches come back here (see `Swap`'s `drop`)...
     spare: (mpsc::Sender<Batch>, mpsc::Receiver<Batch>),
-    /// ... and wait to become later queues: all that can be in flight at once are kept. A
-    /// burst then fills memory the previous one already faulted in; keeping only the largest
-    /// freed the others, and a burst into a big sorted set spent a fifth of the command
-    /// thread in the kernel, zeroing fresh pages for its queues.
-    spares: Vec<Batch>,
+    /// ... and wait to become later queues (see `Spares`).
+    spares: Spares<(MemKey, Option<IVec>)>,
     /// The write sequence number when the queue was last taken: slots written since are in it.
     taken: u64,
     /// Bytes written (keys and values) since the queue was last taken: with large values a
@@ -201,8 +198,8 @@ pub struct Memtable {
     /// (`queue_only`) have no map entry to bury, and a big sorted set queues hundreds of
     /// thousands of them a second.
     deleted: Vec<MemKey>,
-    /// An emptied graves vector, for the next `deleted` (a fresh one grows by copying itself).
-    spare_graves: Vec<MemKey>,
+    /// Emptied graves vectors, to become later `deleted` ones (see `Spares`).
+    spare_graves: Spares<MemKey>,
     journal: Tree,
     /// Collection versions created by this process none of whose members was ever evicted:
     /// every member they have is in the map, so a miss means "no such member" without asking
@@ -232,6 +229,42 @@ pub struct Swap {
 pub const JOURNAL: u8 = b'j';
 
 type Batch = Vec<(MemKey, Option<IVec>)>;
+
+/// Emptied vectors (write queues, graves) waiting to become later ones. A vector written for
+/// the first time, or growing, makes the kernel zero fresh pages: a burst into a big sorted set
+/// spent a fifth of the command thread doing that for its queues, and an RPOP burst a twentieth
+/// for its graves. With every vector that can be in flight at once kept, a burst fills memory
+/// the previous one already faulted in.
+struct Spares<T> {
+    kept: Vec<Vec<T>>,
+}
+
+impl<T> Default for Spares<T> {
+    fn default() -> Self {
+        Spares { kept: Vec::new() }
+    }
+}
+
+impl<T> Spares<T> {
+    /// An empty vector with room for `full` elements: the smallest kept one that has it, or a
+    /// new one. Kept vectors too small, or beyond `keep` elements of room in all, are freed.
+    fn take(&mut self, full: usize, keep: usize) -> Vec<T> {
+        self.kept
+            .sort_unstable_by_key(|v| std::cmp::Reverse(v.capacity()));
+        let mut room = 0;
+        self.kept.retain(|v| {
+            let fits = v.capacity() >= full && room + v.capacity() <= keep;
+            room += if fits { v.capacity() } else { 0 };
+            fits
+        });
+        self.kept.pop().unwrap_or_else(|| Vec::with_capacity(full))
+    }
+
+    fn give(&mut self, mut v: Vec<T>) {
+        v.clear();
+        self.kept.push(v);
+    }
+}
 
 impl Drop for Swap {
     /// A queue of a million writes is tens of megabytes; growing a fresh one for every batch
@@ -454,7 +487,7 @@ impl Memtable {
             atomic: None,
             dirty: Vec::new(),
             spare: mpsc::channel(),
-            spares: Vec::new(),
+            spares: Spares::default(),
             taken: 0,
             queued_bytes: 0,
             bytes: 0,
@@ -465,7 +498,7 @@ impl Memtable {
             evict_stuck: None,
             graves: VecDeque::new(),
             deleted: Vec::new(),
-            spare_graves: Vec::new(),
+            spare_graves: Spares::default(),
             journal,
             resident: HashSet::default(),
         }
@@ -648,8 +681,9 @@ impl Memtable {
         let next = self.next_queue();
         let entries = std::mem::replace(&mut self.dirty, next);
         if !self.deleted.is_empty() {
-            let deleted =
-                std::mem::replace(&mut self.deleted, std::mem::take(&mut self.spare_graves));
+            let (full, keep) = self.spare_sizes();
+            let next = self.spare_graves.take(full, keep);
+            let deleted = std::mem::replace(&mut self.deleted, next);
             self.graves.push_back((self.seq, deleted));
         }
         Some(Swap {
@@ -664,26 +698,22 @@ impl Memtable {
         })
     }
 
-    /// An empty queue for the writes after a swap: a spare, or a new one with room for a whole
-    /// batch (`should_apply`) and the commands that overshoot it, so it does not grow midway
-    /// (growing copies it to fresh pages).
+    /// An empty queue for the writes after a swap.
     fn next_queue(&mut self) -> Batch {
+        for v in self.spare.1.try_iter() {
+            self.spares.give(v);
+        }
+        let (full, keep) = self.spare_sizes();
+        self.spares.take(full, keep)
+    }
+
+    /// For `Spares::take`: room for a whole batch (`should_apply`) and the commands that
+    /// overshoot it, so a queue does not grow midway; and as many entries as may wait for the
+    /// apply thread, plus the queue and a batch being logged (spares beyond that would only
+    /// hold memory). A batch's graves are at most its entries.
+    fn spare_sizes(&self) -> (usize, usize) {
         let full = self.limit / 8 / ENTRY_ESTIMATE * 5 / 4;
-        // As many entries as may wait for the apply thread, plus the queue and a batch being
-        // logged: spares beyond that would only hold memory.
-        let keep = self.limit / 2 / ENTRY_ESTIMATE + 2 * full;
-        self.spares.extend(self.spare.1.try_iter());
-        self.spares
-            .sort_unstable_by_key(|v| std::cmp::Reverse(v.capacity()));
-        let mut kept = 0;
-        self.spares.retain(|v| {
-            let fits = v.capacity() >= full && kept + v.capacity() <= keep;
-            kept += if fits { v.capacity() } else { 0 };
-            fits
-        });
-        self.spares
-            .pop()
-            .unwrap_or_else(|| Vec::with_capacity(full))
+        (full, self.limit / 2 / ENTRY_ESTIMATE + 2 * full)
     }
 
     /// Forgets deletions sled has applied. A deleted key's entry only says "absent", which sled
@@ -705,9 +735,7 @@ impl Memtable {
                     self.bytes = self.bytes.saturating_sub(key.len() + OVERHEAD);
                 }
             }
-            if keys.capacity() > self.spare_graves.capacity() {
-                self.spare_graves = keys;
-            }
+            self.spare_graves.give(keys);
         }
     }
 
