@@ -83,6 +83,11 @@ impl Record {
         at != 0 && at <= now_ms
     }
 
+    /// Whether the record has expired by now (the clock is read only for a record with a TTL).
+    pub fn expired_now(&self) -> bool {
+        self.expire_at() != 0 && self.is_expired(super::now_ms())
+    }
+
     /// The value of a string.
     pub fn str_value(&self) -> &[u8] {
         &self.raw[HEADER..]
@@ -142,6 +147,11 @@ impl Record {
     }
 }
 
+/// The `written_s` field for a record written now.
+fn written_now() -> [u8; 4] {
+    (super::now_s_coarse().min(u32::MAX as u64) as u32).to_be_bytes()
+}
+
 fn secs_u32(ms: u64) -> u32 {
     (ms / 1000).min(u32::MAX as u64) as u32
 }
@@ -161,7 +171,7 @@ pub fn encode_string(value: &[u8], expire_at: u64, flags: u8) -> Vec<u8> {
     let mut v = Vec::with_capacity(HEADER + value.len());
     v.push(Kind::String as u8 | flags);
     v.extend_from_slice(&expire_at.to_be_bytes());
-    v.extend_from_slice(&secs_u32(super::now_ms()).to_be_bytes());
+    v.extend_from_slice(&written_now());
     v.extend_from_slice(value);
     v
 }
@@ -177,7 +187,7 @@ pub fn encode_collection(
     let mut v = Vec::with_capacity(COLL_HEADER + extra.len());
     v.push(kind as u8);
     v.extend_from_slice(&expire_at.to_be_bytes());
-    v.extend_from_slice(&secs_u32(super::now_ms()).to_be_bytes());
+    v.extend_from_slice(&written_now());
     v.extend_from_slice(&version.to_be_bytes());
     v.extend_from_slice(&size.to_be_bytes());
     v.extend_from_slice(extra);
