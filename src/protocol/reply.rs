@@ -56,13 +56,22 @@ impl BulkList {
         }
     }
 
+    #[inline]
     pub fn push(&mut self, b: &[u8]) {
-        let mut buf = itoa_buf();
-        let len = fmt_i64(b.len() as i64, &mut buf);
-        self.resp.reserve(len.len() + b.len() + 5);
-        self.resp.push(b'$');
-        self.resp.extend_from_slice(len);
-        self.resp.extend_from_slice(b"\r\n");
+        // Short elements (most list elements, members, fields) have a one-digit length: their
+        // header is one 4-byte copy.
+        if b.len() < 10 {
+            self.resp.reserve(b.len() + 6);
+            self.resp
+                .extend_from_slice(&[b'$', b'0' + b.len() as u8, b'\r', b'\n']);
+        } else {
+            let mut buf = itoa_buf();
+            let len = fmt_i64(b.len() as i64, &mut buf);
+            self.resp.reserve(len.len() + b.len() + 5);
+            self.resp.push(b'$');
+            self.resp.extend_from_slice(len);
+            self.resp.extend_from_slice(b"\r\n");
+        }
         self.resp.extend_from_slice(b);
         self.resp.extend_from_slice(b"\r\n");
         self.count += 1;

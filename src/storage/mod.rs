@@ -669,8 +669,7 @@ impl Store {
         k: &[u8],
         f: impl FnOnce(Option<&[u8]>) -> R,
     ) -> CmdResult<R> {
-        let v = self.mem.get(&self.tree, k)?;
-        Ok(f(v.as_deref()))
+        Ok(self.mem.get_with(&self.tree, k, f)?)
     }
 
     /// Writes a member entry and returns its previous value, in one memtable lookup.
