@@ -83,17 +83,23 @@ impl List {
         self.coll.member_key(&seq_key(seq))
     }
 
+    /// Calls `f` with the member key of `seq`, built on the stack (the single-element
+    /// operations allocate no key).
+    fn with_key<R>(&self, seq: u64, f: impl FnOnce(&[u8]) -> R) -> R {
+        collection::with_key(&self.coll.prefix, &[&seq_key(seq)], f)
+    }
+
     /// Element `i` (0-based, `i < len`).
     pub fn get(&self, store: &mut Store, i: u64) -> CmdResult<Bytes> {
-        let v = store
-            .member_get(&self.key(self.head + i))?
+        let v = self
+            .with_key(self.head + i, |k| store.member_get(k))?
             .ok_or_else(corrupt)?;
         Ok(Bytes::from_owner(v))
     }
 
     /// Replaces element `i` (0-based, `i < len`).
     pub fn set(&mut self, store: &mut Store, i: u64, v: &[u8]) {
-        store.member_put(&self.key(self.head + i), v);
+        self.with_key(self.head + i, |k| store.member_put(k, v));
     }
 
     pub fn push(&mut self, store: &mut Store, left: bool, v: &[u8]) {
@@ -104,7 +110,7 @@ impl List {
             self.tail += 1;
             self.tail - 1
         };
-        store.member_put(&self.key(seq), v);
+        self.with_key(seq, |k| store.member_put(k, v));
     }
 
     pub fn pop(&mut self, store: &mut Store, left: bool) -> CmdResult<Option<Bytes>> {
@@ -112,8 +118,9 @@ impl List {
             return Ok(None);
         }
         let seq = if left { self.head } else { self.tail - 1 };
-        let k = self.key(seq);
-        let v = store.member_take(&k)?.ok_or_else(corrupt)?;
+        let v = self
+            .with_key(seq, |k| store.member_take(k))?
+            .ok_or_else(corrupt)?;
         if left {
             self.head += 1;
         } else {
