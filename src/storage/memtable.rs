@@ -1365,4 +1365,21 @@ mod tests {
         let b = plain.hash_one(&element(crate::types::list::MID + 1)[..]);
         assert_ne!(start(a), start(b));
     }
+
+    #[test]
+    fn shards_keep_list_neighbours_together_and_spread_everything_else() {
+        let mid = crate::types::list::MID;
+        let first = shard(&element(mid));
+        for i in 1..8 {
+            assert_eq!(shard(&element(mid + i)), first);
+        }
+        let elements: HashSet<usize> = (0..10_000).map(|i| shard(&element(mid + 8 * i))).collect();
+        assert_eq!(elements.len(), SHARDS);
+        assert!(elements.iter().all(|s| (SHARDS..2 * SHARDS).contains(s)));
+        let records: HashSet<usize> = (0..10_000)
+            .map(|i| shard(format!("m\0\x12\x34key:{i:012}").as_bytes()))
+            .collect();
+        assert_eq!(records.len(), SHARDS);
+        assert!(records.iter().all(|s| *s < SHARDS));
+    }
 }
