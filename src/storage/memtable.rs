@@ -229,29 +229,34 @@ fn family(key: &[u8]) -> usize {
 /// or more (measured: 1.6 s at about 3.7 million list elements).
 const SHARDS: usize = 64;
 
-/// The shard of `key` within its family: every 8-byte word of the key mixed by multiplication
-/// (a few nanoseconds; the maps' own hash is keyed and costs more). A list element's sequence
-/// number counts without its low 3 bits, so neighbouring elements (see `KeyHash`) share a
-/// shard. Not keyed: keys made to share a shard only make that shard one big map again, as
-/// every map was before sharding.
+/// The shard of `key` within its family, by a multiply-mix (a few nanoseconds; the maps' own
+/// hash is keyed and costs more). A list element mixes its collection's version (the 8 bytes
+/// before the sub-key) with its sequence number without the low 3 bits, so neighbouring
+/// elements (see `KeyHash`) share a shard; any other key mixes every 8-byte word of itself.
+/// Not keyed: keys made to share a shard only make that shard one big map again, as every map
+/// was before sharding.
 #[inline]
 fn shard(key: &[u8]) -> usize {
     const MIX: u64 = 0x9E37_79B9_7F4A_7C15;
-    let word = |b: &[u8]| {
-        let mut w = [0u8; 8];
-        w[..b.len()].copy_from_slice(b);
-        u64::from_be_bytes(w)
-    };
+    let word = |b: &[u8]| u64::from_be_bytes(b.try_into().unwrap_or_default());
     let f = family(key);
-    let (body, mut x) = match key.len().checked_sub(8) {
-        Some(at) if f == 1 && matches!(key[at], 0x7f | 0x80) => (&key[..at], word(&key[at..]) >> 3),
-        _ => (key, 0),
+    let n = key.len();
+    let x = if f == 1 && n >= 16 && matches!(key[n - 8], 0x7f | 0x80) {
+        let seq = word(&key[n - 8..]) >> 3;
+        (word(&key[n - 16..n - 8]) ^ seq.wrapping_mul(MIX)).wrapping_mul(MIX)
+    } else if n >= 8 {
+        // Whole words, then the last 8 bytes (overlapping the last whole word if need be).
+        let mut x = 0u64;
+        for chunk in key[..n - 8].chunks_exact(8) {
+            x = (x ^ word(chunk)).wrapping_mul(MIX).rotate_left(29);
+        }
+        (x ^ word(&key[n - 8..])).wrapping_mul(MIX)
+    } else {
+        let mut last = [0u8; 8];
+        last[..n].copy_from_slice(key);
+        u64::from_be_bytes(last).wrapping_mul(MIX)
     };
-    for chunk in body.chunks(8) {
-        x = (x ^ word(chunk)).wrapping_mul(MIX);
-        x ^= x >> 29;
-    }
-    f * SHARDS + (x.wrapping_mul(MIX) >> 58) as usize
+    f * SHARDS + (x >> 58) as usize
 }
 
 pub struct Memtable {
