@@ -795,6 +795,8 @@ impl Memtable {
         if old.is_none() {
             self.grow_early(shard);
         }
+        self.progress
+            .set_queued(self.dirty.len(), self.queued_bytes);
         self.maybe_evict();
         old
     }
@@ -819,6 +821,8 @@ impl Memtable {
         }
         self.queued_bytes += key.len() + val.as_ref().map_or(0, |v| v.len());
         self.dirty.push((MemKey::new(key), val));
+        self.progress
+            .set_queued(self.dirty.len(), self.queued_bytes);
         self.maybe_evict();
     }
 
@@ -842,6 +846,7 @@ impl Memtable {
         self.queued_bytes = 0;
         let next = self.next_queue();
         let entries = std::mem::replace(&mut self.dirty, next);
+        self.progress.set_queued(0, 0);
         if !self.deleted.is_empty() {
             let (full, keep) = self.spare_sizes();
             let next = self.spare_graves.take(full, keep);
