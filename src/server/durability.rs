@@ -69,10 +69,9 @@ impl Durability {
     /// keyspace lock) before running more commands.
     ///
     /// Waiters go in arrival order, and a connection arriving while others wait queues behind
-    /// them even if there is room just then: when every waiter watched the budget itself, the
-    /// connections already running took each bit of room first, and an unlucky one waited
-    /// over a second (5 million pipelined LPUSHes from 50 clients). Only the first in line
-    /// watches the budget, on a blocking thread.
+    /// them even if there is room just then, so a connection cannot be passed over for as long
+    /// as others keep taking the room first. Only the first in line watches the budget, on a
+    /// blocking thread.
     pub async fn wait_for_room(&self, progress: &Arc<Progress>) {
         if !progress.over_budget() && self.room_turn.available_permits() > 0 {
             return;

@@ -224,9 +224,8 @@ fn family(key: &[u8]) -> usize {
 }
 
 /// Each family of maps is this many maps (shards), chosen by hash. A map grows by moving every
-/// entry into a table twice the size at once: a shard holds a 64th of the entries, so that is
-/// a pause of milliseconds where one map of millions of entries paused commands for a second
-/// or more (measured: 1.6 s at about 3.7 million list elements).
+/// entry into a table twice the size at once: a shard holds a 64th of the entries, so its move
+/// is a 64th of one big map's (and `grow_early` keeps the 64 moves from coming together).
 const SHARDS: usize = 64;
 /// Maps in all: both families' shards.
 const SHARDS_TOTAL: usize = 2 * SHARDS;
@@ -1007,9 +1006,8 @@ impl Memtable {
     }
 
     /// Drops clean entries until the map is back under 90% of its budget, sweeping at most
-    /// `EVICT_MAPS` maps per call from where the last call stopped: a call costs a few
-    /// thousandths of the entries, where sweeping every map (millions of entries) at once
-    /// stalled commands for a tenth of a second, again each time writes were applied.
+    /// `EVICT_MAPS` maps per call from where the last call stopped, so one call's work is a
+    /// 32nd of the entries at most, however many millions the maps hold.
     fn evict(&mut self) {
         const EVICT_MAPS: usize = 4;
         let upto = self.progress.upto.load(Ordering::SeqCst);
