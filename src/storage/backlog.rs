@@ -29,6 +29,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::mpsc;
 
 use super::memtable::Swap;
+use super::pipeline::Progress;
 
 /// The last write of a key in the backlog.
 #[derive(Clone, Copy)]
@@ -63,9 +64,14 @@ impl Backlog {
 
     /// The oldest batch, to apply; waits for one when the backlog is empty. None once the
     /// pipeline is gone. Its writes stay indexed until `forget`, so that it can ask about them.
-    pub fn oldest(&mut self) -> Option<Swap> {
+    ///
+    /// A batch arriving at an empty backlog is indexed only once `progress` stops holding off:
+    /// sorting it and hashing its keys (a tenth of a second for an eighth of the default
+    /// budget) is tree work too, and during a burst that CPU belongs to the commands.
+    pub fn oldest(&mut self, progress: &Progress) -> Option<Swap> {
         if self.batches.is_empty() {
             let swap = self.arrivals.recv().ok()?;
+            progress.hold_off();
             self.push(swap);
         }
         self.take_arrivals();

@@ -1226,7 +1226,7 @@ mod tests {
             bytes: 1 << 20,
         });
         let mut backlog = Backlog::new(rx);
-        let mut oldest = backlog.oldest().unwrap();
+        let mut oldest = backlog.oldest(&progress).unwrap();
         oldest.apply_tree(&progress, &mut backlog).unwrap();
         assert_eq!(tree.get(b"a").unwrap(), None);
         assert_eq!(tree.get(b"b").unwrap(), None);
@@ -1242,10 +1242,10 @@ mod tests {
         assert_eq!(tree.get(b"c").unwrap(), iv(b"1"));
 
         // Without the crash, the rest of the backlog ends in the same state plus the third.
-        let mut second = backlog.oldest().unwrap();
+        let mut second = backlog.oldest(&progress).unwrap();
         second.apply_tree(&progress, &mut backlog).unwrap();
         assert_eq!(progress.skipped.load(Ordering::Relaxed), 3);
-        let mut third = backlog.oldest().unwrap();
+        let mut third = backlog.oldest(&progress).unwrap();
         third.apply_tree(&progress, &mut backlog).unwrap();
         assert_eq!(tree.get(b"a").unwrap(), iv(b"2"));
         assert_eq!(tree.get(b"c").unwrap(), iv(b"3"));
@@ -1289,7 +1289,7 @@ mod tests {
         });
         let mut backlog = Backlog::new(rx);
         for _ in 0..2 {
-            let mut swap = backlog.oldest().unwrap();
+            let mut swap = backlog.oldest(&progress).unwrap();
             swap.apply_tree(&progress, &mut backlog).unwrap();
         }
         assert_eq!(tree.get(&new).unwrap(), None);

@@ -286,7 +286,7 @@ impl Pipeline {
             .name("berth-apply".into())
             .spawn(move || {
                 let mut backlog = Backlog::new(applies);
-                while let Some(mut swap) = backlog.oldest() {
+                while let Some(mut swap) = backlog.oldest(&progress) {
                     let upto = swap.upto();
                     let res = swap.apply_tree(&progress, &mut backlog);
                     if let Err(e) = res {
