@@ -4,13 +4,11 @@
 //! against an in-memory map of stored keys: reads are served from it (loading from sled on a
 //! miss), writes land in it and are queued. The queue is taken out as one batch ("a swap")
 //! between commands, under the keyspace lock, so a batch always holds whole commands. Batches go
-//! to sled through `pipeline.rs`: first logged (the whole batch written as one value under
-//! `j | seq` in a journal tree of its own; durable once sled is flushed), later applied entry by
-//! entry to the keyspace tree in the background, after which the journal value is removed.
-//! `Store::open` replays journals left by a crash, in order, so a crash never leaves half a
-//! command (or half a transaction) on disk. The journal tree is separate because a batch can be
-//! megabytes: sled stores a node that large as a blob file and rewrites it on every change, so
-//! a journal sharing leaves with the keyspace would be rewritten by each entry of its own batch.
+//! to sled through `pipeline.rs`: first logged (the whole batch written as one value, see
+//! `journal.rs`; durable once sled is flushed), later applied entry by entry to the keyspace
+//! tree in the background, after which its journal record is dropped. `Store::open` replays
+//! records left by a crash, in order, so a crash never leaves half a command (or half a
+//! transaction) on disk.
 //! (sled's own `apply_batch` would be atomic too, but it holds a global lock that stalls every
 //! concurrent read for the whole batch, and it makes durability wait for the whole tree work.)
 //!
@@ -19,7 +17,7 @@
 //! of it on disk. So while an atomic unit is open the memtable remembers the value each key had
 //! before the unit first wrote it; an inline write first writes those values as one undo record
 //! (`u` in the journal tree), and the unit's end applies the rest and removes the record. After
-//! a crash, `replay_journal` completes logged batches and then rolls an unfinished unit back:
+//! a crash, `Journal::replay` completes logged batches and then rolls an unfinished unit back:
 //! the transaction is entirely absent.
 //!
 //! Batches are applied in swap order; `Progress::upto` is the write sequence number up to which
@@ -34,6 +32,7 @@ use std::sync::{mpsc, Arc};
 use sled::{IVec, Tree};
 
 use super::backlog::Backlog;
+use super::journal::{self, Journal, Logged, UNDO};
 use super::pipeline::{self, Load, Pipeline, Progress};
 use super::spill;
 
@@ -151,9 +150,6 @@ enum Before {
     Known(Option<IVec>),
     Unknown,
 }
-
-/// The journal-tree key of the undo record of an unfinished atomic unit.
-const UNDO: &[u8] = b"u";
 
 type Map = HashMap<MemKey, Slot, KeyHash>;
 
@@ -302,7 +298,7 @@ pub struct Memtable {
     deleted: Vec<MemKey>,
     /// Emptied graves vectors, to become later `deleted` ones (see `Spares`).
     spare_graves: Spares<MemKey>,
-    journal: Tree,
+    journal: Arc<Journal>,
     /// Collection versions created by this process none of whose members was ever evicted:
     /// every member they have is in the map, so a miss means "no such member" without asking
     /// sled (new fields, set members and scores cost no disk read).
@@ -323,12 +319,10 @@ pub struct Swap {
     undo: Option<Vec<(IVec, Option<IVec>)>>,
     upto: u64,
     /// In the journal: a restart would replay it (see `backlog.rs`).
-    logged: bool,
-    journal: Tree,
+    logged: Option<Logged>,
+    journal: Arc<Journal>,
     tree: Tree,
 }
-
-pub const JOURNAL: u8 = b'j';
 
 type Batch = Vec<(MemKey, Option<IVec>)>;
 
@@ -397,16 +391,14 @@ impl Swap {
     /// after a sled flush it is durable, and a restart replays it.
     pub fn log(&mut self) -> sled::Result<()> {
         if let Some(undo) = &self.undo {
-            self.journal.insert(UNDO, encode_journal(undo))?;
+            self.journal.put(UNDO, undo)?;
         }
-        self.journal
-            .insert(journal_key(self.upto), encode_journal(&self.entries))?;
-        self.logged = true;
+        self.logged = Some(self.journal.log_batch(self.upto, &self.entries)?);
         Ok(())
     }
 
     pub fn is_logged(&self) -> bool {
-        self.logged
+        self.logged.is_some()
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
@@ -452,7 +444,9 @@ impl Swap {
         progress.skipped.fetch_add(skipped, Ordering::Relaxed);
         backlog.forget(self);
         res?;
-        self.journal.remove(journal_key(self.upto))?;
+        if let Some(at) = self.logged {
+            self.journal.drop_batch(self.upto, at)?;
+        }
         Ok(())
     }
 
@@ -460,7 +454,7 @@ impl Swap {
     fn write_now(&mut self) -> sled::Result<()> {
         self.sort();
         if let Some(undo) = &self.undo {
-            self.journal.insert(UNDO, encode_journal(undo))?;
+            self.journal.put(UNDO, undo)?;
         }
         write_journaled(&self.journal, &self.tree, self.upto, &self.entries)
     }
@@ -477,109 +471,41 @@ fn load_of(entries: &[(MemKey, Option<IVec>)]) -> Load {
     }
 }
 
-fn write_entries<K: AsRef<[u8]>>(tree: &Tree, entries: &[(K, Option<IVec>)]) -> sled::Result<()> {
+pub(super) fn write_entries<K: AsRef<[u8]>>(
+    tree: &Tree,
+    entries: &[(K, Option<IVec>)],
+) -> sled::Result<()> {
     for (k, v) in entries {
         spill::write(tree, k.as_ref(), v.as_ref())?;
     }
     Ok(())
 }
 
-fn journal_key(seq: u64) -> [u8; 9] {
-    let mut k = [JOURNAL; 9];
-    k[1..].copy_from_slice(&seq.to_be_bytes());
-    k
-}
-
 fn write_journaled(
-    journal: &Tree,
+    journal: &Journal,
     tree: &Tree,
     seq: u64,
     entries: &[(MemKey, Option<IVec>)],
 ) -> sled::Result<()> {
-    let jk = journal_key(seq);
+    let jk = journal::entry_key(seq);
     // One small entry is one sled insert, atomic on its own; a spilled value is several.
     let journaled = entries.len() > 1
         || entries
             .iter()
             .any(|(_, v)| v.as_ref().is_some_and(|v| spill::spills(v)));
     if journaled {
-        journal.insert(jk, encode_journal(entries))?;
+        journal.put(&jk, entries)?;
     }
     write_entries(tree, entries)?;
     if journaled {
-        journal.remove(jk)?;
+        journal.remove(&jk)?;
     }
     Ok(())
 }
 
-/// `[present:u8 keylen:u32 key (vallen:u32 val)?]*`
-fn encode_journal<K: AsRef<[u8]>>(entries: &[(K, Option<IVec>)]) -> Vec<u8> {
-    let size: usize = entries
-        .iter()
-        .map(|(k, v)| 9 + k.as_ref().len() + v.as_ref().map_or(0, |v| v.len()))
-        .sum();
-    let mut out = Vec::with_capacity(size);
-    for (k, v) in entries {
-        let k = k.as_ref();
-        out.push(v.is_some() as u8);
-        out.extend_from_slice(&(k.len() as u32).to_be_bytes());
-        out.extend_from_slice(k);
-        if let Some(v) = v {
-            out.extend_from_slice(&(v.len() as u32).to_be_bytes());
-            out.extend_from_slice(v);
-        }
-    }
-    out
-}
-
-fn decode_journal(mut b: &[u8]) -> Option<Vec<(IVec, Option<IVec>)>> {
-    let mut out = Vec::new();
-    let take = |b: &mut &[u8], n: usize| -> Option<Vec<u8>> {
-        let (head, rest) = (b.get(..n)?, b.get(n..)?);
-        *b = rest;
-        Some(head.to_vec())
-    };
-    while !b.is_empty() {
-        let present = take(&mut b, 1)?[0] == 1;
-        let klen = u32::from_be_bytes(take(&mut b, 4)?.try_into().ok()?) as usize;
-        let key = take(&mut b, klen)?;
-        let val = if present {
-            let vlen = u32::from_be_bytes(take(&mut b, 4)?.try_into().ok()?) as usize;
-            Some(IVec::from(take(&mut b, vlen)?))
-        } else {
-            None
-        };
-        out.push((IVec::from(key), val));
-    }
-    Some(out)
-}
-
-/// Completes batches a crash interrupted. Run at open, before anything reads the tree. Journals
-/// written inside the keyspace tree (by earlier versions) are replayed first.
-pub fn replay_journal(journal: &Tree, tree: &Tree) -> sled::Result<usize> {
-    let mut replayed = 0;
-    for source in [tree, journal] {
-        for item in source.scan_prefix([JOURNAL]) {
-            let (jk, blob) = item?;
-            if let Some(entries) = decode_journal(&blob) {
-                write_entries(tree, &entries)?;
-            }
-            source.remove(jk)?;
-            replayed += 1;
-        }
-    }
-    // A transaction cut short: restore what its keys held before it.
-    if let Some(blob) = journal.get(UNDO)? {
-        write_entries(tree, &decode_journal(&blob).unwrap_or_default())?;
-        journal.remove(UNDO)?;
-        replayed += 1;
-    }
-    Ok(replayed)
-}
-
 impl Memtable {
     /// A memtable of `limit` bytes whose batches are journaled in `journal`.
-    pub fn new(limit: usize, journal: Tree) -> Self {
+    pub fn new(limit: usize, journal: Journal) -> Self {
         let progress = Arc::new(Progress::new(Load {
             entries: limit / 2 / ENTRY_ESTIMATE,
             bytes: limit / 2,
@@ -610,7 +536,7 @@ impl Memtable {
             graves: VecDeque::new(),
             deleted: Vec::new(),
             spare_graves: Spares::default(),
-            journal,
+            journal: Arc::new(journal),
             resident: HashSet::default(),
         }
     }
@@ -858,7 +784,7 @@ impl Memtable {
             recycle: self.spare.0.clone(),
             undo: None,
             upto: self.seq,
-            logged: false,
+            logged: None,
             journal: self.journal.clone(),
             tree: tree.clone(),
         })
@@ -1068,10 +994,10 @@ mod tests {
 
     /// A temporary sled database, its keyspace tree and journal, and a 1 MiB memtable over them
     /// (the database is returned so that it lives as long as the test).
-    fn fixture() -> (sled::Db, Tree, Tree, Memtable) {
+    fn fixture() -> (sled::Db, Tree, Journal, Memtable) {
         let db = sled::Config::new().temporary(true).open().unwrap();
         let tree = db.open_tree("t").unwrap();
-        let journal = db.open_tree("j").unwrap();
+        let journal = Journal::open(&db).unwrap();
         let m = Memtable::new(1 << 20, journal.clone());
         (db, tree, journal, m)
     }
@@ -1082,14 +1008,14 @@ mod tests {
             (IVec::from(&b"a"[..]), Some(IVec::from(&b"1"[..]))),
             (IVec::from(&b"b"[..]), None),
         ];
-        assert_eq!(decode_journal(&encode_journal(&entries)), Some(entries));
+        assert_eq!(journal::decode(&journal::encode(&entries)), Some(entries));
     }
 
     #[test]
     fn replay_rolls_back_an_unfinished_atomic_unit() {
         let db = sled::Config::new().temporary(true).open().unwrap();
         let tree = db.open_tree("t").unwrap();
-        let journal = db.open_tree("j").unwrap();
+        let journal = Journal::open(&db).unwrap();
         tree.insert(b"a", &b"old"[..]).unwrap();
         let mut mem = Memtable::new(1 << 20, journal.clone());
         mem.begin_atomic();
@@ -1099,12 +1025,12 @@ mod tests {
         mem.sync(&tree).unwrap();
         mem.put_blind(b"c", Some(IVec::from(&b"y"[..])));
         assert_eq!(tree.get(b"a").unwrap(), Some(IVec::from(&b"new"[..])));
-        assert!(journal.get(UNDO).unwrap().is_some());
+        assert!(journal.get(UNDO).is_some());
         // Crash here: the unit is rolled back.
-        assert_eq!(replay_journal(&journal, &tree).unwrap(), 1);
+        assert_eq!(journal.replay(&tree).unwrap(), 1);
         assert_eq!(tree.get(b"a").unwrap(), Some(IVec::from(&b"old"[..])));
         assert_eq!(tree.get(b"b").unwrap(), None);
-        assert!(journal.get(UNDO).unwrap().is_none());
+        assert!(journal.get(UNDO).is_none());
     }
 
     #[test]
@@ -1116,8 +1042,8 @@ mod tests {
         mem.put_blind(b"b", Some(IVec::from(&b"2"[..])));
         mem.end_atomic(&tree).unwrap();
         assert_eq!(tree.get(b"b").unwrap(), Some(IVec::from(&b"2"[..])));
-        assert!(journal.get(UNDO).unwrap().is_none());
-        assert_eq!(replay_journal(&journal, &tree).unwrap(), 0);
+        assert!(journal.get(UNDO).is_none());
+        assert_eq!(journal.replay(&tree).unwrap(), 0);
     }
 
     #[test]
@@ -1142,6 +1068,21 @@ mod tests {
         }
         assert!(journal.is_empty());
         assert_eq!(m.progress().marks().pending.entries, 0);
+    }
+
+    #[test]
+    fn a_large_batch_is_applied_and_its_journal_tree_dropped() {
+        let (db, tree, journal, mut m) = fixture();
+        let value = IVec::from(vec![b'v'; 1000]);
+        for k in 0..200u32 {
+            m.put_blind(&k.to_be_bytes(), Some(value.clone()));
+        }
+        let last = m.submit(&tree).unwrap();
+        m.progress().wait_logged(last).unwrap();
+        m.progress().wait_applied();
+        assert_eq!(tree.len(), 200);
+        assert!(journal.is_empty());
+        assert!(!db.tree_names().iter().any(|n| n.starts_with(b"journal/")));
     }
 
     #[test]
@@ -1235,7 +1176,7 @@ mod tests {
 
         // A crash here: the journal still holds the shadowing batch, which the restart
         // applies (the unlogged third one is lost, as an unflushed write is).
-        assert_eq!(replay_journal(&journal, &tree).unwrap(), 1);
+        assert_eq!(journal.replay(&tree).unwrap(), 1);
         assert_eq!(tree.get(b"a").unwrap(), iv(b"2"));
         assert_eq!(tree.get(b"b").unwrap(), None);
         assert_eq!(tree.get(b"i").unwrap(), None);
@@ -1305,7 +1246,7 @@ mod tests {
         let mut swap = m.take(&tree).unwrap();
         swap.log().unwrap();
         // Crash before the apply step: the restart completes the batch.
-        assert_eq!(replay_journal(&journal, &tree).unwrap(), 1);
+        assert_eq!(journal.replay(&tree).unwrap(), 1);
         assert_eq!(tree.get(b"a").unwrap(), Some(IVec::from(&b"1"[..])));
     }
 
@@ -1313,7 +1254,7 @@ mod tests {
     fn eviction_spares_keys_used_since_the_last_pass() {
         let db = sled::Config::new().temporary(true).open().unwrap();
         let tree = db.open_tree("t").unwrap();
-        let mut m = Memtable::new(64 * 1024, db.open_tree("j").unwrap());
+        let mut m = Memtable::new(64 * 1024, Journal::open(&db).unwrap());
         m.put_blind(b"hot", Some(IVec::from(&b"v"[..])));
         m.sync(&tree).unwrap();
         // A bulk load many times the budget streams through; the hot key is read meanwhile.
@@ -1336,27 +1277,31 @@ mod tests {
     }
 
     #[test]
-    fn replay_completes_an_interrupted_batch() {
+    fn replay_completes_interrupted_batches_in_sequence_order() {
         let db = sled::Config::new().temporary(true).open().unwrap();
         let tree = db.open_tree("t").unwrap();
-        let journal = db.open_tree("j").unwrap();
+        let journal = Journal::open(&db).unwrap();
         tree.insert(b"gone", &b"x"[..]).unwrap();
-        let entries = vec![
-            (IVec::from(&b"new"[..]), Some(IVec::from(&b"v"[..]))),
-            (IVec::from(&b"gone"[..]), None),
-        ];
-        journal
-            .insert(journal_key(7), encode_journal(&entries))
-            .unwrap();
+        let set = |k: &[u8], v: &[u8]| (IVec::from(k), Some(IVec::from(v)));
+        // Pipelined batches, a large one in a tree of its own, and an inline one, mixed.
+        let big = vec![b'z'; 100 << 10];
+        let at = journal.log_batch(5, &[set(b"new", &big)]).unwrap();
+        assert_eq!(at, Logged::OwnTree);
+        let inline = vec![set(b"new", b"v"), (IVec::from(&b"gone"[..]), None)];
+        journal.put(&journal::entry_key(7), &inline).unwrap();
+        let at = journal.log_batch(9, &[set(b"late", b"z")]).unwrap();
+        assert_eq!(at, Logged::Entry);
         // A journal left inside the keyspace tree by an earlier version is replayed too.
-        let legacy = vec![(IVec::from(&b"old"[..]), Some(IVec::from(&b"w"[..])))];
-        tree.insert(journal_key(3), encode_journal(&legacy))
+        let legacy = vec![set(b"old", b"w")];
+        tree.insert(journal::entry_key(3), journal::encode(&legacy))
             .unwrap();
-        assert_eq!(replay_journal(&journal, &tree).unwrap(), 2);
+        assert!(!journal.is_empty());
+        assert_eq!(journal.replay(&tree).unwrap(), 4);
         assert_eq!(tree.get(b"new").unwrap(), Some(IVec::from(&b"v"[..])));
+        assert_eq!(tree.get(b"late").unwrap(), Some(IVec::from(&b"z"[..])));
         assert_eq!(tree.get(b"old").unwrap(), Some(IVec::from(&b"w"[..])));
         assert_eq!(tree.get(b"gone").unwrap(), None);
-        assert!(tree.scan_prefix([JOURNAL]).next().is_none());
+        assert!(tree.scan_prefix([journal::JOURNAL]).next().is_none());
         assert!(journal.is_empty());
     }
 
@@ -1443,7 +1388,7 @@ mod tests {
     #[test]
     fn shards_of_a_family_do_not_all_grow_at_once() {
         let db = sled::Config::new().temporary(true).open().unwrap();
-        let mut m = Memtable::new(1 << 30, db.open_tree("j").unwrap());
+        let mut m = Memtable::new(1 << 30, Journal::open(&db).unwrap());
         let caps = |m: &Memtable| m.maps.iter().map(|m| m.capacity()).collect::<Vec<_>>();
         let mut before = caps(&m);
         let mut growths = Vec::new();

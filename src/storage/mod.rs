@@ -2,8 +2,8 @@
 //!
 //! # Encoding
 //!
-//! Everything lives in one sled tree (`keyspace`; write batches in progress are journaled in a
-//! tree of their own, see `memtable.rs`); all access goes through a write-behind memtable that
+//! Everything lives in one sled tree (`keyspace`; write batches in progress are journaled beside
+//! it, see `journal.rs`); all access goes through a write-behind memtable that
 //! hands sled whole commands at a time. The first byte of a stored key says what it is:
 //!
 //! | stored key                                         | value                      |
@@ -34,6 +34,7 @@
 
 pub mod backlog;
 pub mod events;
+pub mod journal;
 pub mod keys;
 pub mod memtable;
 pub mod pipeline;
@@ -50,6 +51,7 @@ use sled::Tree;
 
 use crate::error::CmdResult;
 use events::Events;
+use journal::Journal;
 use keys::*;
 use memtable::Memtable;
 pub use record::{encode_collection, encode_string, Kind, Record};
@@ -146,8 +148,8 @@ impl Store {
                 }
             })?;
         let tree = db.open_tree("keyspace").map_err(|e| unusable(&e))?;
-        let journal = db.open_tree("journal").map_err(|e| unusable(&e))?;
-        let replayed = memtable::replay_journal(&journal, &tree).map_err(|e| unusable(&e))?;
+        let journal = Journal::open(&db).map_err(|e| unusable(&e))?;
+        let replayed = journal.replay(&tree).map_err(|e| unusable(&e))?;
         if replayed > 0 {
             tracing::info!(
                 batches = replayed,
