@@ -7,8 +7,8 @@
 //! (the value under the empty key), and applying it drops the tree. sled keeps up to 16
 //! entries in a leaf and rewrites a leaf whole on every change, so batches of megabytes sharing
 //! the journal tree were rewritten by every batch logged or removed beside them: on 3,000,000
-//! pipelined LPUSHes a tree per large batch cut the bytes written from 633 to 692 per request to
-//! 458 to 469. Small batches stay in the shared tree: creating and dropping a tree costs more
+//! pipelined LPUSHes a tree per large batch cut the bytes written from 633-692 per request to
+//! 441-469. Small batches stay in the shared tree: creating and dropping a tree costs more
 //! than rewriting a small leaf (with `appendfsync always`, a tree per batch made SET -P 1 a
 //! quarter slower and LPUSH half as fast).
 //!
