@@ -808,9 +808,102 @@ fn scripts_run_with_the_callers_permissions() {
     let mut app = s.raw();
     assert_eq!(app.cmd(&["AUTH", "app", "pw"]), "+OK\r\n");
     let reply = app.cmd(&["EVAL", "return redis.call('flushall')", "0"]);
-    assert!(reply.starts_with("-NOPERM"), "{reply}");
+    assert_eq!(
+        reply,
+        "-ERR The user executing the script can't run this command or subcommand script: \
+         d530a22111e074618d24a380340dd3d8bc48af4a, on @user_script:1.\r\n"
+    );
     assert_eq!(
         app.cmd(&["EVAL", "return redis.call('set', 'k', 'v')", "0"]),
         "+OK\r\n"
+    );
+}
+
+/// ACL LOG's entries as (count, reason, context, object), newest first.
+fn log_entries(c: &mut Raw) -> Vec<String> {
+    let log = c.cmd(&["ACL", "LOG"]);
+    let fields: Vec<&str> = log.split("\r\n").collect();
+    let after = |i: usize, name: &str| {
+        (fields.get(i) == Some(&name))
+            .then(|| fields.get(i + 2).copied())
+            .flatten()
+    };
+    let mut out = Vec::new();
+    for i in 0..fields.len() {
+        if fields[i] == "count" {
+            let count = fields.get(i + 1).map_or("", |c| c.trim_start_matches(':'));
+            let reason = after(i + 3, "reason").unwrap_or("");
+            let context = after(i + 7, "context").unwrap_or("");
+            let object = after(i + 11, "object").unwrap_or("");
+            out.push(format!("{count} {reason} {context} {object}"));
+        }
+    }
+    out
+}
+
+/// A denial inside a script is the script's error (`ERR The user executing the script ...`)
+/// logged with context `lua`; a queued command the rules no longer allow fails at EXEC with
+/// Redis's `NOPERM ACLs rules changed ...` and is logged with context `multi`.
+#[test]
+fn denials_in_scripts_and_exec_match_redis() {
+    let berth = Server::start(&[]);
+    let redis = RealRedis::start();
+    let mut logs = Vec::new();
+    for port in [berth.port, redis.port] {
+        let (mut a, mut b) = (Raw::connect(port), Raw::connect(port));
+        let mut replies = Vec::new();
+        let mut run = |c: &mut Raw, args: &[&str]| replies.push(c.cmd(args));
+        run(
+            &mut a,
+            &["ACL", "SETUSER", "u", "on", "nopass", "~*", "&*", "+@all"],
+        );
+        run(
+            &mut a,
+            &[
+                "ACL", "SETUSER", "lim", "on", "nopass", "~k", "&c", "+@all", "-set",
+            ],
+        );
+        run(&mut a, &["AUTH", "lim", "x"]);
+        run(&mut a, &["EVAL", "return redis.call('set','k','v')", "0"]);
+        run(&mut a, &["EVAL", "return redis.call('get','zz')", "0"]);
+        run(
+            &mut a,
+            &["EVAL", "return redis.call('publish','zz','x')", "0"],
+        );
+        run(&mut a, &["EVAL", "return redis.pcall('get','zz')", "0"]);
+        run(&mut a, &["EVAL", "return redis.pcall('get','k')", "0"]);
+        run(&mut b, &["AUTH", "u", "x"]);
+        run(&mut b, &["MULTI"]);
+        run(&mut b, &["SET", "k", "1"]);
+        run(&mut b, &["GET", "k"]);
+        run(&mut b, &["GET", "other"]);
+        run(&mut b, &["PUBLISH", "ch", "x"]);
+        run(&mut a, &["AUTH", "default", "x"]);
+        run(
+            &mut a,
+            &[
+                "ACL",
+                "SETUSER",
+                "u",
+                "-set",
+                "resetkeys",
+                "~k",
+                "resetchannels",
+            ],
+        );
+        run(&mut b, &["EXEC"]);
+        logs.push((replies, log_entries(&mut a)));
+    }
+    assert_eq!(logs[0], logs[1]);
+    assert_eq!(
+        logs[0].1,
+        [
+            "1 channel multi ch",
+            "1 key multi other",
+            "1 command multi set",
+            "2 key lua zz",
+            "1 channel lua zz",
+            "1 command lua set"
+        ]
     );
 }

@@ -271,10 +271,12 @@ impl Acl {
     }
 
     /// Adds a denial to ACL LOG, merged into a recent identical entry when there is one.
+    /// `context` is where the command was: `toplevel`, `multi` (EXEC) or `lua` (a script).
     pub fn log_denial(
         &self,
         max_len: usize,
         reason: &'static str,
+        context: &'static str,
         object: String,
         username: String,
         client_info: String,
@@ -283,6 +285,7 @@ impl Acl {
         let now = Instant::now();
         let same = log.iter().position(|e| {
             e.reason == reason
+                && e.context == context
                 && e.object == object
                 && e.username == username
                 && now.duration_since(e.updated).as_secs() < LOG_GROUPING_SECS
@@ -297,7 +300,7 @@ impl Acl {
             None => LogEntry {
                 count: 1,
                 reason,
-                context: "toplevel",
+                context,
                 object,
                 username,
                 updated: now,

@@ -56,39 +56,98 @@ pub fn permission(
     })
 }
 
+/// Whether this connection's user may run the command with `args`. A user found unrestricted
+/// stays so until the users change, so the hot path takes no lock.
+pub fn allowed(ctx: &mut Ctx, entry: &Entry, args: &[Bytes]) -> Result<(), Denied> {
+    let generation = ctx.shared.acl.generation();
+    if ctx.session.unrestricted_at == Some(generation) {
+        return Ok(());
+    }
+    if permission(ctx.shared, &ctx.session.user, entry, args)? {
+        ctx.session.unrestricted_at = Some(generation);
+    }
+    Ok(())
+}
+
+/// Where a denied command ran, as ACL LOG's `context` names it; each has its own error text.
+#[derive(Clone, Copy)]
+pub enum Context {
+    Toplevel,
+    /// Re-checked at EXEC: the rules changed after the command was queued.
+    Multi,
+    /// Called by a script.
+    Lua,
+}
+
+/// Logs a denied command in ACL LOG and returns the error text to reply with (without the
+/// `-` and the line end), as Redis words it for `context`.
+pub fn deny_in(ctx: &mut Ctx, denied: &Denied, args: &[Bytes], context: Context) -> String {
+    let (reason, object) = match denied {
+        Denied::Command(name) => ("command", name.to_string()),
+        Denied::Key(i) => ("key", text(&args[*i])),
+        Denied::Channel(i) => ("channel", text(&args[*i])),
+    };
+    let context_name = match context {
+        Context::Toplevel => "toplevel",
+        Context::Multi => "multi",
+        Context::Lua => "lua",
+    };
+    let username = ctx.session.user.to_string();
+    log_denial(ctx, reason, context_name, object.clone(), username);
+    match (context, denied) {
+        (Context::Toplevel, Denied::Command(name)) => {
+            format!("NOPERM this user has no permissions to run the '{name}' command")
+        }
+        (Context::Toplevel, Denied::Key(_)) => {
+            "NOPERM this user has no permissions to access one of the keys used as arguments".into()
+        }
+        (Context::Toplevel, Denied::Channel(_)) => {
+            "NOPERM this user has no permissions to access one of the channels used as arguments"
+                .into()
+        }
+        (Context::Multi, _) => format!(
+            "NOPERM ACLs rules changed between the moment the transaction was accumulated and \
+             the EXEC call. This command is no longer allowed for the following reason: {}",
+            match denied {
+                Denied::Command(_) => "no permission to execute the command or subcommand",
+                Denied::Key(_) => "no permission to touch the specified keys",
+                Denied::Channel(_) =>
+                    "no permission to access one of the channels used as arguments",
+            }
+        ),
+        (Context::Lua, Denied::Command(_)) => {
+            "ERR The user executing the script can't run this command or subcommand".into()
+        }
+        (Context::Lua, Denied::Key(_)) => "ERR The user executing the script can't access at \
+             least one of the keys mentioned in the command arguments"
+            .into(),
+        (Context::Lua, Denied::Channel(_)) => {
+            "ERR The user executing the script can't publish to the channel mentioned in the \
+             command"
+                .into()
+        }
+    }
+}
+
 /// The `-NOPERM` reply to a denied command, after logging it in ACL LOG.
 pub fn deny(ctx: &mut Ctx, denied: &Denied, args: &[Bytes]) -> Reply {
-    let (reason, object, message) = match denied {
-        Denied::Command(name) => (
-            "command",
-            name.to_string(),
-            format!("NOPERM this user has no permissions to run the '{name}' command"),
-        ),
-        Denied::Key(i) => (
-            "key",
-            text(&args[*i]),
-            "NOPERM this user has no permissions to access one of the keys used as arguments"
-                .into(),
-        ),
-        Denied::Channel(i) => (
-            "channel",
-            text(&args[*i]),
-            "NOPERM this user has no permissions to access one of the channels used as arguments"
-                .into(),
-        ),
-    };
-    log_denial(ctx, reason, object, ctx.session.user.to_string());
-    Reply::error(message)
+    Reply::error(deny_in(ctx, denied, args, Context::Toplevel))
 }
 
 /// Records a denial (or a failed AUTH, reason `auth`) with this client's CLIENT LIST line.
-pub fn log_denial(ctx: &mut Ctx, reason: &'static str, object: String, username: String) {
+pub fn log_denial(
+    ctx: &mut Ctx,
+    reason: &'static str,
+    context: &'static str,
+    object: String,
+    username: String,
+) {
     ctx.session.publish();
     let info = ctx.session.handle.describe();
     let max = ctx.shared.config.get_i64("acllog-max-len").max(0) as usize;
     ctx.shared
         .acl
-        .log_denial(max, reason, object, username, info);
+        .log_denial(max, reason, context, object, username, info);
 }
 
 /// AUTH and HELLO AUTH: logs in as `user`, or logs the failure and returns WRONGPASS.
@@ -97,7 +156,7 @@ pub fn login(ctx: &mut Ctx, user: &[u8], pass: &[u8], command: &[u8]) -> CmdResu
         ctx.session.set_user(&String::from_utf8_lossy(user), true);
         return Ok(());
     }
-    log_denial(ctx, "auth", text(command), text(user));
+    log_denial(ctx, "auth", "toplevel", text(command), text(user));
     Err(CmdError::msg(
         "WRONGPASS invalid username-password pair or user is disabled.",
     ))

@@ -410,17 +410,9 @@ pub fn run(ctx: &mut Ctx, entry: &'static Entry, args: &[Bytes]) -> Reply {
     {
         return reject(ctx, entry, Reply::error("NOAUTH Authentication required."));
     }
-    // A user found unrestricted stays so until the users change (no lock on the hot path).
-    let generation = ctx.shared.acl.generation();
-    if ctx.session.unrestricted_at != Some(generation) {
-        match acl::permission(ctx.shared, &ctx.session.user, entry, args) {
-            Ok(true) => ctx.session.unrestricted_at = Some(generation),
-            Ok(false) => {}
-            Err(denied) => {
-                let reply = acl::deny(ctx, &denied, args);
-                return reject(ctx, entry, reply);
-            }
-        }
+    if let Err(denied) = acl::allowed(ctx, entry, args) {
+        let reply = acl::deny(ctx, &denied, args);
+        return reject(ctx, entry, reply);
     }
     if let Some(cluster) = &ctx.shared.cluster {
         // EXEC routes the whole transaction: its commands must share one slot served here.

@@ -185,6 +185,12 @@ fn run_queued(ctx: &mut Ctx) -> CmdResult<Reply> {
             break;
         };
         feed_monitors(ctx, entry, &args);
+        // As Redis: the rules may have changed since the command was queued.
+        if let Err(denied) = super::acl::allowed(ctx, entry, &args) {
+            let text = super::acl::deny_in(ctx, &denied, &args, super::acl::Context::Multi);
+            replies.push(Reply::error(text));
+            continue;
+        }
         let reply = super::call(ctx, entry, &args);
         if entry.flags & super::WRITE != 0 && !reply.is_error() {
             ctx.session.wrote = true;

@@ -492,6 +492,11 @@ fn call_command(
     if entry.flags & commands::NOSCRIPT != 0 {
         return failure("ERR This Redis command is not allowed from script");
     }
+    // Checked here, before `commands::run` would, for the script's own error text and log entry.
+    if let Err(denied) = commands::acl::allowed(ctx, entry, &argv) {
+        let text = commands::acl::deny_in(ctx, &denied, &argv, commands::acl::Context::Lua);
+        return failure(&text);
+    }
     if entry.flags & commands::WRITE != 0 && state.read_only {
         return failure("ERR Write commands are not allowed from read-only scripts.");
     }
