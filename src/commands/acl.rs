@@ -93,7 +93,7 @@ pub fn deny_in(ctx: &mut Ctx, denied: &Denied, args: &[Bytes], context: Context)
         Context::Lua => "lua",
     };
     let username = ctx.session.user.to_string();
-    log_denial(ctx, reason, context_name, object.clone(), username);
+    log_denial(ctx, reason, context_name, object, username);
     match (context, denied) {
         (Context::Toplevel, Denied::Command(name)) => {
             format!("NOPERM this user has no permissions to run the '{name}' command")
