@@ -1,8 +1,8 @@
 //! The journal: write batches on their way to the keyspace tree, kept until they are in it, so
 //! that a crash never leaves half a batch (half a command, half a transaction) on disk.
 //!
-//! A batch is one value, `[present:u8 keylen:u32 key (vallen:u32 val)?]*`, under `j | seq` in
-//! the `journal` tree; dropped once the batch is in the keyspace tree. Except large ones: a
+//! A batch is one value (its keys prefix-coded, see `encode`), under `j | seq` in the
+//! `journal` tree; dropped once the batch is in the keyspace tree. Except large ones: a
 //! batch of `OWN_TREE_BYTES` or more gets a sled tree of its own, `journal/<seq:u64 BE>`
 //! (the value under the empty key), and applying it drops the tree. sled keeps up to 16
 //! entries in a leaf and rewrites a leaf whole on every change, so batches of megabytes sharing
@@ -180,43 +180,184 @@ fn seq_of(b: &[u8]) -> u64 {
     b.try_into().map(u64::from_be_bytes).unwrap_or(0)
 }
 
+/// The first byte of a batch in the current format. A batch in the first format (before
+/// keys were prefix-coded) starts with an entry's present flag, 0 or 1, or is empty.
+const FORMAT_PREFIXED: u8 = 0xb2;
+
+/// Encodes a batch: `FORMAT_PREFIXED`, then per entry `present:u8 shared:varint
+/// suffixlen:varint suffix (vallen:varint val)?`, where `shared` is how many leading bytes the
+/// key has in common with the previous entry's key. A batch is in queue order, and a burst of
+/// writes into one collection queues keys that differ only in their last bytes (list sequence
+/// numbers, members after the same collection prefix): 3,000,000 LPUSHes log about 10 bytes
+/// each instead of about 40, and every byte saved is saved three times over (the encoding,
+/// sled's copy of the value, its write to disk), on the thread that competes with commands
+/// for the CPU during a burst.
 pub fn encode<K: AsRef<[u8]>>(entries: &[(K, Option<IVec>)]) -> Vec<u8> {
-    let size: usize = entries
-        .iter()
-        .map(|(k, v)| 9 + k.as_ref().len() + v.as_ref().map_or(0, |v| v.len()))
-        .sum();
-    let mut out = Vec::with_capacity(size);
+    let mut out = Vec::with_capacity(1 + entries.len() * 16);
+    out.push(FORMAT_PREFIXED);
+    let mut prev: &[u8] = &[];
     for (k, v) in entries {
         let k = k.as_ref();
+        let shared = k.iter().zip(prev).take_while(|(a, b)| a == b).count();
         out.push(v.is_some() as u8);
-        out.extend_from_slice(&(k.len() as u32).to_be_bytes());
-        out.extend_from_slice(k);
+        put_varint(&mut out, shared);
+        put_varint(&mut out, k.len() - shared);
+        out.extend_from_slice(&k[shared..]);
         if let Some(v) = v {
-            out.extend_from_slice(&(v.len() as u32).to_be_bytes());
+            put_varint(&mut out, v.len());
             out.extend_from_slice(v);
         }
+        prev = k;
     }
     out
 }
 
-pub fn decode(mut b: &[u8]) -> Option<Vec<(IVec, Option<IVec>)>> {
+/// Decodes a batch in either format; None if it is malformed.
+pub fn decode(b: &[u8]) -> Option<Vec<(IVec, Option<IVec>)>> {
+    match b.split_first() {
+        Some((&FORMAT_PREFIXED, rest)) => decode_prefixed(rest),
+        _ => decode_plain(b),
+    }
+}
+
+fn decode_prefixed(mut b: &[u8]) -> Option<Vec<(IVec, Option<IVec>)>> {
+    let mut out: Vec<(IVec, Option<IVec>)> = Vec::new();
+    let mut key = Vec::new();
+    while let Some((&present, rest)) = b.split_first() {
+        b = rest;
+        let shared = take_varint(&mut b)?;
+        let suffix = take_varint(&mut b)?;
+        if shared > key.len() {
+            return None;
+        }
+        key.truncate(shared);
+        key.extend_from_slice(take(&mut b, suffix)?);
+        let val = match present {
+            0 => None,
+            _ => {
+                let n = take_varint(&mut b)?;
+                Some(IVec::from(take(&mut b, n)?))
+            }
+        };
+        out.push((IVec::from(&key[..]), val));
+    }
+    Some(out)
+}
+
+/// The first format: `[present:u8 keylen:u32 key (vallen:u32 val)?]*`, lengths big-endian.
+/// Still read, so that a journal left by an older version replays.
+fn decode_plain(mut b: &[u8]) -> Option<Vec<(IVec, Option<IVec>)>> {
     let mut out = Vec::new();
-    let take = |b: &mut &[u8], n: usize| -> Option<Vec<u8>> {
-        let (head, rest) = (b.get(..n)?, b.get(n..)?);
-        *b = rest;
-        Some(head.to_vec())
+    let len = |b: &mut &[u8]| -> Option<usize> {
+        Some(u32::from_be_bytes(take(b, 4)?.try_into().ok()?) as usize)
     };
-    while !b.is_empty() {
-        let present = take(&mut b, 1)?[0] == 1;
-        let klen = u32::from_be_bytes(take(&mut b, 4)?.try_into().ok()?) as usize;
-        let key = take(&mut b, klen)?;
-        let val = if present {
-            let vlen = u32::from_be_bytes(take(&mut b, 4)?.try_into().ok()?) as usize;
+    while let Some((&present, rest)) = b.split_first() {
+        b = rest;
+        let klen = len(&mut b)?;
+        let key = IVec::from(take(&mut b, klen)?);
+        let val = if present == 1 {
+            let vlen = len(&mut b)?;
             Some(IVec::from(take(&mut b, vlen)?))
         } else {
             None
         };
-        out.push((IVec::from(key), val));
+        out.push((key, val));
     }
     Some(out)
+}
+
+fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+    let (head, rest) = (b.get(..n)?, b.get(n..)?);
+    *b = rest;
+    Some(head)
+}
+
+/// LEB128: seven bits a byte, low bits first, the top bit set on all but the last byte.
+fn put_varint(out: &mut Vec<u8>, mut n: usize) {
+    while n >= 0x80 {
+        out.push(n as u8 | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+fn take_varint(b: &mut &[u8]) -> Option<usize> {
+    let mut n = 0usize;
+    for shift in (0..64).step_by(7) {
+        let (&byte, rest) = b.split_first()?;
+        *b = rest;
+        n |= usize::from(byte & 0x7f).checked_shl(shift)?;
+        if byte & 0x80 == 0 {
+            return Some(n);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(items: &[(&[u8], Option<&[u8]>)]) -> Vec<(IVec, Option<IVec>)> {
+        items
+            .iter()
+            .map(|(k, v)| (IVec::from(*k), v.map(IVec::from)))
+            .collect()
+    }
+
+    #[test]
+    fn batches_round_trip_with_shared_prefixes_deletes_and_long_values() {
+        let long = vec![7u8; 300];
+        let entries = batch(&[
+            (b"d-list-0001", Some(b"a")),
+            (b"d-list-0002", Some(b"")),
+            (b"d-list-0002", None),
+            (b"d", Some(&long)),
+            (b"", None),
+            (b"x-unrelated", Some(b"v")),
+        ]);
+        let encoded = encode(&entries);
+        assert_eq!(encoded[0], FORMAT_PREFIXED);
+        assert_eq!(decode(&encoded), Some(entries));
+        assert_eq!(decode(&encode::<IVec>(&[])), Some(vec![]));
+    }
+
+    #[test]
+    fn neighbouring_keys_cost_only_their_differing_suffix() {
+        let entries: Vec<(IVec, Option<IVec>)> = (0u64..1000)
+            .map(|i| {
+                let key = [&b"d\0\x08some-list-prefix"[..], &i.to_be_bytes()].concat();
+                (IVec::from(key), Some(IVec::from(&b"xyz"[..])))
+            })
+            .collect();
+        // present, shared, suffix length, 1 or 2 suffix bytes, value length, value.
+        assert!(encode(&entries).len() < 1 + 1000 * 9);
+        assert_eq!(decode(&encode(&entries)), Some(entries));
+    }
+
+    #[test]
+    fn batches_in_the_first_format_still_decode() {
+        let mut plain = vec![1u8];
+        plain.extend_from_slice(&3u32.to_be_bytes());
+        plain.extend_from_slice(b"key");
+        plain.extend_from_slice(&2u32.to_be_bytes());
+        plain.extend_from_slice(b"vv");
+        plain.push(0);
+        plain.extend_from_slice(&4u32.to_be_bytes());
+        plain.extend_from_slice(b"gone");
+        assert_eq!(
+            decode(&plain),
+            Some(batch(&[(b"key", Some(b"vv")), (b"gone", None)]))
+        );
+    }
+
+    #[test]
+    fn malformed_batches_decode_to_none() {
+        let good = encode(&batch(&[(b"abc", Some(b"value"))]));
+        assert_eq!(decode(&good[..good.len() - 1]), None);
+        // A shared prefix longer than the previous key.
+        assert_eq!(decode(&[FORMAT_PREFIXED, 0, 5, 0]), None);
+        // A varint that never ends.
+        assert_eq!(decode(&[FORMAT_PREFIXED, 0, 0xff, 0xff]), None);
+    }
 }

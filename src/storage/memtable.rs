@@ -971,21 +971,6 @@ impl Memtable {
         let stuck = bytes > target && self.swept.1 >= SHARDS_TOTAL;
         self.evict_stuck = stuck.then_some((upto, bytes));
     }
-
-    /// Forgets everything cached (after the tree was changed behind the memtable's back).
-    pub fn clear_clean(&mut self) {
-        let upto = self.progress.upto.load(Ordering::SeqCst);
-        self.resident.clear();
-        for map in &mut self.maps {
-            map.retain(|_, s| s.ver > upto);
-        }
-        self.bytes = self
-            .maps
-            .iter()
-            .flatten()
-            .map(|(k, s)| k.len() + s.val.as_ref().map_or(0, |v| v.len()) + OVERHEAD)
-            .sum();
-    }
 }
 
 #[cfg(test)]
