@@ -22,13 +22,18 @@
 //!
 //! `latest` maps a hash of each key to the position of its last write in the backlog. A hash
 //! collision never skips a write: a write is skipped only when the entry `latest` points to has
-//! the very same key.
+//! the very same key. The hash is the members map's (`KeyHash`), used as the map's own: eight
+//! neighbouring list elements, which a sorted batch visits one after another, share a probe
+//! start, so indexing, skipping and forgetting a burst of pushes or pops touches one stretch
+//! of the map per eight writes rather than a random one per write (a cache miss apiece in a
+//! map of millions: an eighth of the apply thread's time on 2,000,000 LPUSHes).
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::mpsc;
 
-use super::memtable::Swap;
+use super::memtable::{KeyHash, Swap};
 use super::pipeline::Progress;
 
 /// The last write of a key in the backlog.
@@ -45,8 +50,30 @@ pub struct Backlog {
     arrivals: mpsc::Receiver<Swap>,
     /// Logged batches not yet applied, oldest first, each sorted by key.
     batches: VecDeque<Swap>,
-    latest: HashMap<u64, Last, ahash::RandomState>,
-    hasher: ahash::RandomState,
+    latest: HashMap<u64, Last, BuildHasherDefault<Prehashed>>,
+    hasher: KeyHash,
+}
+
+/// `latest`'s keys are hashes already (`KeyHash`): the map takes them as they are, keeping the
+/// grouping of neighbouring list elements.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is ever called; fold anything else in rather than lose it.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// Past this many slots, an emptied `latest` is dropped rather than kept for the next burst.
@@ -58,7 +85,7 @@ impl Backlog {
             arrivals,
             batches: VecDeque::new(),
             latest: HashMap::default(),
-            hasher: ahash::RandomState::new(),
+            hasher: KeyHash::grouped(),
         }
     }
 

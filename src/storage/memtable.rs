@@ -164,9 +164,19 @@ type Map = HashMap<MemKey, Slot, KeyHash>;
 /// sequence number (first byte 0x7f or 0x80, rare in text) group too: at most eight keys
 /// share a probe start beyond chance.
 #[derive(Clone, Default)]
-struct KeyHash {
+pub(super) struct KeyHash {
     state: ahash::RandomState,
     grouped: bool,
+}
+
+impl KeyHash {
+    /// The hash of the members maps, which groups neighbouring list elements.
+    pub(super) fn grouped() -> KeyHash {
+        KeyHash {
+            grouped: true,
+            ..Default::default()
+        }
+    }
 }
 
 impl std::hash::BuildHasher for KeyHash {
@@ -181,7 +191,7 @@ impl std::hash::BuildHasher for KeyHash {
     }
 }
 
-struct KeyHasher {
+pub(super) struct KeyHasher {
     inner: ahash::AHasher,
     grouped: bool,
     low: u64,
@@ -510,10 +520,7 @@ impl Memtable {
             entries: limit / 2 / ENTRY_ESTIMATE,
             bytes: limit / 2,
         }));
-        let grouped = KeyHash {
-            grouped: true,
-            ..Default::default()
-        };
+        let grouped = KeyHash::grouped();
         Memtable {
             maps: (0..SHARDS)
                 .map(|_| Map::default())
