@@ -39,8 +39,9 @@ use std::time::{Duration, Instant};
 use super::backlog::Backlog;
 use super::memtable::Swap;
 
-/// Entries applied between two progress reports of the apply thread.
-pub const APPLY_CHUNK: usize = 4096;
+/// Entries applied between two progress reports of the apply thread: about 2.5 ms of tree
+/// work, so writers waiting for room (`wait_for_room`) are let in that often.
+pub const APPLY_CHUNK: usize = 512;
 /// How often the apply thread looks at the command rate while holding off.
 const LOOK_EVERY: Duration = Duration::from_millis(5);
 /// The shortest time over which the command rate is judged.
@@ -268,6 +269,9 @@ impl Pipeline {
             .spawn(move || {
                 for mut swap in logs {
                     let res = swap.log();
+                    // After logging, so durability does not wait for it; here rather than in
+                    // the apply thread, whose pauses hold up writers waiting for room.
+                    swap.sort();
                     log_progress.update(|m| {
                         m.logged = m.logged.max(swap.upto());
                         if let Err(e) = &res {
