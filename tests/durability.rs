@@ -545,9 +545,10 @@ fn large_values_stay_out_of_memory_and_survive_sigkill() {
         "peak RSS: {half_mb} MB after writing {} MB, {peak_mb} MB after {written_mb} MB",
         written_mb / 2
     );
-    // Bounded, not growing with the data: the second half adds little to the peak.
+    // Bounded, not growing with the data: the second half (400 MB) adds far less than itself
+    // to the peak. (Allocator slack and the apply thread's backlog vary by tens of MB.)
     assert!(
-        peak_mb < half_mb + written_mb / 8 && peak_mb < 1024,
+        peak_mb < half_mb + written_mb / 4 && peak_mb < 1024,
         "peak RSS grew from {half_mb} to {peak_mb} MB: large values stay in memory"
     );
     // Large list elements and fields read by ranges and scans rather than by key.

@@ -89,12 +89,39 @@ pub struct Progress {
     ops: AtomicU64,
     /// Threads waiting for the tree to be current: the apply thread must not hold off.
     hurry: AtomicUsize,
-    /// The apply thread's last look at `ops`: the count, and when.
-    look: Mutex<(u64, Instant)>,
+    /// The apply thread's last judgement of how busy the server is.
+    look: Mutex<Look>,
     /// Writes the apply thread skipped because a later write of the key shadowed them.
     pub skipped: AtomicU64,
     marks: Mutex<Marks>,
     changed: Condvar,
+}
+
+/// The apply thread's last look at `ops` (`Progress::hold_off`): the count, when, and whether
+/// the window it closed was idle.
+struct Look {
+    ops: u64,
+    at: Instant,
+    idle: bool,
+}
+
+impl Look {
+    /// Whether a chunk may run now, `ops` operations having been counted by `at`. Judges the
+    /// window since the last judgement once it is `WINDOW` long; until then, the last verdict
+    /// stands.
+    fn may_run(&mut self, ops: u64, at: Instant) -> bool {
+        let elapsed = at.duration_since(self.at);
+        if elapsed >= WINDOW {
+            let done = ops.wrapping_sub(self.ops) as u128;
+            let busy = done * WINDOW.as_nanos() >= BUSY_OPS as u128 * elapsed.as_nanos();
+            *self = Look {
+                ops,
+                at,
+                idle: !busy,
+            };
+        }
+        self.idle
+    }
 }
 
 #[derive(Default)]
@@ -123,7 +150,11 @@ impl Progress {
             room,
             ops: AtomicU64::new(0),
             hurry: AtomicUsize::new(0),
-            look: Mutex::new((0, Instant::now())),
+            look: Mutex::new(Look {
+                ops: 0,
+                at: Instant::now(),
+                idle: false,
+            }),
             skipped: AtomicU64::new(0),
             marks: Mutex::default(),
             changed: Condvar::new(),
@@ -181,11 +212,13 @@ impl Progress {
 
     /// The apply thread's wait before each chunk: while commands keep the memtable busy and
     /// nothing forces the tree to catch up, it leaves the CPU to them (see the module docs).
-    /// Busy means `BUSY_OPS` memtable operations per `WINDOW`, measured since the previous
-    /// look: right after a chunk, over the time the chunk took, so an idle server's backlog
-    /// is applied without pauses; while holding off, over windows of `WINDOW`, so a command
-    /// thread briefly off the CPU (the log thread's turn, a map resize) does not count as the
-    /// end of a burst.
+    /// Busy means `BUSY_OPS` memtable operations per `WINDOW`, judged over windows of at
+    /// least `WINDOW`, so a command thread briefly off the CPU (the log thread's turn, a map
+    /// resize) does not count as the end of a burst. A window judged idle lets chunks run
+    /// without waiting until the next judgement, which covers the time they took: an idle
+    /// server's backlog is applied without pauses. (Judging only after a full window while
+    /// waiting between chunks, as before, made every 2.5 ms chunk wait out the rest of a
+    /// 20 ms window: 1.8M writes took 73 s to apply on an idle server instead of 9.5.)
     pub fn hold_off(&self) {
         let start = Instant::now();
         let mut look = self.look.lock().unwrap_or_else(|e| e.into_inner());
@@ -194,18 +227,15 @@ impl Progress {
                 || self.hurry.load(Ordering::SeqCst) > 0
                 || start.elapsed() >= MAX_HOLD
             {
-                *look = (self.ops.load(Ordering::Relaxed), Instant::now());
+                *look = Look {
+                    ops: self.ops.load(Ordering::Relaxed),
+                    at: Instant::now(),
+                    idle: false,
+                };
                 return;
             }
-            let (ops, at) = (self.ops.load(Ordering::Relaxed), Instant::now());
-            let elapsed = at.duration_since(look.1);
-            if elapsed >= WINDOW {
-                let done = ops.wrapping_sub(look.0) as u128;
-                let busy = done * WINDOW.as_nanos() >= BUSY_OPS as u128 * elapsed.as_nanos();
-                *look = (ops, at);
-                if !busy {
-                    return;
-                }
+            if look.may_run(self.ops.load(Ordering::Relaxed), Instant::now()) {
+                return;
             }
             std::thread::sleep(LOOK_EVERY);
         }
@@ -316,5 +346,55 @@ impl Pipeline {
             Some(tx) => tx.send(swap).map_err(|e| e.0),
             None => Err(swap),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn look_at(start: Instant) -> Look {
+        Look {
+            ops: 0,
+            at: start,
+            idle: false,
+        }
+    }
+
+    #[test]
+    fn chunks_after_an_idle_window_run_without_waiting_for_the_next_window() {
+        let t0 = Instant::now();
+        let mut look = look_at(t0);
+        // Within the first window nothing is judged yet: hold off.
+        assert!(!look.may_run(0, t0 + WINDOW / 2));
+        // The window closes idle: run, and keep running until the next window closes.
+        assert!(look.may_run(0, t0 + WINDOW));
+        let chunk = Duration::from_micros(2500);
+        for i in 1..8 {
+            assert!(look.may_run(0, t0 + WINDOW + chunk * i));
+        }
+    }
+
+    #[test]
+    fn a_burst_during_free_chunks_holds_off_at_the_next_window() {
+        let t0 = Instant::now();
+        let mut look = look_at(t0);
+        assert!(look.may_run(10, t0 + WINDOW));
+        // Commands arrive while chunks run; the verdict stands until the window closes.
+        assert!(look.may_run(10 + BUSY_OPS, t0 + WINDOW + WINDOW / 2));
+        assert!(!look.may_run(10 + BUSY_OPS, t0 + WINDOW * 2));
+        // A busy verdict also stands until the next window closes.
+        assert!(!look.may_run(10 + BUSY_OPS, t0 + WINDOW * 2 + WINDOW / 2));
+        assert!(look.may_run(10 + BUSY_OPS, t0 + WINDOW * 3));
+    }
+
+    #[test]
+    fn a_busy_rate_is_judged_over_the_whole_window() {
+        let t0 = Instant::now();
+        let mut look = look_at(t0);
+        // BUSY_OPS over two windows is half the busy rate: idle.
+        assert!(look.may_run(BUSY_OPS, t0 + WINDOW * 2));
+        let mut look = look_at(t0);
+        assert!(!look.may_run(BUSY_OPS * 2, t0 + WINDOW * 2));
     }
 }
