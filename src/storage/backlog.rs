@@ -167,11 +167,18 @@ impl Backlog {
     /// of the budget.
     fn index(&mut self, mut budget: usize) -> usize {
         while budget > 0 {
+            let start = self.partial.len();
+            if start == 0 {
+                // Positions are indexed: the order must be final (a no-op if the log thread
+                // sorted the batch already).
+                if let Some(swap) = self.arrived.front_mut() {
+                    swap.sort();
+                }
+            }
             let Some(swap) = self.arrived.front() else {
                 break;
             };
             let n = swap.write_count();
-            let start = self.partial.len();
             let end = n.min(start.saturating_add(budget));
             if swap.is_logged() {
                 let upto = swap.upto();

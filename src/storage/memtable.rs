@@ -330,6 +330,8 @@ pub struct Swap {
     upto: u64,
     /// In the journal: a restart would replay it (see `backlog.rs`).
     logged: Option<Logged>,
+    /// In key order (`sort`).
+    sorted: bool,
     journal: Arc<Journal>,
     tree: Tree,
 }
@@ -385,12 +387,16 @@ impl Drop for Swap {
 
 impl Swap {
     /// In key order, sled walks its tree sequentially: far fewer cache misses than in random
-    /// order. Done by the log thread once the batch is logged (or before an inline write), not
-    /// under the keyspace lock. Stable: a key written through `queue_only` may appear more than
-    /// once, and the last write must win.
+    /// order. Done once, after logging (or before an inline write), not under the keyspace
+    /// lock: by the log thread unless a burst is on, else by the apply thread before indexing
+    /// the batch (see `pipeline.rs`). Stable: a key written through `queue_only` may appear
+    /// more than once, and the last write must win.
     pub fn sort(&mut self) {
-        self.entries
-            .sort_by(|a, b| a.0.as_slice().cmp(b.0.as_slice()));
+        if !self.sorted {
+            self.entries
+                .sort_by(|a, b| a.0.as_slice().cmp(b.0.as_slice()));
+            self.sorted = true;
+        }
     }
 
     /// The write sequence number the batch brings sled up to.
@@ -794,6 +800,7 @@ impl Memtable {
             undo: None,
             upto: self.seq,
             logged: None,
+            sorted: false,
             journal: self.journal.clone(),
             tree: tree.clone(),
         })

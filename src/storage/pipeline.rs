@@ -31,7 +31,7 @@
 //! competing with commands, runs at full speed. It reports progress every few thousand entries,
 //! so such a wait lasts as long as the overage, not a whole batch.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -91,6 +91,8 @@ pub struct Progress {
     hurry: AtomicUsize,
     /// The apply thread's last judgement of how busy the server is.
     look: Mutex<Look>,
+    /// The apply thread is waiting in `hold_off`.
+    holding: AtomicBool,
     /// Writes the apply thread skipped because a later write of the key shadowed them.
     pub skipped: AtomicU64,
     marks: Mutex<Marks>,
@@ -150,6 +152,7 @@ impl Progress {
             room,
             ops: AtomicU64::new(0),
             hurry: AtomicUsize::new(0),
+            holding: AtomicBool::new(false),
             look: Mutex::new(Look {
                 ops: 0,
                 at: Instant::now(),
@@ -232,13 +235,20 @@ impl Progress {
                     at: Instant::now(),
                     idle: false,
                 };
-                return;
+                break;
             }
             if look.may_run(self.ops.load(Ordering::Relaxed), Instant::now()) {
-                return;
+                break;
             }
+            self.holding.store(true, Ordering::Relaxed);
             std::thread::sleep(LOOK_EVERY);
         }
+        self.holding.store(false, Ordering::Relaxed);
+    }
+
+    /// The apply thread is holding off: a burst is on.
+    pub fn holding_off(&self) -> bool {
+        self.holding.load(Ordering::Relaxed)
     }
 
     pub fn marks(&self) -> MutexGuard<'_, Marks> {
@@ -300,8 +310,13 @@ impl Pipeline {
                 for mut swap in logs {
                     let res = swap.log();
                     // After logging, so durability does not wait for it; here rather than in
-                    // the apply thread, whose pauses hold up writers waiting for room.
-                    swap.sort();
+                    // the apply thread, whose pauses hold up writers waiting for room. Not
+                    // during a burst, where it would take CPU from the commands: the apply
+                    // thread sorts the batch once the burst is over. (300,000 ZADDs into a
+                    // 1,000,000-member set: sorting the 900,000 writes took 0.1-0.2 s.)
+                    if !log_progress.holding_off() {
+                        swap.sort();
+                    }
                     log_progress.update(|m| {
                         m.logged = m.logged.max(swap.upto());
                         if let Err(e) = &res {
