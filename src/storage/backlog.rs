@@ -118,8 +118,9 @@ impl Backlog {
     /// pipeline is gone. Its writes stay indexed until `forget`, so that it can ask about them.
     ///
     /// A batch arriving at an empty backlog is indexed only once `progress` stops holding off:
-    /// hashing its keys (a tenth of a second for an eighth of the default budget) is tree
-    /// work too, and during a burst that CPU belongs to the commands.
+    /// sorting it (unless the log thread did) and hashing its keys (a tenth of a second for an
+    /// eighth of the default budget) is tree work too, and during a burst that CPU belongs to
+    /// the commands.
     pub fn oldest(&mut self, progress: &Progress) -> Option<Swap> {
         if self.batches.is_empty() && self.arrived.is_empty() {
             self.idle();

@@ -28,7 +28,7 @@
 //! (in count or in bytes), connections that write wait, in arrival order, after sending
 //! their replies and before running more commands (backpressure, without holding the keyspace
 //! lock), and the background cleanup of deleted collections pauses; the apply thread, no longer
-//! competing with commands, runs at full speed. It reports progress every few thousand entries,
+//! competing with commands, runs at full speed. It reports progress every `APPLY_CHUNK` entries,
 //! so such a wait lasts as long as the overage, not a whole batch.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
