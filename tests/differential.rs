@@ -1914,3 +1914,106 @@ impl Gen {
         }
     }
 }
+
+/// Point commands pipelined against collections big enough for berth to look ahead and
+/// prefetch their members (`src/commands/lookahead.rs`, from 16,384 members) reply as Redis
+/// does, including when a command in the pipeline changes or deletes the collection the
+/// requests after it name, and when a request names the wrong type.
+#[test]
+fn pipelined_point_commands_on_big_collections_reply_like_redis() {
+    const MEMBERS: usize = 20_000;
+    let redis = RealRedis::start();
+    let berth = Server::start(&[]);
+    let mut r = Raw::connect(redis.port);
+    let mut b = berth.raw();
+    let mut fill = Vec::new();
+    for start in (0..MEMBERS).step_by(1000) {
+        let command = |name: &str, key: &str| vec![name.to_string(), key.to_string()];
+        let (mut h, mut st, mut z) = (
+            command("HSET", "bigh"),
+            command("SADD", "bigs"),
+            command("ZADD", "bigz"),
+        );
+        for i in start..start + 1000 {
+            h.extend([format!("f{i}"), format!("{i}")]);
+            st.push(format!("m{i}"));
+            z.extend([format!("{i}"), format!("m{i}")]);
+        }
+        fill.extend([h, st, z]);
+    }
+    assert_eq!(pipeline(&mut r, &fill), pipeline(&mut b, &fill));
+
+    let mut rng = Rng(7);
+    let mut commands = Vec::new();
+    for round in 0..3000 {
+        let i = rng.below(MEMBERS + 200);
+        let (f, m, n) = (
+            format!("f{i}"),
+            format!("m{i}"),
+            (rng.below(100)).to_string(),
+        );
+        let c: Vec<String> = match rng.below(16) {
+            0 => vec![
+                "HSET".into(),
+                "bigh".into(),
+                f,
+                n.clone(),
+                format!("f{}", i + 1),
+                n,
+            ],
+            1 => vec!["HGET".into(), "bigh".into(), f],
+            2 => vec!["HMGET".into(), "bigh".into(), f, format!("f{}", i / 2)],
+            3 => vec!["HDEL".into(), "bigh".into(), f],
+            4 => vec!["HINCRBY".into(), "bigh".into(), f, n],
+            5 => vec!["SADD".into(), "bigs".into(), m, format!("x{i}")],
+            6 => vec!["SREM".into(), "bigs".into(), m],
+            7 => vec!["SMISMEMBER".into(), "bigs".into(), m, format!("x{i}")],
+            8 => vec!["ZADD".into(), "bigz".into(), "CH".into(), n, m],
+            9 => vec![
+                "ZADD".into(),
+                "bigz".into(),
+                "XX".into(),
+                "INCR".into(),
+                n,
+                m,
+            ],
+            10 => vec!["ZINCRBY".into(), "bigz".into(), n, m],
+            11 => vec!["ZMSCORE".into(), "bigz".into(), m, format!("m{}", i / 3)],
+            12 => vec!["ZREM".into(), "bigz".into(), m],
+            // The wrong type, through the same member arguments.
+            13 => vec!["SISMEMBER".into(), "bigh".into(), m],
+            14 => vec!["HGET".into(), "bigz".into(), f],
+            _ => vec!["ZSCORE".into(), "bigz".into(), m],
+        };
+        commands.push(c);
+        // Now and then the collections themselves change under the requests that follow.
+        if round == 1000 {
+            commands.push(vec!["RENAME".into(), "bigh".into(), "bigh2".into()]);
+            commands.push(vec![
+                "HSET".into(),
+                "bigh".into(),
+                "f1".into(),
+                "new".into(),
+            ]);
+        }
+        if round == 2000 {
+            commands.push(vec!["DEL".into(), "bigs".into()]);
+            commands.push(vec!["RENAME".into(), "bigh2".into(), "bigs".into()]);
+        }
+    }
+    commands.extend(
+        [
+            ["HLEN", "bigh"],
+            ["SCARD", "bigs"],
+            ["ZCARD", "bigz"],
+            ["TYPE", "bigs"],
+        ]
+        .map(|c| c.map(String::from).to_vec()),
+    );
+    for batch in commands.chunks(500) {
+        let (want, got) = (pipeline(&mut r, batch), pipeline(&mut b, batch));
+        for ((c, w), g) in batch.iter().zip(&want).zip(&got) {
+            assert_eq!(g, w, "reply to {c:?}");
+        }
+    }
+}

@@ -20,6 +20,7 @@ pub mod info;
 pub mod keys;
 pub mod latency;
 pub mod list;
+pub mod lookahead;
 pub mod pubsub;
 pub mod scripting;
 pub mod server;

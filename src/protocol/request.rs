@@ -133,6 +133,44 @@ impl RequestParser {
     }
 }
 
+impl RequestParser {
+    /// True between requests: the buffer then starts with the next request's first byte.
+    pub fn is_between_requests(&self) -> bool {
+        self.remaining == 0 && self.bulk_len.is_none()
+    }
+}
+
+/// Reads, without consuming, the complete multibulk request at the start of `buf`: its
+/// arguments go into `args` (slices of `buf`) and its length is returned. None when `buf` does
+/// not start with a complete, well-formed multibulk (an inline request, a partial one, or one
+/// `parse` would reject: it will say why). For looking ahead at pipelined requests; limits are
+/// `parse`'s business, this only reads what is already buffered.
+pub fn peek<'a>(buf: &'a [u8], args: &mut Vec<&'a [u8]>) -> Option<usize> {
+    args.clear();
+    let (count, mut at) = peek_header(buf, b'*')?;
+    for _ in 0..count {
+        let (len, start) = peek_header(buf.get(at..)?, b'$')?;
+        let start = at + start;
+        let end = start.checked_add(len)?;
+        args.push(buf.get(start..end)?);
+        at = end + 2;
+        if at > buf.len() {
+            return None;
+        }
+    }
+    Some(at)
+}
+
+/// A `<kind><non-negative decimal>\r\n` line at the start of `buf`: its number and length.
+fn peek_header(buf: &[u8], kind: u8) -> Option<(usize, usize)> {
+    if buf.first() != Some(&kind) {
+        return None;
+    }
+    let end = memchr(b'\r', &buf[..buf.len().min(32)])?;
+    let n = parse_int(&buf[1..end]).filter(|n| *n >= 0)?;
+    (end + 1 < buf.len()).then_some((n as usize, end + 2))
+}
+
 fn expected_dollar(got: u8) -> ProtocolError {
     // Redis prints the offending byte; the message must be static here, so the common cases
     // are spelled out and anything else is reported generically.
@@ -307,6 +345,22 @@ mod tests {
             out.push(req);
         }
         Ok(out)
+    }
+
+    #[test]
+    fn peek_reads_complete_multibulks_without_consuming_them() {
+        let buf = b"*3\r\n$4\r\nHSET\r\n$1\r\nh\r\n$2\r\nf1\r\n*1\r\n$4\r\nPI";
+        let mut args = Vec::new();
+        let n = peek(buf, &mut args);
+        assert_eq!(n, Some(29));
+        assert_eq!(args, [&b"HSET"[..], b"h", b"f1"]);
+        // The next request is cut short; inline requests and garbage are not read either.
+        assert_eq!(peek(&buf[29..], &mut args), None);
+        assert_eq!(peek(b"PING\r\n", &mut args), None);
+        assert_eq!(peek(b"*1\r\n$-1\r\n", &mut args), None);
+        assert_eq!(peek(b"*1\r\n$99999999999999999999\r\n", &mut args), None);
+        assert_eq!(peek(b"*1\r\n$1\r\nx", &mut args), None);
+        assert_eq!(peek(b"*1\r\n$1\r\nx\r\n", &mut args), Some(11));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use super::pubsub::{Message, Subscriber};
 use super::session::{After, ClientHandle, Session};
 use super::Shared;
+use crate::commands::lookahead::Lookahead;
 use crate::commands::{self, Ctx, Resolved};
 use crate::config::Fsync;
 use crate::protocol::reply::Reply;
@@ -78,6 +79,7 @@ pub async fn serve(stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
         blocked: None,
         postponed: None,
         owner: shared.clone(),
+        lookahead: Lookahead::default(),
     }
     .run(&mut session)
     .await;
@@ -126,6 +128,8 @@ struct Connection<'a> {
     postponed: Option<(Vec<Bytes>, bool)>,
     /// The same server, owned: a deferred script takes it to the blocking pool.
     owner: Arc<Shared>,
+    /// Prefetches what pipelined requests will touch (see `commands::lookahead`).
+    lookahead: Lookahead,
 }
 
 /// A client waiting in `server::blocking`.
@@ -357,6 +361,11 @@ impl Connection<'_> {
         let shared = self.shared;
         let mut guard = None;
         let mut wrote = false;
+        if self.postponed.is_none() && parser.is_between_requests() && self.lookahead.due() {
+            let mut ctx = Ctx::new(shared, session, &mut guard, &shared.store);
+            let db = ctx.db();
+            self.lookahead.prefetch(ctx.store(), db, &self.inbuf);
+        }
         while session.after == After::Continue {
             // Limits follow the auth state at the time each request is parsed, as in Redis.
             let limits = Limits {

@@ -24,7 +24,6 @@
 //! the tree is current. Entries whose latest write is applied are clean and may be evicted to
 //! respect the memory budget; others stay, so a read never misses a write sled has not got yet.
 
-use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
@@ -33,6 +32,7 @@ use sled::{IVec, Tree};
 
 use super::backlog::Backlog;
 use super::journal::{self, Journal, Logged, UNDO};
+use super::map::{self, Entry, Occupied};
 use super::pipeline::{self, Load, Pipeline, Progress};
 use super::spill;
 
@@ -151,7 +151,7 @@ enum Before {
     Unknown,
 }
 
-type Map = HashMap<MemKey, Slot, KeyHash>;
+type Map = map::Map<MemKey, Slot, KeyHash>;
 
 /// How the maps hash stored keys: aHash (fast, seeded per process against collision attacks),
 /// except for list elements in the members map (`grouped`). A list element's sub-key, the
@@ -314,6 +314,10 @@ pub struct Memtable {
     /// sled (new fields, set members and scores cost no disk read).
     resident: HashSet<u64, ahash::RandomState>,
 }
+
+/// Keys one `prefetch` call fetches at most: more would not be in the caches any more by the
+/// time the commands that look them up run.
+pub const PREFETCH_MAX: usize = 64;
 
 /// Versions tracked as resident at most; past this the set starts over (only an optimization).
 const RESIDENT_MAX: usize = 1 << 20;
@@ -613,6 +617,30 @@ impl Memtable {
         Ok(f(v.as_deref()))
     }
 
+    /// The value the map holds for `key`, if it holds one: no load from sled, no mark of use.
+    /// For hints (see `prefetch`), which must cost no disk read and change nothing.
+    pub fn peek(&self, key: &[u8]) -> Option<&IVec> {
+        self.maps[self.shard(key)].get(key)?.val.as_ref()
+    }
+
+    /// Starts bringing the map entries of `keys` (at most `PREFETCH_MAX`) into the CPU caches,
+    /// for lookups to come: first every key's control bytes, then every key's entry, so their
+    /// cache misses overlap (see `map.rs`).
+    pub fn prefetch<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) {
+        let mut at = [(0usize, 0u64); PREFETCH_MAX];
+        let mut n = 0;
+        for (key, slot) in keys.zip(at.iter_mut()) {
+            let i = self.shard(key);
+            let hash = self.maps[i].hash(key);
+            self.maps[i].prefetch_probe(hash);
+            *slot = (i, hash);
+            n += 1;
+        }
+        for &(i, hash) in &at[..n] {
+            self.maps[i].prefetch_entry(hash);
+        }
+    }
+
     /// The current value of `key`, loading it from sled on a miss.
     pub fn get(&mut self, tree: &Tree, key: &[u8]) -> sled::Result<Option<IVec>> {
         self.progress.tick();
@@ -688,15 +716,15 @@ impl Memtable {
         // One hash and one probe whether the key is new or not.
         let old = match self.maps[shard].entry(MemKey::new(key)) {
             Entry::Occupied(mut o) => {
-                let queued = o.get().ver > self.taken;
+                let queued = o.value().ver > self.taken;
                 if !queued {
                     self.dirty.push((o.key().clone(), val.clone()));
                 }
-                let grave = delete && !(queued && o.get().graved);
+                let grave = delete && !(queued && o.value().graved);
                 if grave {
                     self.deleted.push(o.key().clone());
                 }
-                let slot = o.get_mut();
+                let slot = o.value_mut();
                 self.bytes = self.bytes + add - slot.val.as_ref().map_or(0, |v| v.len());
                 if queued {
                     self.dirty[slot.pos as usize].1 = val.clone();

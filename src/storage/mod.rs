@@ -36,6 +36,7 @@ pub mod backlog;
 pub mod events;
 pub mod journal;
 pub mod keys;
+mod map;
 pub mod memtable;
 pub mod pipeline;
 pub mod record;
@@ -656,6 +657,19 @@ impl Store {
     /// Bytes on disk (INFO persistence / memory).
     pub fn size_on_disk(&self) -> u64 {
         self.db.size_on_disk().unwrap_or(0)
+    }
+
+    /// `key`'s record as the memtable holds it, expired or not, without loading it from sled
+    /// or recording anything: for hints that must cost no disk read (`prefetch_members`).
+    pub fn peek(&self, db: usize, key: &[u8]) -> Option<Record> {
+        let raw = self.mem.peek(&meta_key(self.phys(db), key))?;
+        Record::from_raw(raw.clone())
+    }
+
+    /// Starts bringing the memtable entries of these member keys into the CPU caches, for the
+    /// commands about to look them up (see `storage/map.rs`). A hint: changes nothing.
+    pub fn prefetch_members<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) {
+        self.mem.prefetch(keys);
     }
 
     /// One collection member entry.

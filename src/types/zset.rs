@@ -28,6 +28,8 @@ use crate::storage::{Kind, Store};
 use crate::types::collection::{self, Coll};
 
 const MEMBER: u8 = b'm';
+/// What comes before a member in the sub-key of its point entry (`m`).
+pub const POINT_TAG: &[u8] = &[MEMBER];
 const INDEX: u8 = b's';
 
 /// Redis 7.0 keeps a sorted set as a listpack up to `zset-max-listpack-entries` (128) members of
