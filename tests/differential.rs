@@ -1916,9 +1916,10 @@ impl Gen {
 }
 
 /// Point commands pipelined against collections big enough for berth to look ahead and
-/// prefetch their members (`src/commands/lookahead.rs`, from 16,384 members) reply as Redis
-/// does, including when a command in the pipeline changes or deletes the collection the
-/// requests after it name, and when a request names the wrong type.
+/// prefetch their members, in a database big enough for it to prefetch records too
+/// (`src/commands/lookahead.rs`, both from 16,384), reply as Redis does, including when a
+/// command in the pipeline changes or deletes the collection the requests after it name, and
+/// when a request names the wrong type.
 #[test]
 fn pipelined_point_commands_on_big_collections_reply_like_redis() {
     const MEMBERS: usize = 20_000;
@@ -1934,12 +1935,14 @@ fn pipelined_point_commands_on_big_collections_reply_like_redis() {
             command("SADD", "bigs"),
             command("ZADD", "bigz"),
         );
+        let mut strings = vec!["MSET".to_string()];
         for i in start..start + 1000 {
+            strings.extend([format!("k{i}"), format!("{i}")]);
             h.extend([format!("f{i}"), format!("{i}")]);
             st.push(format!("m{i}"));
             z.extend([format!("{i}"), format!("m{i}")]);
         }
-        fill.extend([h, st, z]);
+        fill.extend([h, st, z, strings]);
     }
     assert_eq!(pipeline(&mut r, &fill), pipeline(&mut b, &fill));
 
@@ -1952,7 +1955,8 @@ fn pipelined_point_commands_on_big_collections_reply_like_redis() {
             format!("m{i}"),
             (rng.below(100)).to_string(),
         );
-        let c: Vec<String> = match rng.below(16) {
+        let k = format!("k{i}");
+        let c: Vec<String> = match rng.below(20) {
             0 => vec![
                 "HSET".into(),
                 "bigh".into(),
@@ -1983,7 +1987,11 @@ fn pipelined_point_commands_on_big_collections_reply_like_redis() {
             // The wrong type, through the same member arguments.
             13 => vec!["SISMEMBER".into(), "bigh".into(), m],
             14 => vec!["HGET".into(), "bigz".into(), f],
-            _ => vec!["ZSCORE".into(), "bigz".into(), m],
+            15 => vec!["ZSCORE".into(), "bigz".into(), m],
+            16 => vec!["GET".into(), k],
+            17 => vec!["INCRBY".into(), k, n],
+            18 => vec!["SET".into(), k, m],
+            _ => vec!["DEL".into(), k, format!("k{}", i + 7)],
         };
         commands.push(c);
         // Now and then the collections themselves change under the requests that follow.
@@ -2007,6 +2015,7 @@ fn pipelined_point_commands_on_big_collections_reply_like_redis() {
             ["SCARD", "bigs"],
             ["ZCARD", "bigz"],
             ["TYPE", "bigs"],
+            ["EXISTS", "k5"],
         ]
         .map(|c| c.map(String::from).to_vec()),
     );

@@ -1,14 +1,18 @@
-//! Looking ahead at pipelined requests, to prefetch the members they will touch.
+//! Looking ahead at pipelined requests, to prefetch what they will look up.
 //!
-//! A point command on a big collection (HSET into a hash of a million fields) spends most of
-//! its time waiting for two cache misses in the memtable map (see `storage/map.rs`). When a
-//! client pipelines, the requests after the one running are already in the connection's
-//! buffer: reading their keys and members first and prefetching all their entries at once
-//! makes those misses overlap. Measured with `tests/bench/scaling.sh`: see the README.
+//! In a big map a lookup is two dependent cache misses (see `storage/map.rs`): a point command
+//! on a big collection (HSET into a hash of a million fields) spends most of its time waiting
+//! for its member's entry, and any command on a database of a million keys waits for its
+//! record the same way. When a client pipelines, the requests after the one running are
+//! already in the connection's buffer: reading their keys and members first and prefetching
+//! all their entries at once makes those misses overlap. Measured with
+//! `tests/bench/scaling.sh`: see the README.
 //!
-//! Looking ahead costs a second read of each request and a record lookup, which a small
-//! collection does not repay (its entries stay in the caches). So the look only runs while it
-//! keeps finding big collections: a look that finds none pauses it for `PAUSE` batches.
+//! Looking ahead costs a second read of each request and, for members, a record lookup, which
+//! small maps do not repay (their entries stay in the caches). So records are prefetched only
+//! in databases of `BIG_KEYSPACE` keys, members only in collections of
+//! `collection::PREFETCH_FROM`, and the look only runs while it keeps finding some: a look
+//! that finds none pauses it for `PAUSE` batches.
 
 use crate::protocol::request;
 use crate::storage::{Kind, Store};
@@ -18,6 +22,9 @@ use crate::types::collection;
 const LOOK_MAX: usize = 32;
 /// Batches (reads) skipped after a look that found nothing to prefetch.
 const PAUSE: u8 = 32;
+/// Databases of at least this many keys get the records of pipelined requests prefetched:
+/// a smaller one's records map stays in the CPU caches.
+const BIG_KEYSPACE: u64 = 16_384;
 
 /// Where a command's members are: the argument of the first, and the step to the next
 /// (0: it has one). `ZADD` is found by `zadd_members` (its options come first).
@@ -71,6 +78,55 @@ fn zadd_members(args: &[&[u8]]) -> usize {
     2 + options + 1
 }
 
+/// Calls `f` with the arguments of each complete request at the start of `buf`, up to
+/// `LOOK_MAX` of them.
+fn for_each_request<'a>(mut buf: &'a [u8], mut f: impl FnMut(&[&'a [u8]])) {
+    let mut args = Vec::with_capacity(8);
+    for _ in 0..LOOK_MAX {
+        let Some(len) = request::peek(buf, &mut args) else {
+            break;
+        };
+        buf = &buf[len..];
+        f(&args);
+    }
+}
+
+/// The point command `args` is, with a key and a member.
+fn point_of(args: &[&[u8]]) -> Option<&'static Point> {
+    let name = args.first()?;
+    let p = POINTS
+        .iter()
+        .find(|p| name.eq_ignore_ascii_case(p.name.as_bytes()))?;
+    (args.len() >= 3).then_some(p)
+}
+
+/// Command names resolved in one look: a pipeline tends to repeat one command.
+#[derive(Default)]
+struct Names<'a> {
+    last: Option<(&'a [u8], Option<&'static super::Entry>)>,
+}
+
+impl<'a> Names<'a> {
+    /// The first key `args` names, by the command table's key positions (none for commands
+    /// whose keys move, or that have subcommands).
+    fn first_key(&mut self, args: &[&'a [u8]]) -> Option<&'a [u8]> {
+        let name = *args.first()?;
+        let entry = match self.last {
+            Some((last, entry)) if last == name => entry,
+            _ => {
+                let entry = super::lookup(name);
+                self.last = Some((name, entry));
+                entry
+            }
+        }?;
+        let first = entry.cmd.keys.0;
+        if first <= 0 || !entry.subs.is_empty() || entry.flags & super::MOVABLE_KEYS != 0 {
+            return None;
+        }
+        args.get(first as usize).copied()
+    }
+}
+
 /// One connection's look-ahead state, with buffers kept between batches.
 #[derive(Default)]
 pub struct Lookahead {
@@ -90,55 +146,80 @@ impl Lookahead {
         true
     }
 
-    /// Prefetches the member entries of the point commands at the start of `buf` (complete
-    /// requests, up to `LOOK_MAX` of them) on big collections of database `db`; pauses when
-    /// there are none. A hint: `buf` and the store are left as they were.
+    /// Prefetches what the complete requests at the start of `buf` (up to `LOOK_MAX` of them)
+    /// will look up in database `db`: their keys' records when the database holds at least
+    /// `BIG_KEYSPACE` keys, then the member entries of point commands on collections of at
+    /// least `collection::PREFETCH_FROM` members. Pauses when there is neither. A hint: `buf`
+    /// and the store are left as they were.
     pub fn prefetch(&mut self, store: &Store, db: usize, buf: &[u8]) {
-        self.collect(store, db, buf);
-        if self.ends.is_empty() {
-            self.paused = PAUSE;
-            return;
+        let records = store.dbsize(db) >= BIG_KEYSPACE;
+        let points = self.collect_keys(records.then_some((store, db)), buf);
+        let mut found = !self.ends.is_empty();
+        if found {
+            store.prefetch(self.keys());
         }
-        store.prefetch_members(self.keys());
+        if points {
+            // Reads the records just prefetched: their misses overlap the first one's.
+            self.collect_members(store, db, buf);
+            if !self.ends.is_empty() {
+                store.prefetch(self.keys());
+                found = true;
+            }
+        }
+        if !found {
+            self.paused = PAUSE;
+        }
     }
 
-    /// Gathers the stored keys to prefetch into `keys` and `ends`.
-    fn collect(&mut self, store: &Store, db: usize, mut buf: &[u8]) {
-        let mut args = Vec::with_capacity(8);
+    /// Gathers the stored record keys of the requests' first keys into `keys`, given a store
+    /// (a key named again right after itself once, and none when only one key is named); says
+    /// whether any request is a point command.
+    fn collect_keys(&mut self, records: Option<(&Store, usize)>, buf: &[u8]) -> bool {
         self.keys.clear();
         self.ends.clear();
-        for _ in 0..LOOK_MAX {
-            let Some(len) = request::peek(buf, &mut args) else {
-                break;
+        let (keys, ends) = (&mut self.keys, &mut self.ends);
+        let mut points = false;
+        let mut last = None;
+        let mut names = Names::default();
+        for_each_request(buf, |args| {
+            points |= point_of(args).is_some();
+            let Some((store, db)) = records else {
+                return;
             };
-            buf = &buf[len..];
-            let Some(p) = args.first().and_then(|name| {
-                POINTS
-                    .iter()
-                    .find(|p| name.eq_ignore_ascii_case(p.name.as_bytes()))
-            }) else {
-                continue;
+            let Some(key) = names.first_key(args) else {
+                return;
             };
-            if args.len() < 3 {
-                continue;
+            if last != Some(key) {
+                last = Some(key);
+                store.record_key(db, key, keys);
+                ends.push(keys.len());
             }
+        });
+        // Requests that all name one key find its record in the caches after the first.
+        if self.ends.len() < 2 {
+            self.ends.clear();
+        }
+        points
+    }
+
+    /// Gathers the stored keys of the point commands' members into `keys`.
+    fn collect_members(&mut self, store: &Store, db: usize, buf: &[u8]) {
+        self.keys.clear();
+        self.ends.clear();
+        let (keys, ends) = (&mut self.keys, &mut self.ends);
+        for_each_request(buf, |args| {
+            let Some(p) = point_of(args) else {
+                return;
+            };
             let first = if p.first == 0 {
-                zadd_members(&args)
+                zadd_members(args)
             } else {
                 p.first
             };
             let count = if p.step == 0 { 1 } else { usize::MAX };
             let members = args.iter().skip(first).step_by(p.step.max(1)).take(count);
-            collection::point_keys(
-                store,
-                db,
-                args[1],
-                p.kind,
-                members.copied(),
-                &mut self.keys,
-                &mut self.ends,
-            );
-        }
+            collection::point_keys(store, db, args[1], p.kind, members.copied(), keys, ends);
+        });
     }
 
     /// The keys gathered by the last `collect`.
@@ -166,11 +247,17 @@ mod tests {
         out
     }
 
+    /// A store in a fresh temporary directory (removed by the caller).
+    fn store(tag: &str) -> (Store, std::path::PathBuf) {
+        let dir =
+            std::env::temp_dir().join(format!("berth-lookahead-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        (Store::open(&dir, 8 << 20, 16).expect("open store"), dir)
+    }
+
     #[test]
     fn point_commands_on_big_collections_have_their_member_keys_gathered() {
-        let dir = std::env::temp_dir().join(format!("berth-lookahead-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let mut store = Store::open(&dir, 8 << 20, 16).expect("open store");
+        let (mut store, dir) = store("members");
         let prefix = |store: &mut Store, key: &str, kind, size| {
             let version = store.new_version().expect("version");
             let record = encode_collection(kind, 0, version, size, &[]);
@@ -208,7 +295,7 @@ mod tests {
         buf.extend_from_slice(&request(&["HGET", "bigh", "late"])[..20]);
 
         let mut look = Lookahead::default();
-        look.collect(&store, 0, &buf);
+        look.collect_members(&store, 0, &buf);
         let key = |p: &[u8], sub: &str| [p, sub.as_bytes()].concat();
         let want = [
             key(&hash, "f1"),
@@ -230,6 +317,50 @@ mod tests {
             .take_while(|due| !due)
             .count();
         assert_eq!(skipped, PAUSE as usize);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn records_are_gathered_by_the_command_tables_first_key() {
+        let args = |s: &'static str| s.split(' ').map(str::as_bytes).collect::<Vec<_>>();
+        let mut names = Names::default();
+        let mut key = |s| {
+            let k = names.first_key(&args(s));
+            k.map(|k| String::from_utf8_lossy(k).into_owned())
+        };
+        assert_eq!(key("get k1").as_deref(), Some("k1"));
+        assert_eq!(key("MSET a 1 b 2").as_deref(), Some("a"));
+        assert_eq!(key("ZADD z 1 m").as_deref(), Some("z"));
+        assert_eq!(key("GET"), None);
+        assert_eq!(key("PING"), None);
+        assert_eq!(key("NOSUCHCOMMAND k"), None);
+        // Keys that move (EVAL's come after a count), subcommands (OBJECT ENCODING k).
+        assert_eq!(key("EVAL return 1 1 k"), None);
+        assert_eq!(key("OBJECT ENCODING k"), None);
+
+        let mut look = Lookahead::default();
+        let buf = [
+            request(&["GET", "a"]),
+            request(&["PING"]),
+            request(&["HSET", "h", "f", "v"]),
+        ]
+        .concat();
+        let (store, dir) = store("records");
+        let with = Some((&store, 0));
+        assert!(look.collect_keys(with, &buf), "HSET is a point command");
+        let record = |k: &[u8]| {
+            let mut out = Vec::new();
+            store.record_key(0, k, &mut out);
+            out
+        };
+        let keys: Vec<Vec<u8>> = look.keys().map(<[u8]>::to_vec).collect();
+        assert_eq!(keys, [record(b"a"), record(b"h")]);
+        assert!(!look.collect_keys(None, &buf[..buf.len() - 3]));
+        assert_eq!(look.keys().count(), 0);
+        // One key only: its record is not worth fetching ahead.
+        assert!(!look.collect_keys(with, &buf[..buf.len() - 3]));
+        assert_eq!(look.keys().count(), 0);
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }

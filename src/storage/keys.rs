@@ -11,8 +11,7 @@ pub const CATALOG: u8 = b'c';
 /// `m | db | slot | key`. Built on the stack: short keys become an inline `IVec` without
 /// allocating (this runs for every command).
 pub fn meta_key(db: u8, key: &[u8]) -> sled::IVec {
-    let slot = key_slot(key).to_be_bytes();
-    let head = [META, db, slot[0], slot[1]];
+    let head = meta_slot_prefix(db, key_slot(key));
     let mut buf = [0u8; 64];
     if key.len() <= buf.len() - 4 {
         buf[..4].copy_from_slice(&head);
@@ -23,6 +22,12 @@ pub fn meta_key(db: u8, key: &[u8]) -> sled::IVec {
     k.extend_from_slice(&head);
     k.extend_from_slice(key);
     sled::IVec::from(k)
+}
+
+/// Appends `meta_key(db, key)` to `out`.
+pub fn push_meta_key(db: u8, key: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(&meta_slot_prefix(db, key_slot(key)));
+    out.extend_from_slice(key);
 }
 
 /// The range holding every key of one database: `m | db`.

@@ -660,16 +660,22 @@ impl Store {
     }
 
     /// `key`'s record as the memtable holds it, expired or not, without loading it from sled
-    /// or recording anything: for hints that must cost no disk read (`prefetch_members`).
+    /// or recording anything: for hints that must cost no disk read (see `prefetch`).
     pub fn peek(&self, db: usize, key: &[u8]) -> Option<Record> {
         let raw = self.mem.peek(&meta_key(self.phys(db), key))?;
         Record::from_raw(raw.clone())
     }
 
-    /// Starts bringing the memtable entries of these member keys into the CPU caches, for the
-    /// commands about to look them up (see `storage/map.rs`). A hint: changes nothing.
-    pub fn prefetch_members<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) {
+    /// Starts bringing the memtable entries of these stored keys (records, see `record_key`,
+    /// or members) into the CPU caches, for the commands about to look them up (see
+    /// `storage/map.rs`). A hint: changes nothing.
+    pub fn prefetch<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) {
         self.mem.prefetch(keys);
+    }
+
+    /// Appends the stored key of `key`'s record in logical `db` to `out` (for `prefetch`).
+    pub fn record_key(&self, db: usize, key: &[u8], out: &mut Vec<u8>) {
+        push_meta_key(self.phys(db), key, out);
     }
 
     /// One collection member entry.

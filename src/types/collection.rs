@@ -132,7 +132,7 @@ fn point_tag(kind: Kind) -> Option<&'static [u8]> {
 /// Appends to `out` the stored keys of the point entries of `members` in `key`'s collection
 /// (each key's end offset to `ends`), when `key` holds a `kind` of at least `PREFETCH_FROM`
 /// members; returns how many it appended. Reads only what the memtable holds and changes
-/// nothing: the keys are for `Store::prefetch_members`, a hint that may go stale (the key
+/// nothing: the keys are for `Store::prefetch`, a hint that may go stale (the key
 /// expires or changes before the command runs) at the cost of a wasted fetch.
 pub fn point_keys<'m>(
     store: &Store,
