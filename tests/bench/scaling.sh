@@ -5,8 +5,10 @@
 # members in the background afterwards). Prints the cost ratios the issue sets bounds on
 # (big/small cost within 1.5x, DEL under 10 ms) for berth and, as a yardstick, for
 # redis-server 7 (AOF everysec) filled and measured the same way in the same run.
+# The same for the keyspace: GET and SET of random keys among KEYS (1,000,000) string keys
+# against the same commands on 1,000 of them, in the same database.
 #
-#   tests/bench/scaling.sh               # ROUNDS=3 N=300000 MEMBERS=1000000
+#   tests/bench/scaling.sh               # ROUNDS=3 N=300000 MEMBERS=1000000 KEYS=1000000
 #   BERTH_ARGS='--cache-size 2gb' tests/bench/scaling.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,6 +17,7 @@ exec </dev/null
 ROUNDS=${ROUNDS:-3}
 N=${N:-300000}
 MEMBERS=${MEMBERS:-1000000}
+KEYS=${KEYS:-1000000}
 CLIENTS=${CLIENTS:-50}
 
 for tool in redis-server redis-benchmark redis-cli python3; do
@@ -42,20 +45,27 @@ wait_ready() {
 }
 
 declare -A port pid
-port[berth]=$(free_port)
-# shellcheck disable=SC2086 # BERTH_ARGS: extra directives, split on spaces
-./target/release/berth-server --port "${port[berth]}" --bind 127.0.0.1 --dir "$work/data" \
-    --loglevel warning ${BERTH_ARGS:-} >"$work/berth.log" 2>&1 &
-pids+=($!)
-pid[berth]=$!
-port[redis]=$(free_port)
-mkdir -p "$work/redis"
-redis-server --port "${port[redis]}" --bind 127.0.0.1 --dir "$work/redis" --save '' \
-    --appendonly yes --appendfsync everysec --logfile "$work/redis.log" &
-pids+=($!)
-pid[redis]=$!
-wait_ready "${port[berth]}"
-wait_ready "${port[redis]}"
+# Starts a fresh berth and redis-server (new data directories), stopping the previous ones.
+start_servers() {
+    local phase=$1
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    pids=()
+    port[berth]=$(free_port)
+    # shellcheck disable=SC2086 # BERTH_ARGS: extra directives, split on spaces
+    ./target/release/berth-server --port "${port[berth]}" --bind 127.0.0.1 \
+        --dir "$work/$phase-berth" --loglevel warning ${BERTH_ARGS:-} >"$work/$phase-berth.log" 2>&1 &
+    pids+=($!)
+    pid[berth]=$!
+    port[redis]=$(free_port)
+    mkdir -p "$work/$phase-redis"
+    redis-server --port "${port[redis]}" --bind 127.0.0.1 --dir "$work/$phase-redis" --save '' \
+        --appendonly yes --appendfsync everysec --logfile "$work/$phase-redis.log" &
+    pids+=($!)
+    pid[redis]=$!
+    wait_ready "${port[berth]}"
+    wait_ready "${port[redis]}"
+}
 
 # Members are named as redis-benchmark's __rand_int__ expands (12 digits), so the benchmark
 # overwrites existing members: f:000000000000 .. f:<MEMBERS-1>.
@@ -78,6 +88,20 @@ for start in range(0, count, 1000):
 EOF
 }
 
+# String keys named as redis-benchmark's GET and SET tests name them (key:<12 digits>).
+fill_keys() {
+    python3 - "$2" <<'EOF' | redis-cli -p "$1" --pipe >/dev/null
+import sys
+count = int(sys.argv[1])
+out = sys.stdout.buffer
+for start in range(0, count, 1000):
+    keys = ["key:%012d" % i for i in range(start, min(count, start + 1000))]
+    args = [b"MSET"] + [a for k in keys for a in (k.encode(), b"xxx")]
+    out.write(b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
+EOF
+}
+
+start_servers collections
 for server in berth redis; do
     p=${port[$server]}
     echo "filling $server: HSET/ZADD $MEMBERS members into big keys, 10 into small ones" >&2
@@ -129,24 +153,8 @@ for round in $(seq "$ROUNDS"); do
     echo "round $round/$ROUNDS done" >&2
 done
 
-median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print 0; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-
-echo
-echo "redis-benchmark -c $CLIENTS -P 16 -n $N, median of $ROUNDS rounds; each berth run starts"
-echo "with its tree current; CPU us/request counts every thread until the writes are applied"
-printf '%-7s %-6s %10s %10s %11s %10s %10s %11s\n' SERVER CMD "big req/s" "small" "big/small" \
-    "big cpu" "small cpu" "big/small"
-for server in berth redis; do
-    for c in hset zadd; do
-        col() { awk -v s=$server -v c=$c -v z="$1" -v f="$2" '$1==s && $2==c && $3==z {print $f}' "$results" | median; }
-        b=$(col big 4) m=$(col small 4) bc=$(col big 5) mc=$(col small 5)
-        printf '%-7s %-6s %10.0f %10.0f %11s %10s %10s %11s\n' "$server" "${c^^}" "$b" "$m" \
-            "$(awk -v b="$b" -v s="$m" 'BEGIN {if (b > 0) printf "%.2f", s / b; else print "n/a"}')" \
-            "$bc" "$mc" "$(awk -v b="$bc" -v s="$mc" 'BEGIN {if (s > 0) printf "%.2f", b / s; else print "n/a"}')"
-    done
-done
-
-echo
+dels="$work/dels"
+: >"$dels"
 for server in berth redis; do
     for key in hbig zbig; do
         ms=$(python3 - "${port[$server]}" "$key" <<'EOF'
@@ -162,6 +170,45 @@ assert reply == b":1\r\n", reply
 print("%.2f" % ms)
 EOF
 )
-        echo "$server: DEL $key ($MEMBERS members): $ms ms"
+        echo "$server: DEL $key ($MEMBERS members): $ms ms" >>"$dels"
     done
 done
+
+# The keyspace, on fresh servers: the big keys' members are not in the way.
+start_servers keyspace
+for server in berth redis; do
+    echo "filling $server: $KEYS string keys" >&2
+    fill_keys "${port[$server]}" "$KEYS"
+    echo "keys: $(redis-cli -p "${port[$server]}" DBSIZE)" >&2
+done
+for round in $(seq "$ROUNDS"); do
+    for server in berth redis; do
+        for t in get set; do
+            echo "$server $t big $(run $server "$KEYS" -t $t)" >>"$results"
+            echo "$server $t small $(run $server 1000 -t $t)" >>"$results"
+        done
+    done
+    echo "keyspace round $round/$ROUNDS done" >&2
+done
+
+median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print 0; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+echo
+echo "redis-benchmark -c $CLIENTS -P 16 -n $N, median of $ROUNDS rounds; each berth run starts"
+echo "with its tree current; CPU us/request counts every thread until the writes are applied."
+echo "HSET/ZADD: key of $MEMBERS members (big) or 10 (small); GET/SET: random keys among $KEYS"
+echo "string keys (big) or 1000 of them (small), in a database holding only those"
+printf '%-7s %-6s %10s %10s %11s %10s %10s %11s\n' SERVER CMD "big req/s" "small" "big/small" \
+    "big cpu" "small cpu" "big/small"
+for server in berth redis; do
+    for c in hset zadd get set; do
+        col() { awk -v s=$server -v c=$c -v z="$1" -v f="$2" '$1==s && $2==c && $3==z {print $f}' "$results" | median; }
+        b=$(col big 4) m=$(col small 4) bc=$(col big 5) mc=$(col small 5)
+        printf '%-7s %-6s %10.0f %10.0f %11s %10s %10s %11s\n' "$server" "${c^^}" "$b" "$m" \
+            "$(awk -v b="$b" -v s="$m" 'BEGIN {if (b > 0) printf "%.2f", s / b; else print "n/a"}')" \
+            "$bc" "$mc" "$(awk -v b="$bc" -v s="$mc" 'BEGIN {if (s > 0) printf "%.2f", b / s; else print "n/a"}')"
+    done
+done
+
+echo
+cat "$dels"
