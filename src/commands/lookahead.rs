@@ -15,7 +15,7 @@
 //! that finds none pauses it for `PAUSE` batches.
 
 use crate::protocol::request;
-use crate::storage::{Kind, Store};
+use crate::storage::{Kind, Store, PREFETCH_MAX};
 use crate::types::collection;
 
 /// Requests looked at ahead, at most, per batch.
@@ -208,7 +208,9 @@ impl Lookahead {
         self.ends.clear();
         let (keys, ends) = (&mut self.keys, &mut self.ends);
         for_each_request(buf, |args| {
-            let Some(p) = point_of(args) else {
+            // No more than one prefetch takes (HMGET may name thousands of fields).
+            let room = PREFETCH_MAX.saturating_sub(ends.len());
+            let Some(p) = point_of(args).filter(|_| room > 0) else {
                 return;
             };
             let first = if p.first == 0 {
@@ -216,13 +218,13 @@ impl Lookahead {
             } else {
                 p.first
             };
-            let count = if p.step == 0 { 1 } else { usize::MAX };
+            let count = if p.step == 0 { 1 } else { room };
             let members = args.iter().skip(first).step_by(p.step.max(1)).take(count);
             collection::point_keys(store, db, args[1], p.kind, members.copied(), keys, ends);
         });
     }
 
-    /// The keys gathered by the last `collect`.
+    /// The keys gathered by the last `collect_keys` or `collect_members`.
     fn keys(&self) -> impl Iterator<Item = &[u8]> {
         let mut start = 0;
         self.ends.iter().map(move |&end| {
@@ -317,6 +319,29 @@ mod tests {
             .take_while(|due| !due)
             .count();
         assert_eq!(skipped, PAUSE as usize);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn members_gathered_stop_at_what_one_prefetch_takes() {
+        let (mut store, dir) = store("cap");
+        let version = store.new_version().expect("version");
+        let size = collection::PREFETCH_FROM;
+        let record = encode_collection(Kind::Set, 0, version, size, &[]);
+        store.put(0, b"s", record).expect("put");
+        let members: Vec<String> = (0..100).map(|i| format!("m{i}")).collect();
+        let mut args = vec!["SMISMEMBER", "s"];
+        args.extend(members.iter().map(String::as_str));
+        let buf = [request(&args), request(&["SISMEMBER", "s", "x"])].concat();
+        let mut look = Lookahead::default();
+        look.collect_members(&store, 0, &buf);
+        let prefix = store.member_prefix(0, b"s", version);
+        let want: Vec<Vec<u8>> = members[..PREFETCH_MAX]
+            .iter()
+            .map(|m| [&prefix[..], m.as_bytes()].concat())
+            .collect();
+        assert_eq!(look.keys().map(<[u8]>::to_vec).collect::<Vec<_>>(), want);
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -32,7 +32,7 @@ pub mod transaction;
 pub mod zset;
 
 use std::collections::HashMap;
-use std::sync::{MutexGuard, OnceLock};
+use std::sync::{MutexGuard, OnceLock, TryLockError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -324,6 +324,12 @@ fn unknown_command(args: &[Bytes]) -> Reply {
     ))
 }
 
+/// The keyspace just locked, told which keyspace events to record.
+fn prepared<'g>(shared: &Shared, mut store: MutexGuard<'g, Store>) -> MutexGuard<'g, Store> {
+    store.events.mask = notify::record_mask(shared.config.notify_flags());
+    store
+}
+
 /// What a handler sees: the server, this client's session, and (on first use) the locked keyspace.
 pub struct Ctx<'a, 'g> {
     pub shared: &'a Shared,
@@ -355,12 +361,24 @@ impl<'a, 'g> Ctx<'a, 'g> {
     pub fn store(&mut self) -> &mut Store {
         let (lock, shared) = (self.lock, self.shared);
         let store = self.guard.get_or_insert_with(|| {
-            let mut store = lock.lock().unwrap_or_else(|e| e.into_inner());
-            store.events.mask = notify::record_mask(shared.config.notify_flags());
-            store
+            prepared(shared, lock.lock().unwrap_or_else(|e| e.into_inner()))
         });
         store.events.reading = self.reading;
         store
+    }
+
+    /// The keyspace if it is locked already or free now; None rather than a wait (a script
+    /// may hold it for good). For work that may be skipped, such as prefetching.
+    pub fn try_store(&mut self) -> Option<&mut Store> {
+        if self.guard.is_none() {
+            let store = match self.lock.try_lock() {
+                Ok(store) => store,
+                Err(TryLockError::Poisoned(e)) => e.into_inner(),
+                Err(TryLockError::WouldBlock) => return None,
+            };
+            *self.guard = Some(prepared(self.shared, store));
+        }
+        Some(self.store())
     }
 
     /// Records a keyspace event on `key` in the client's database (see `server::notify`).

@@ -361,10 +361,13 @@ impl Connection<'_> {
         let shared = self.shared;
         let mut guard = None;
         let mut wrote = false;
+        // A hint: skipped rather than waiting for the keyspace (a script may hold it).
         if self.postponed.is_none() && parser.is_between_requests() && self.lookahead.due() {
             let mut ctx = Ctx::new(shared, session, &mut guard, &shared.store);
             let db = ctx.db();
-            self.lookahead.prefetch(ctx.store(), db, &self.inbuf);
+            if let Some(store) = ctx.try_store() {
+                self.lookahead.prefetch(store, db, &self.inbuf);
+            }
         }
         while session.after == After::Continue {
             // Limits follow the auth state at the time each request is parsed, as in Redis.

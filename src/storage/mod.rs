@@ -55,6 +55,8 @@ use events::Events;
 use journal::Journal;
 use keys::*;
 use memtable::Memtable;
+/// Keys one `Store::prefetch` call fetches at most.
+pub use memtable::PREFETCH_MAX;
 pub use record::{encode_collection, encode_string, Kind, Record};
 
 /// Current unix time in milliseconds.
