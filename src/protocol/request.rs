@@ -55,6 +55,11 @@ impl RequestParser {
         Self::default()
     }
 
+    /// True between requests: the buffer then starts with the next request's first byte.
+    pub fn is_between_requests(&self) -> bool {
+        self.remaining == 0 && self.bulk_len.is_none()
+    }
+
     /// Parses one complete request from `buf`, consuming it. `Ok(None)` means more bytes are needed;
     /// an empty inline line or `*0` yields `Some(vec![])`, which callers skip.
     pub fn parse(
@@ -130,13 +135,6 @@ impl RequestParser {
         }
         self.held = 0;
         Ok(Some(std::mem::take(&mut self.args)))
-    }
-}
-
-impl RequestParser {
-    /// True between requests: the buffer then starts with the next request's first byte.
-    pub fn is_between_requests(&self) -> bool {
-        self.remaining == 0 && self.bulk_len.is_none()
     }
 }
 

@@ -131,7 +131,7 @@ fn point_tag(kind: Kind) -> Option<&'static [u8]> {
 
 /// Appends to `out` the stored keys of the point entries of `members` in `key`'s collection
 /// (each key's end offset to `ends`), when `key` holds a `kind` of at least `PREFETCH_FROM`
-/// members; returns how many it appended. Reads only what the memtable holds and changes
+/// members. Reads only what the memtable holds and changes
 /// nothing: the keys are for `Store::prefetch`, a hint that may go stale (the key
 /// expires or changes before the command runs) at the cost of a wasted fetch.
 pub fn point_keys<'m>(
@@ -142,25 +142,23 @@ pub fn point_keys<'m>(
     members: impl Iterator<Item = &'m [u8]>,
     out: &mut Vec<u8>,
     ends: &mut Vec<usize>,
-) -> usize {
+) {
     let Some(tag) = point_tag(kind) else {
-        return 0;
+        return;
     };
     let Some(rec) = store.peek(db, key) else {
-        return 0;
+        return;
     };
     if rec.kind() != kind || rec.size() < PREFETCH_FROM {
-        return 0;
+        return;
     }
     let prefix = store.member_prefix(db, key, rec.version());
-    let before = ends.len();
     for member in members {
         out.extend_from_slice(&prefix);
         out.extend_from_slice(tag);
         out.extend_from_slice(member);
         ends.push(out.len());
     }
-    ends.len() - before
 }
 
 /// Removes the member with sub-key `sub`; true when it existed. Call `save` afterwards.
