@@ -214,6 +214,7 @@ fn info_default_has_redis_sections_and_fields() {
     assert_eq!(f["role"], "master");
     assert_eq!(f["connected_slaves"], "0");
     assert_eq!(f["aof_enabled"], "1");
+    assert_eq!(f["mem_allocator"], "mimalloc");
     assert_eq!(f["keyspace_hits"], "1");
     assert_eq!(f["keyspace_misses"], "1");
     assert_eq!(f["db0"], "keys=2,expires=1,avg_ttl=0");

@@ -233,7 +233,7 @@ fn memory(ctx: &Ctx) -> Fields {
             "maxmemory_policy",
             ctx.shared.config.get("maxmemory-policy"),
         ),
-        ("mem_allocator", "libc".into()),
+        ("mem_allocator", "mimalloc".into()),
     ])
 }
 
