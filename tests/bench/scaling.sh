@@ -6,7 +6,10 @@
 # (big/small cost within 1.5x, DEL under 10 ms) for berth and, as a yardstick, for
 # redis-server 7 (AOF everysec) filled and measured the same way in the same run.
 # The same for the keyspace: GET and SET of random keys among KEYS (1,000,000) string keys
-# against the same commands on 1,000 of them, in the same database.
+# against the same commands on 1,000 of them, in the same database. Then beyond memory: with
+# berth's cache-size at DISK_CACHE (32mb), HGET and HSET of random members of a hash of
+# DISK_MEMBERS (4,000,000) against a hash of MEMBERS, both far bigger than the cache, so most
+# lookups go to sled's files: a bigger collection should not cost more per command.
 #
 #   tests/bench/scaling.sh               # ROUNDS=3 N=300000 MEMBERS=1000000 KEYS=1000000
 #   BERTH_ARGS='--cache-size 2gb' tests/bench/scaling.sh
@@ -18,6 +21,8 @@ ROUNDS=${ROUNDS:-3}
 N=${N:-300000}
 MEMBERS=${MEMBERS:-1000000}
 KEYS=${KEYS:-1000000}
+DISK_MEMBERS=${DISK_MEMBERS:-4000000}
+DISK_CACHE=${DISK_CACHE:-32mb}
 CLIENTS=${CLIENTS:-50}
 
 for tool in redis-server redis-benchmark redis-cli python3; do
@@ -45,16 +50,18 @@ wait_ready() {
 }
 
 declare -A port pid
-# Starts a fresh berth and redis-server (new data directories), stopping the previous ones.
+# Starts a fresh berth and redis-server (new data directories), stopping the previous ones;
+# arguments after the phase's name are more berth directives.
 start_servers() {
     local phase=$1
+    shift
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
     pids=()
     port[berth]=$(free_port)
     # shellcheck disable=SC2086 # BERTH_ARGS: extra directives, split on spaces
     ./target/release/berth-server --port "${port[berth]}" --bind 127.0.0.1 \
-        --dir "$work/$phase-berth" --loglevel warning ${BERTH_ARGS:-} >"$work/$phase-berth.log" 2>&1 &
+        --dir "$work/$phase-berth" --loglevel warning ${BERTH_ARGS:-} "$@" >"$work/$phase-berth.log" 2>&1 &
     pids+=($!)
     pid[berth]=$!
     port[redis]=$(free_port)
@@ -191,20 +198,42 @@ for round in $(seq "$ROUNDS"); do
     echo "keyspace round $round/$ROUNDS done" >&2
 done
 
+# Beyond memory, on fresh servers: berth's cache is a small fraction of both hashes.
+start_servers disk --cache-size "$DISK_CACHE"
+for server in berth redis; do
+    echo "filling $server: HSET $DISK_MEMBERS members into one hash, $MEMBERS into another" >&2
+    fill "${port[$server]}" HSET hhuge "$DISK_MEMBERS"
+    fill "${port[$server]}" HSET hbig "$MEMBERS"
+done
+for round in $(seq "$ROUNDS"); do
+    for server in berth redis; do
+        echo "$server hget-disk big $(run $server "$DISK_MEMBERS" HGET hhuge f:__rand_int__)" >>"$results"
+        echo "$server hget-disk small $(run $server "$MEMBERS" HGET hbig f:__rand_int__)" >>"$results"
+        echo "$server hset-disk big $(run $server "$DISK_MEMBERS" HSET hhuge f:__rand_int__ x)" >>"$results"
+        echo "$server hset-disk small $(run $server "$MEMBERS" HSET hbig f:__rand_int__ x)" >>"$results"
+    done
+    echo "beyond-memory round $round/$ROUNDS done" >&2
+done
+settle berth
+disk="berth with cache-size $DISK_CACHE: $(du -sm "$work/disk-berth" | cut -f1) MB on disk,"
+disk+=" $(awk '/^VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/${pid[berth]}/status") MB resident"
+
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print 0; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
 echo
 echo "redis-benchmark -c $CLIENTS -P 16 -n $N, median of $ROUNDS rounds; each berth run starts"
 echo "with its tree current; CPU us/request counts every thread until the writes are applied."
 echo "HSET/ZADD: key of $MEMBERS members (big) or 10 (small); GET/SET: random keys among $KEYS"
-echo "string keys (big) or 1000 of them (small), in a database holding only those"
-printf '%-7s %-6s %10s %10s %11s %10s %10s %11s\n' SERVER CMD "big req/s" "small" "big/small" \
+echo "string keys (big) or 1000 of them (small), in a database holding only those;"
+echo "HGET-DISK/HSET-DISK: berth's cache-size $DISK_CACHE, hash of $DISK_MEMBERS members (big) or"
+echo "$MEMBERS (small)"
+printf '%-7s %-9s %10s %10s %11s %10s %10s %11s\n' SERVER CMD "big req/s" "small" "big/small" \
     "big cpu" "small cpu" "big/small"
 for server in berth redis; do
-    for c in hset zadd get set; do
+    for c in hset zadd get set hget-disk hset-disk; do
         col() { awk -v s=$server -v c=$c -v z="$1" -v f="$2" '$1==s && $2==c && $3==z {print $f}' "$results" | median; }
         b=$(col big 4) m=$(col small 4) bc=$(col big 5) mc=$(col small 5)
-        printf '%-7s %-6s %10.0f %10.0f %11s %10s %10s %11s\n' "$server" "${c^^}" "$b" "$m" \
+        printf '%-7s %-9s %10.0f %10.0f %11s %10s %10s %11s\n' "$server" "${c^^}" "$b" "$m" \
             "$(awk -v b="$b" -v s="$m" 'BEGIN {if (b > 0) printf "%.2f", s / b; else print "n/a"}')" \
             "$bc" "$mc" "$(awk -v b="$bc" -v s="$mc" 'BEGIN {if (s > 0) printf "%.2f", b / s; else print "n/a"}')"
     done
@@ -212,3 +241,4 @@ done
 
 echo
 cat "$dels"
+echo "$disk"
