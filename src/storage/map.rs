@@ -154,6 +154,17 @@ impl<K: Borrow<[u8]>, V, S: BuildHasher> Map<K, V, S> {
         self.table.retain(|(k, v)| keep(k, v));
     }
 
+    /// Gives back most of the table once it is less than a quarter full (eviction emptied it
+    /// after a burst): twice its entries stay, so it does not grow again at once.
+    pub fn shrink(&mut self) {
+        let len = self.table.len();
+        if self.table.capacity() >= 1024 && len < self.table.capacity() / 4 {
+            let hasher = &self.hasher;
+            self.table
+                .shrink_to(len * 2, |(k, _)| hasher.hash_one(k.borrow()));
+        }
+    }
+
     /// Makes room for `additional` more entries without another allocation.
     pub fn reserve(&mut self, additional: usize) {
         let hasher = &self.hasher;

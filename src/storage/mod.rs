@@ -124,9 +124,14 @@ pub struct Store {
     pub events: Events,
 }
 
+/// How many bytes of memory sled's page cache takes per byte it counts (see `Store::open`).
+const SLED_CACHE_FACTOR: u64 = 5;
+
 impl Store {
     /// Opens (or creates) the store under `dir`. Half the cache budget goes to sled's page
-    /// cache, half to the memtable.
+    /// cache, half to the memtable. sled counts a cached page at its size on disk, and keeps
+    /// it in memory at about five times that for small entries (measured: 75 MB resident for a
+    /// 16 MB `cache_capacity`), so it is told a fifth of its half.
     pub fn open(dir: &Path, cache_bytes: u64, databases: usize) -> Result<Store, OpenError> {
         let shown = dir.display().to_string();
         let unusable =
@@ -139,7 +144,7 @@ impl Store {
             .map_err(|e| unusable(&e))?;
         let db = sled::Config::new()
             .path(dir.join("sled"))
-            .cache_capacity(cache_bytes / 2)
+            .cache_capacity(cache_bytes / 2 / SLED_CACHE_FACTOR)
             .flush_every_ms(None)
             .open()
             .map_err(|e| {
