@@ -972,11 +972,11 @@ fn impossible_values_fail_with_a_clear_message() {
         ),
         (
             &["config.cacheSize=1gb"],
-            "config.cacheSize (1gb) must be at most 75% of resources.limits.memory (512Mi)",
+            "config.cacheSize (1gb) needs resources.limits.memory (768Mi) of at least twice it plus 128Mi",
         ),
         (
-            &["resources.limits.memory=128Mi"],
-            "config.cacheSize (128mb) must be at most 75% of resources.limits.memory (128Mi)",
+            &["resources.limits.memory=383Mi"],
+            "config.cacheSize (128mb) needs resources.limits.memory (383Mi) of at least twice it plus 128Mi",
         ),
         (
             &["config.extra.cluster-shards=5"],

@@ -13,7 +13,8 @@
 #
 # Env: ROUNDS (rounds per server), N (requests per redis-benchmark run), CLIENTS (default 50),
 # TESTS (default: strings and collections, redis-benchmark's own tests), PIPELINES (default
-# "16 1"). tests/bench/scaling.sh measures collection commands against collection size.
+# "16 1"), BERTH_BIN (a berth-server to measure instead of this tree's release build, to
+# compare builds on one machine). tests/bench/scaling.sh measures collection commands against collection size.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 exec </dev/null
@@ -28,7 +29,10 @@ for tool in redis-server redis-benchmark redis-cli; do
     command -v "$tool" >/dev/null || { echo "bench.sh: $tool missing (run tests/run-all.sh first)" >&2; exit 1; }
 done
 
-cargo build --release -q
+if [ -z "${BERTH_BIN:-}" ]; then
+    cargo build --release -q
+    BERTH_BIN=./target/release/berth-server
+fi
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -55,7 +59,7 @@ wait_ready() {
 
 berth_port=$(free_port)
 mkdir -p "$work/berth" "$work/redis"
-./target/release/berth-server --port "$berth_port" --bind 127.0.0.1 --dir "$work/berth" \
+"$BERTH_BIN" --port "$berth_port" --bind 127.0.0.1 --dir "$work/berth" \
     --loglevel warning >"$work/berth.log" 2>&1 &
 pids+=($!)
 berth_pid=$!

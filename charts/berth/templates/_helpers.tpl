@@ -131,8 +131,8 @@ catches types, enums and typos; these are the rules that span several values.
 {{- with .memory -}}
 {{- $limit := include "berth.quantityBytes" . | int64 -}}
 {{- $cache := include "berth.cacheBytes" $.Values.config.cacheSize | int64 -}}
-{{- if and (gt $limit 0) (gt (mul $cache 4) (mul $limit 3)) -}}
-{{- $msgs = append $msgs (printf "config.cacheSize (%v) must be at most 75%% of resources.limits.memory (%v): connections and buffers need the rest, or the pod is OOM-killed" $.Values.config.cacheSize .) -}}
+{{- if and (gt $limit 0) (gt (add (mul $cache 2) 134217728) $limit) -}}
+{{- $msgs = append $msgs (printf "config.cacheSize (%v) needs resources.limits.memory (%v) of at least twice it plus 128Mi: berth's caches take up to twice cacheSize, besides a base and sled's memory per stored entry (see the README), or the pod is OOM-killed" $.Values.config.cacheSize .) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
