@@ -38,8 +38,7 @@ use super::spill;
 
 /// What one map entry takes beyond its key's and value's heap bytes (`heap`): its bucket and
 /// control byte, twice over, since `grow_early` keeps the tables between about a quarter and
-/// seven eighths full (measured: counting 64 bytes an entry, the maps took 2.2 times their
-/// budget).
+/// seven eighths full. About 210 bytes; it used to be counted as 64 plus key and value.
 const ENTRY_COST: usize = 2 * (std::mem::size_of::<(MemKey, Slot)>() + 1);
 /// Rough size of a queued entry, to compare the queue with the memory budget.
 const ENTRY_ESTIMATE: usize = 128;

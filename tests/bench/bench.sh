@@ -14,7 +14,8 @@
 # Env: ROUNDS (rounds per server), N (requests per redis-benchmark run), CLIENTS (default 50),
 # TESTS (default: strings and collections, redis-benchmark's own tests), PIPELINES (default
 # "16 1"), BERTH_BIN (a berth-server to measure instead of this tree's release build, to
-# compare builds on one machine). tests/bench/scaling.sh measures collection commands against collection size.
+# compare builds on one machine). tests/bench/scaling.sh measures collection commands against
+# collection size.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 exec </dev/null
