@@ -178,6 +178,29 @@ fn monitor_streams_other_clients_commands() {
 }
 
 #[test]
+fn info_memory_shows_how_cache_size_is_spent() {
+    let s = Server::start(&["--cache-size", "64mb"]);
+    let mut c = s.raw();
+    for i in 0..1000 {
+        c.cmd(&["SET", &format!("k{i}"), "v"]);
+    }
+    let f = info_fields(&c.cmd(&["INFO", "memory"]));
+    assert_eq!(f["berth_cache_size"], "67108864");
+    // Half for the memtable; sled is told a fifth of the other half (it keeps ~5x that).
+    assert_eq!(f["berth_memtable_limit"], "33554432");
+    assert_eq!(f["berth_sled_cache_capacity"], "6710886");
+    let entries: usize = f["berth_memtable_entries"].parse().unwrap();
+    let bytes: usize = f["berth_memtable_bytes"].parse().unwrap();
+    assert!(entries >= 1000, "{entries} entries");
+    // Each entry is counted at its hash-table bucket at least, not at its key and value.
+    assert!(
+        bytes >= entries * 100,
+        "{bytes} bytes for {entries} entries"
+    );
+    assert!(bytes <= 33554432, "{bytes} bytes");
+}
+
+#[test]
 fn info_default_has_redis_sections_and_fields() {
     let s = Server::start(&[]);
     let mut c = s.raw();

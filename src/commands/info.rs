@@ -212,7 +212,8 @@ fn proc_kb(file: &str, name: &str) -> u64 {
         * 1024
 }
 
-fn memory(ctx: &Ctx) -> Fields {
+fn memory(ctx: &mut Ctx) -> Fields {
+    let cache = ctx.store().cache_usage();
     let used = proc_kb("/proc/self/status", "VmRSS:");
     // The kernel's high-water mark of the resident set.
     let peak = proc_kb("/proc/self/status", "VmHWM:").max(used);
@@ -234,6 +235,19 @@ fn memory(ctx: &Ctx) -> Fields {
             ctx.shared.config.get("maxmemory-policy"),
         ),
         ("mem_allocator", "mimalloc".into()),
+        // How `cache-size` is spent (README, Memory): the memtable's half, counted at what its
+        // entries really take, and what sled is told of the other half.
+        (
+            "berth_cache_size",
+            ctx.shared.config.get_i64("cache-size").to_string(),
+        ),
+        ("berth_memtable_entries", cache.memtable_entries.to_string()),
+        ("berth_memtable_bytes", cache.memtable_bytes.to_string()),
+        ("berth_memtable_limit", cache.memtable_limit.to_string()),
+        (
+            "berth_sled_cache_capacity",
+            cache.sled_cache_capacity.to_string(),
+        ),
     ])
 }
 

@@ -808,6 +808,12 @@ impl Memtable {
         self.dirty.len()
     }
 
+    /// Entries held, the bytes they are counted at, and the budget (INFO memory).
+    pub fn usage(&self) -> (usize, usize, usize) {
+        let entries = self.maps.iter().map(|m| m.len()).sum();
+        (entries, self.bytes, self.limit)
+    }
+
     /// The queue holds an eighth of the budget, in entries or in bytes: time to hand it to the
     /// writer threads, in batches small enough that backpressure waits stay short.
     pub fn should_apply(&self) -> bool {

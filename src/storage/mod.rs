@@ -108,6 +108,8 @@ pub struct Store {
     tree: Tree,
     /// Every read and write goes through the memtable (see `memtable.rs`).
     mem: Memtable,
+    /// sled's page cache capacity, as sled counts it (see `Store::open`).
+    sled_cache: u64,
     /// Logical database index → physical database byte.
     dbmap: Vec<u8>,
     /// Indexed by physical database.
@@ -122,6 +124,15 @@ pub struct Store {
     watches: watch::Watches,
     /// Keyspace events not yet published (see `events.rs`).
     pub events: Events,
+}
+
+/// How the cache budget is used (INFO memory): the memtable's entries, the bytes they are
+/// counted at and its budget; sled's page cache capacity as sled counts it.
+pub struct CacheUsage {
+    pub memtable_entries: usize,
+    pub memtable_bytes: usize,
+    pub memtable_limit: usize,
+    pub sled_cache_capacity: u64,
 }
 
 /// How many bytes of memory sled's page cache takes per byte it counts (see `Store::open`).
@@ -142,9 +153,10 @@ impl Store {
         std::fs::write(&probe, b"ok")
             .and_then(|_| std::fs::remove_file(&probe))
             .map_err(|e| unusable(&e))?;
+        let sled_cache = cache_bytes / 2 / SLED_CACHE_FACTOR;
         let db = sled::Config::new()
             .path(dir.join("sled"))
-            .cache_capacity(cache_bytes / 2 / SLED_CACHE_FACTOR)
+            .cache_capacity(sled_cache)
             .flush_every_ms(None)
             .open()
             .map_err(|e| {
@@ -168,6 +180,7 @@ impl Store {
             db,
             tree,
             mem: Memtable::new((cache_bytes / 2) as usize, journal),
+            sled_cache,
             dbmap: Vec::new(),
             counts: vec![DbCounts::default(); 256],
             dirty: 0,
@@ -647,6 +660,17 @@ impl Store {
 
     pub fn queued_writes(&self) -> usize {
         self.mem.dirty_count()
+    }
+
+    /// How the cache budget is used, for INFO memory.
+    pub fn cache_usage(&self) -> CacheUsage {
+        let (entries, bytes, limit) = self.mem.usage();
+        CacheUsage {
+            memtable_entries: entries,
+            memtable_bytes: bytes,
+            memtable_limit: limit,
+            sled_cache_capacity: self.sled_cache,
+        }
     }
 
     /// Makes every write so far durable (blocking).
