@@ -936,14 +936,22 @@ impl Memtable {
     /// Closes the atomic unit. If part of it reached sled, the rest is applied now and then the
     /// undo record removed; otherwise its writes stay queued, to reach sled in one batch.
     pub fn end_atomic(&mut self, tree: &Tree) -> sled::Result<()> {
-        let Some(a) = self.atomic.take() else {
-            return Ok(());
-        };
-        if a.spilled {
-            self.sync(tree)?;
+        if self.close_atomic(tree)? {
             self.journal.remove(UNDO)?;
         }
         Ok(())
+    }
+
+    /// `end_atomic` up to removing the undo record; returns whether there is one. The unit
+    /// stays open through its last inline apply, so the record is rewritten to cover that
+    /// batch's keys too: a crash before the removal replays the batch and then rolls back all
+    /// of it. (Closed first, the last batch went out under the previous record, and a crash
+    /// there left the end of a transaction on disk without its beginning.)
+    fn close_atomic(&mut self, tree: &Tree) -> sled::Result<bool> {
+        let spilled = self.atomic.as_ref().is_some_and(|a| a.spilled);
+        let res = if spilled { self.sync(tree) } else { Ok(()) };
+        self.atomic = None;
+        res.map(|()| spilled)
     }
 
     /// Makes sled current: applies everything queued, inline.
@@ -1082,6 +1090,26 @@ mod tests {
         assert_eq!(tree.get(b"a").unwrap(), Some(IVec::from(&b"old"[..])));
         assert_eq!(tree.get(b"b").unwrap(), None);
         assert!(journal.get(UNDO).is_none());
+    }
+
+    #[test]
+    fn a_crash_after_the_last_apply_of_an_atomic_unit_rolls_all_of_it_back() {
+        let (_db, tree, journal, mut mem) = fixture();
+        tree.insert(b"a", &b"old"[..]).unwrap();
+        tree.insert(b"c", &b"old"[..]).unwrap();
+        mem.begin_atomic();
+        mem.put(&tree, b"a", Some(IVec::from(&b"new"[..]))).unwrap();
+        mem.sync(&tree).unwrap();
+        // Written only after the midway apply: the last apply's batch holds them.
+        mem.put(&tree, b"c", Some(IVec::from(&b"new"[..]))).unwrap();
+        mem.put_blind(b"d", Some(IVec::from(&b"new"[..])));
+        // The unit's end, cut short before its undo record is removed.
+        assert!(mem.close_atomic(&tree).unwrap());
+        assert_eq!(tree.get(b"c").unwrap(), Some(IVec::from(&b"new"[..])));
+        journal.replay(&tree).unwrap();
+        assert_eq!(tree.get(b"a").unwrap(), Some(IVec::from(&b"old"[..])));
+        assert_eq!(tree.get(b"c").unwrap(), Some(IVec::from(&b"old"[..])));
+        assert_eq!(tree.get(b"d").unwrap(), None);
     }
 
     #[test]
