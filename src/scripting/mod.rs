@@ -339,10 +339,18 @@ impl Vm {
         let db = ctx.session.db;
         let run = &ctx.shared.scripting.run;
         lock(&run.inner_errors).clear();
-        let reply = match self.try_call(ctx, func, name, keys, argv, read_only, fcall) {
+        // A script is atomic on disk as it is for clients, like EXEC: a range read midway
+        // applies its writes so far inline, under an undo record (see `Store::begin_atomic`).
+        let opened = !read_only && ctx.store().begin_atomic();
+        let mut reply = match self.try_call(ctx, func, name, keys, argv, read_only, fcall) {
             Ok(reply) => reply,
             Err(e) => Reply::error(format!("ERR {e}")),
         };
+        if opened {
+            if let Err(e) = ctx.store().end_atomic() {
+                reply = e.into();
+            }
+        }
         let run = &ctx.shared.scripting.run;
         let counted = match &reply {
             Reply::Error(e) => lock(&run.inner_errors)

@@ -13,12 +13,12 @@
 //! concurrent read for the whole batch, and it makes durability wait for the whole tree work.)
 //!
 //! A command that needs sled current (range scans) waits for the pipeline and writes the rest
-//! of the queue inline (`sync`). A transaction (EXEC) may need that midway, which would put part
-//! of it on disk. So while an atomic unit is open the memtable remembers the value each key had
-//! before the unit first wrote it; an inline write first writes those values as one undo record
-//! (`u` in the journal tree), and the unit's end applies the rest and removes the record. After
-//! a crash, `Journal::replay` completes logged batches and then rolls an unfinished unit back:
-//! the transaction is entirely absent.
+//! of the queue inline (`sync`). A transaction (EXEC, or a script) may need that midway, which
+//! would put part of it on disk. So while an atomic unit is open the memtable remembers the value
+//! each key had before the unit first wrote it; each inline write first writes those values as
+//! one undo record (`u` in the journal tree), and the unit's end applies the rest (under a last
+//! undo record) and removes the record. After a crash, `Journal::replay` completes logged
+//! batches and then rolls an unfinished unit back: the transaction is entirely absent.
 //!
 //! Batches are applied in swap order; `Progress::upto` is the write sequence number up to which
 //! the tree is current. Entries whose latest write is applied are clean and may be evicted to
@@ -925,8 +925,14 @@ impl Memtable {
     }
 
     /// Opens an atomic unit: until `end_atomic`, inline applies are covered by an undo record.
-    pub fn begin_atomic(&mut self) {
+    /// Inside an open unit (a script run by EXEC) it opens nothing and returns false: the
+    /// outer unit covers the inner one, and only its opener ends it.
+    pub fn begin_atomic(&mut self) -> bool {
+        if self.atomic.is_some() {
+            return false;
+        }
         self.atomic = Some(Atomic::default());
+        true
     }
 
     pub fn in_atomic(&self) -> bool {

@@ -778,13 +778,15 @@ impl Store {
         Ok(old)
     }
 
-    /// Starts a unit of writes that must reach the disk entirely or not at all (EXEC): until
-    /// `end_atomic`, an inline apply a command needs is covered by an undo record.
-    pub fn begin_atomic(&mut self) {
-        self.mem.begin_atomic();
+    /// Starts a unit of writes that must reach the disk entirely or not at all (EXEC, a
+    /// script): until `end_atomic`, an inline apply a command needs is covered by an undo
+    /// record. Returns false inside a unit already open (a script run by EXEC), which then
+    /// covers this one: the caller must not end it.
+    pub fn begin_atomic(&mut self) -> bool {
+        self.mem.begin_atomic()
     }
 
-    /// Ends the unit started by `begin_atomic`.
+    /// Ends the unit opened by `begin_atomic`.
     pub fn end_atomic(&mut self) -> CmdResult<()> {
         self.mem.end_atomic(&self.tree)?;
         Ok(())
