@@ -478,18 +478,25 @@ fn watch_counter_under_50_concurrent_clients_never_hands_out_a_number_twice() {
     assert_eq!(final_value, bulk(&(CLIENTS * EACH).to_string()));
 }
 
-/// One large transaction: 200 strings, a hash of 200 fields and a sorted-set score, all set to
-/// `tag`, with a range read after every 20 strings (each applies the transaction so far to sled
-/// inline, so a crash finds part of it there: the undo record must roll it back).
+/// The value a unit tagged `tag` writes: padded, so that a unit fills sled's log buffers and
+/// reaches its file midway more often (a crash then finds more of it on disk).
+fn unit_value(tag: u64) -> String {
+    format!("{tag}:{}", "x".repeat(400))
+}
+
+/// One large transaction: 200 strings and a hash of 200 fields set to `unit_value(tag)`, and a
+/// sorted-set score `tag`, with a range read after every 20 strings (each applies the
+/// transaction so far to sled inline, so a crash finds part of it there: the undo record must
+/// roll it back).
 fn big_exec(tag: u64) -> Vec<u8> {
-    let t = tag.to_string();
+    let (t, v) = (tag.to_string(), unit_value(tag));
     let mut req = Raw::encode(&[b"MULTI"]);
     req.extend(Raw::encode(&[b"ZADD", b"z", t.as_bytes(), b"m"]));
     for i in 0..200 {
         req.extend(Raw::encode(&[
             b"SET",
             format!("s{i}").as_bytes(),
-            t.as_bytes(),
+            v.as_bytes(),
         ]));
         if i % 20 == 0 {
             req.extend(Raw::encode(&[b"ZRANGE", b"z", b"0", b"-1", b"WITHSCORES"]));
@@ -498,7 +505,7 @@ fn big_exec(tag: u64) -> Vec<u8> {
     let mut hset: Vec<Vec<u8>> = vec![b"HSET".to_vec(), b"h".to_vec()];
     for i in 0..200 {
         hset.push(format!("f{i}").into_bytes());
-        hset.push(t.clone().into_bytes());
+        hset.push(v.clone().into_bytes());
     }
     let hset: Vec<&[u8]> = hset.iter().map(|a| &a[..]).collect();
     req.extend(Raw::encode(&hset));
@@ -510,13 +517,13 @@ fn big_exec(tag: u64) -> Vec<u8> {
 const BIG_SCRIPT: &str = "
 redis.call('ZADD', 'z', ARGV[1], 'm')
 for i = 0, 199 do
-  redis.call('SET', 's' .. i, ARGV[1])
+  redis.call('SET', 's' .. i, ARGV[2])
   if i % 20 == 0 then redis.call('ZRANGE', 'z', 0, -1, 'WITHSCORES') end
 end
 local args = {}
 for i = 0, 199 do
   args[#args + 1] = 'f' .. i
-  args[#args + 1] = ARGV[1]
+  args[#args + 1] = ARGV[2]
 end
 redis.call('HSET', 'h', unpack(args))
 return 1";
@@ -527,6 +534,7 @@ fn big_eval(tag: u64) -> Vec<u8> {
         BIG_SCRIPT.as_bytes(),
         b"0",
         tag.to_string().as_bytes(),
+        unit_value(tag).as_bytes(),
     ])
 }
 
@@ -602,16 +610,24 @@ fn crash_during_large_units(unit: &'static Unit) {
         let mut c = s.raw();
         let tag = match c.cmd(&["GET", "s0"]).as_str() {
             "$-1\r\n" => 0,
-            r => r.lines().nth(1).unwrap().parse::<u64>().unwrap(),
+            r => r
+                .lines()
+                .nth(1)
+                .unwrap()
+                .split(':')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap(),
         };
         assert!(
             tag >= acked,
             "round {round}: acknowledged unit {acked} lost (found {tag})"
         );
-        let want = if tag == 0 {
-            "$-1\r\n".to_string()
+        let (want, score) = if tag == 0 {
+            ("$-1\r\n".to_string(), "$-1\r\n".to_string())
         } else {
-            bulk(&tag.to_string())
+            (bulk(&unit_value(tag)), bulk(&tag.to_string()))
         };
         for i in 0..200 {
             assert_eq!(
@@ -625,7 +641,7 @@ fn crash_during_large_units(unit: &'static Unit) {
                 "round {round}: f{i}"
             );
         }
-        assert_eq!(c.cmd(&["ZSCORE", "z", "m"]), want, "round {round}: z");
+        assert_eq!(c.cmd(&["ZSCORE", "z", "m"]), score, "round {round}: z");
         next = tag.max(acked) + 1;
     }
     assert!(next > 3, "too few units were acknowledged to mean anything");
