@@ -1,6 +1,6 @@
 //! Durability and process lifecycle: acknowledged writes survive SIGKILL with
 //! `appendfsync always`, SIGTERM exits cleanly keeping data, and startup failures (data dir in
-//! use or unusable, bad flags) exit 1 with one readable line on stderr.
+//! use or unusable, bad flags) and a full disk exit 1 with one readable line on stderr.
 
 mod common;
 use common::{bulk, free_port, temp_dir, wait_for_server, Raw, Server, BIN};
@@ -613,4 +613,99 @@ fn large_values_stay_out_of_memory_and_survive_sigkill() {
         .query(&mut c)
         .expect("strlen");
     assert_eq!(len, 1);
+}
+
+/// A tmpfs mounted for one test, unmounted (and its mount point removed) on drop.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(size: &str) -> Tmpfs {
+        let dir = temp_dir("tmpfs");
+        let opts = format!("size={size}");
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &opts, "tmpfs"])
+            .arg(&dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "mount tmpfs on {dir:?}");
+        Tmpfs(dir)
+    }
+
+    fn resize(&self, size: &str) {
+        let opts = format!("remount,size={size}");
+        let ok = Command::new("mount")
+            .args(["-o", &opts])
+            .arg(&self.0)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "remount {:?}", self.0);
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn a_full_disk_makes_the_server_exit_1_and_keeps_every_acknowledged_write() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipping: mounting a small tmpfs as a full disk needs root");
+        return;
+    }
+    let disk = Tmpfs::mount("48m");
+    let port = free_port();
+    let dir = disk.0.to_string_lossy().into_owned();
+    let mut child = Command::new(BIN)
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--dir", &dir, "--appendfsync", "always"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn berth-server");
+    wait_for_server(port, &mut child);
+    // 100 KB values until the disk is full: the write that cannot be made durable is never
+    // acknowledged, and the server exits instead of leaving its client waiting.
+    let value = "v".repeat(100_000);
+    let mut c = Raw::connect(port);
+    let mut acked = 0;
+    while acked < 1000 {
+        match try_cmd(&mut c, &["SET", &format!("k{acked}"), &value]) {
+            Some(r) if r == "+OK\r\n" => acked += 1,
+            Some(r) => panic!("SET k{acked}: {r}"),
+            None => break,
+        }
+    }
+    assert!(acked > 10 && acked < 1000, "{acked} SETs acknowledged");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let code = loop {
+        if let Some(st) = child.try_wait().expect("try_wait") {
+            break st.code();
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server kept running on a full disk");
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+    }
+    assert_eq!(code, Some(1), "stderr: {stderr}");
+    let last = stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("berth-server: cannot write to disk") && last.contains("No space left"),
+        "last line: {last:?}"
+    );
+    // With room again, a restart finds every acknowledged write.
+    disk.resize("512m");
+    let s = Server::start_in(&disk.0, &["--appendfsync", "always"]);
+    let mut c = s.raw();
+    for i in 0..acked {
+        assert_eq!(c.cmd(&["GET", &format!("k{i}")]), bulk(&value), "k{i}");
+    }
 }

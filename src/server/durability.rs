@@ -32,6 +32,12 @@ use crate::storage::pipeline::Progress;
 const APPLY_EVERY: Duration = Duration::from_secs(1);
 /// The flush horizon of `appendfsync no`.
 const NO_FSYNC_EVERY: Duration = Duration::from_secs(30);
+/// How long writing to disk may keep failing before the server exits. sled keeps its first IO
+/// error (a full disk) for the life of the process, so every later write fails too: a server
+/// that stayed up would answer reads and PING, pass its probes, and leave every writer waiting
+/// for durability forever. Exiting, as redis-server does on an AOF write error under `always`,
+/// lets the orchestrator restart it; nothing still waiting was acknowledged.
+const FAIL_FOR: Duration = Duration::from_secs(1);
 
 pub struct Durability {
     requested: AtomicU64,
@@ -97,6 +103,7 @@ pub async fn run(shared: Arc<Shared>) {
     let d = &shared.durability;
     let mut next_apply = Instant::now() + APPLY_EVERY;
     let mut last_flush = Instant::now();
+    let mut failing_since: Option<Instant> = None;
     loop {
         tokio::select! {
             _ = d.wake.notified() => {}
@@ -125,9 +132,14 @@ pub async fn run(shared: Arc<Shared>) {
         };
         if let Err(e) = res {
             tracing::error!(error = %e, "writing to disk failed");
+            if failing_since.get_or_insert(now).elapsed() >= FAIL_FOR {
+                eprintln!("berth-server: cannot write to disk ({e}); exiting");
+                std::process::exit(1);
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         }
+        failing_since = None;
         if flush {
             last_flush = now;
             d.durable.send_replace(target);
